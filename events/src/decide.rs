@@ -1,0 +1,423 @@
+//! `decide`: the rules of the `Domain` aggregate. A pure function of state, command and `now`.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::{Domain, End, Stage};
+use crate::event::*;
+use crate::{AccountId, DomainName, Money, OrderId, OrderKind, Period};
+
+/// What the registrar said about a submitted order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Confirmed {
+        expires_at: DateTime<Utc>,
+        registrar_order_id: Option<String>,
+        answer: RegistrarAnswer,
+    },
+    Unknown {
+        reason: PendingReason,
+        answer: Option<RegistrarAnswer>,
+        registrar_order_id: Option<String>,
+        poll_every: Duration,
+        deadline: DateTime<Utc>,
+    },
+    Rejected {
+        answer: RegistrarAnswer,
+    },
+}
+
+/// Everything that can be asked of a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Request {
+        order_id: OrderId,
+        domain: DomainName,
+        account: AccountId,
+        kind: OrderKind,
+        period: Period,
+        connection: String,
+        price: Money,
+    },
+    /// Charge the order's price to its account.
+    RecordCharge {
+        order_id: OrderId,
+    },
+    RecordSubmission {
+        order_id: OrderId,
+    },
+    RecordOutcome {
+        order_id: OrderId,
+        outcome: Outcome,
+    },
+    RecordPoll {
+        order_id: OrderId,
+        result: PollResult,
+        next_poll_at: DateTime<Utc>,
+    },
+    TimeOut {
+        order_id: OrderId,
+    },
+    Cancel {
+        order_id: OrderId,
+        reason: String,
+    },
+    ResetDeadline {
+        order_id: OrderId,
+        deadline: DateTime<Utc>,
+    },
+    /// Give back the charge of an order that ended without completing.
+    Refund {
+        order_id: OrderId,
+    },
+    SetAutoRenew {
+        enabled: bool,
+    },
+    RecordExpiryWarning {
+        expires_at: DateTime<Utc>,
+    },
+    SyncExpiry {
+        expires_at: DateTime<Utc>,
+        source: String,
+    },
+}
+
+/// Why a command was refused. Each names the order or domain and the state that forbids it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("order {0} already exists")]
+    OrderExists(OrderId),
+    #[error("no order {0} on this domain")]
+    UnknownOrder(OrderId),
+    #[error("{domain} has an open {kind} order {order}; wait for it to end or cancel it")]
+    OrderInProgress {
+        domain: String,
+        order: OrderId,
+        kind: OrderKind,
+    },
+    #[error("{0} is already registered")]
+    AlreadyRegistered(String),
+    #[error("{0} is not registered here, so it cannot be renewed")]
+    NotRegistered(String),
+    #[error("{domain} is held by account {holder}, not {account}")]
+    WrongAccount {
+        domain: String,
+        holder: AccountId,
+        account: AccountId,
+    },
+    #[error("a transfer runs for exactly 1 year, not {0}")]
+    TransferPeriod(Period),
+    #[error("the price must be more than zero, not {0}")]
+    NonPositivePrice(Money),
+    #[error("a command names domain {command} but this stream holds {stream}")]
+    WrongDomain { stream: String, command: String },
+    #[error("connection title must not be empty")]
+    NoConnection,
+    #[error("order {0} is already charged")]
+    AlreadyCharged(OrderId),
+    #[error("order {0} was never charged, so there is nothing to refund")]
+    NotCharged(OrderId),
+    #[error("order {0} is already refunded")]
+    AlreadyRefunded(OrderId),
+    #[error("order {order} cannot be {action}: it is {stage}")]
+    WrongStage {
+        order: OrderId,
+        action: &'static str,
+        stage: String,
+    },
+    #[error("order {order} ended {end:?}; only a refund may follow an end, and {end:?} is not refundable")]
+    NotRefundable { order: OrderId, end: End },
+    #[error("order {order} waits until {deadline}; it cannot time out at {now}")]
+    DeadlineNotReached {
+        order: OrderId,
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    #[error("a new deadline must lie in the future, not at {0}")]
+    DeadlineInPast(DateTime<Utc>),
+    #[error("the holder was already warned about the expiry on {0}")]
+    AlreadyWarned(DateTime<Utc>),
+    #[error("the poll interval must be positive")]
+    BadPollInterval,
+}
+
+/// Decides what happens when `command` meets `state` at `now`.
+///
+/// Returns the events to append (possibly none when the command changes nothing, as with
+/// switching auto-renew to its current value), or the reason the command is refused.
+/// Never reads a clock or performs I/O.
+pub fn decide(state: &Domain, command: Command, now: DateTime<Utc>) -> Result<Vec<DomainEvent>, DomainError> {
+    match command {
+        Command::Request {
+            order_id,
+            domain,
+            account,
+            kind,
+            period,
+            connection,
+            price,
+        } => {
+            if state.orders.contains_key(&order_id) {
+                return Err(DomainError::OrderExists(order_id));
+            }
+            if let Some(stream) = &state.name {
+                if *stream != domain {
+                    return Err(DomainError::WrongDomain {
+                        stream: stream.to_string(),
+                        command: domain.to_string(),
+                    });
+                }
+            }
+            if connection.trim().is_empty() {
+                return Err(DomainError::NoConnection);
+            }
+            if !price.is_positive() {
+                return Err(DomainError::NonPositivePrice(price));
+            }
+            if let Some(open) = state.open_order() {
+                return Err(DomainError::OrderInProgress {
+                    domain: domain.to_string(),
+                    order: open.id,
+                    kind: open.kind,
+                });
+            }
+            match kind {
+                OrderKind::Register | OrderKind::Transfer => {
+                    if state.is_registered() {
+                        return Err(DomainError::AlreadyRegistered(domain.to_string()));
+                    }
+                    if kind == OrderKind::Transfer && period != Period::ONE_YEAR {
+                        return Err(DomainError::TransferPeriod(period));
+                    }
+                }
+                OrderKind::Renew => match &state.holder {
+                    None => return Err(DomainError::NotRegistered(domain.to_string())),
+                    Some(holder) if *holder != account => {
+                        return Err(DomainError::WrongAccount {
+                            domain: domain.to_string(),
+                            holder: holder.clone(),
+                            account,
+                        })
+                    }
+                    Some(_) => {}
+                },
+            }
+            Ok(vec![Requested {
+                order_id,
+                domain,
+                account,
+                kind,
+                period,
+                connection,
+                price,
+            }
+            .into()])
+        }
+        Command::RecordCharge { order_id } => {
+            let order = order(state, order_id)?;
+            if order.charged.is_some() {
+                return Err(DomainError::AlreadyCharged(order_id));
+            }
+            expect_stage(order_id, order.stage, Stage::Accepted, "charged")?;
+            Ok(vec![Charged {
+                order_id,
+                account: order.account.clone(),
+                amount: order.price,
+            }
+            .into()])
+        }
+        Command::RecordSubmission { order_id } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Accepted, "submitted")?;
+            if order.charged.is_none() {
+                return Err(DomainError::NotCharged(order_id));
+            }
+            Ok(vec![Submitted {
+                order_id,
+                connection: order.connection.clone(),
+            }
+            .into()])
+        }
+        Command::RecordOutcome { order_id, outcome } => {
+            let order = order(state, order_id)?;
+            match outcome {
+                Outcome::Confirmed {
+                    expires_at,
+                    registrar_order_id,
+                    answer,
+                } => {
+                    expect_open_after_submission(order_id, order.stage, "confirmed")?;
+                    Ok(vec![Confirmed {
+                        order_id,
+                        expires_at,
+                        registrar_order_id,
+                        answer,
+                    }
+                    .into()])
+                }
+                Outcome::Rejected { answer } => {
+                    expect_open_after_submission(order_id, order.stage, "rejected")?;
+                    Ok(vec![Rejected { order_id, answer }.into()])
+                }
+                Outcome::Unknown {
+                    reason,
+                    answer,
+                    registrar_order_id,
+                    poll_every,
+                    deadline,
+                } => {
+                    expect_stage(order_id, order.stage, Stage::Submitted, "made pending")?;
+                    let poll_every_secs = u64::try_from(poll_every.num_seconds())
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or(DomainError::BadPollInterval)?;
+                    Ok(vec![UnknownStatus {
+                        order_id,
+                        reason,
+                        answer,
+                        registrar_order_id,
+                        poll_every_secs,
+                        deadline,
+                    }
+                    .into()])
+                }
+            }
+        }
+        Command::RecordPoll {
+            order_id,
+            result,
+            next_poll_at,
+        } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Pending, "polled")?;
+            Ok(vec![Polled {
+                order_id,
+                result,
+                next_poll_at,
+            }
+            .into()])
+        }
+        Command::TimeOut { order_id } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Pending, "timed out")?;
+            let deadline = order.deadline.unwrap_or(now);
+            if now < deadline {
+                return Err(DomainError::DeadlineNotReached {
+                    order: order_id,
+                    deadline,
+                    now,
+                });
+            }
+            Ok(vec![TimedOut { order_id, deadline }.into()])
+        }
+        Command::Cancel { order_id, reason } => {
+            let order = order(state, order_id)?;
+            // A Submitted order may already exist at the registry: it must first be made
+            // pending (outcome lost) and can then be cancelled like any pending order.
+            match order.stage {
+                Stage::Accepted | Stage::Pending => Ok(vec![Cancelled { order_id, reason }.into()]),
+                stage => Err(wrong_stage(order_id, stage, "cancelled")),
+            }
+        }
+        Command::ResetDeadline { order_id, deadline } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Pending, "reset")?;
+            if deadline <= now {
+                return Err(DomainError::DeadlineInPast(deadline));
+            }
+            Ok(vec![DeadlineReset { order_id, deadline }.into()])
+        }
+        Command::Refund { order_id } => {
+            let order = order(state, order_id)?;
+            let end = match order.stage {
+                Stage::Ended(end) => end,
+                stage => return Err(wrong_stage(order_id, stage, "refunded")),
+            };
+            if !end.is_refundable() {
+                return Err(DomainError::NotRefundable { order: order_id, end });
+            }
+            let amount = order.charged.ok_or(DomainError::NotCharged(order_id))?;
+            if order.refunded.is_some() {
+                return Err(DomainError::AlreadyRefunded(order_id));
+            }
+            Ok(vec![Refunded {
+                order_id,
+                account: order.account.clone(),
+                amount,
+            }
+            .into()])
+        }
+        Command::SetAutoRenew { enabled } => {
+            registered_name(state)?;
+            if state.auto_renew == enabled {
+                return Ok(vec![]);
+            }
+            Ok(vec![AutoRenewSet { enabled }.into()])
+        }
+        Command::RecordExpiryWarning { expires_at } => {
+            let holder = state
+                .holder
+                .clone()
+                .ok_or_else(|| DomainError::NotRegistered(registered_name(state).unwrap_or_default()))?;
+            if state.warned_for.contains(&expires_at) {
+                return Err(DomainError::AlreadyWarned(expires_at));
+            }
+            Ok(vec![ExpiryWarned {
+                account: holder,
+                expires_at,
+            }
+            .into()])
+        }
+        Command::SyncExpiry { expires_at, source } => {
+            registered_name(state)?;
+            if state.expires_at == Some(expires_at) {
+                return Ok(vec![]);
+            }
+            Ok(vec![ExpirySynced { expires_at, source }.into()])
+        }
+    }
+}
+
+fn order(state: &Domain, id: OrderId) -> Result<&crate::domain::Order, DomainError> {
+    state.orders.get(&id).ok_or(DomainError::UnknownOrder(id))
+}
+
+fn registered_name(state: &Domain) -> Result<String, DomainError> {
+    let name = state.name.as_ref().map(|n| n.to_string()).unwrap_or_default();
+    if state.is_registered() {
+        Ok(name)
+    } else {
+        Err(DomainError::NotRegistered(name))
+    }
+}
+
+fn stage_name(stage: Stage) -> String {
+    match stage {
+        Stage::Accepted => "accepted, not yet submitted".into(),
+        Stage::Submitted => "submitted, outcome not yet recorded".into(),
+        Stage::Pending => "pending at the registry".into(),
+        Stage::Ended(end) => format!("ended {end:?}"),
+    }
+}
+
+fn wrong_stage(order: OrderId, stage: Stage, action: &'static str) -> DomainError {
+    DomainError::WrongStage {
+        order,
+        action,
+        stage: stage_name(stage),
+    }
+}
+
+fn expect_stage(order: OrderId, stage: Stage, expected: Stage, action: &'static str) -> Result<(), DomainError> {
+    if stage == expected {
+        Ok(())
+    } else {
+        Err(wrong_stage(order, stage, action))
+    }
+}
+
+fn expect_open_after_submission(order: OrderId, stage: Stage, action: &'static str) -> Result<(), DomainError> {
+    match stage {
+        Stage::Submitted | Stage::Pending => Ok(()),
+        other => Err(wrong_stage(order, other, action)),
+    }
+}

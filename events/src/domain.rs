@@ -1,0 +1,212 @@
+//! The `Domain` aggregate's state and `evolve`: what the events of one domain's stream add up to.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::*;
+use crate::{AccountId, DomainName, Money, OrderId, OrderKind, Period};
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Accepted (and normally charged), not yet sent to OpenSRS.
+    Accepted,
+    /// Sent, or about to be sent; the outcome is not recorded yet.
+    Submitted,
+    /// OpenSRS could not say yet; the engine polls.
+    Pending,
+    Ended(End),
+}
+
+/// The final states. Exactly one per order, and nothing but a refund follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    Confirmed,
+    Rejected,
+    TimedOut,
+    Cancelled,
+}
+
+impl End {
+    /// Every end but Confirmed gives the money back.
+    pub fn is_refundable(self) -> bool {
+        self != End::Confirmed
+    }
+}
+
+/// One order as its events describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub account: AccountId,
+    pub kind: OrderKind,
+    pub period: Period,
+    pub connection: String,
+    pub price: Money,
+    pub stage: Stage,
+    pub charged: Option<Money>,
+    pub refunded: Option<Money>,
+    pub registrar_order_id: Option<String>,
+    pub last_answer: Option<RegistrarAnswer>,
+    pub polls: u32,
+    pub poll_every: Option<Duration>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+}
+
+impl Order {
+    pub fn is_open(&self) -> bool {
+        !matches!(self.stage, Stage::Ended(_))
+    }
+
+    pub fn end(&self) -> Option<End> {
+        match self.stage {
+            Stage::Ended(end) => Some(end),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the decider needs to know about one domain: its registration and its orders.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Domain {
+    pub name: Option<DomainName>,
+    /// The account that holds the domain once a registration or transfer is confirmed.
+    pub holder: Option<AccountId>,
+    pub connection: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub auto_renew: bool,
+    pub orders: BTreeMap<OrderId, Order>,
+    /// Expiry dates the holder has been warned about (one warning per expiry date).
+    pub warned_for: BTreeSet<DateTime<Utc>>,
+    /// Number of events folded in: the stream version an append must expect.
+    pub version: u64,
+}
+
+impl Domain {
+    pub fn is_registered(&self) -> bool {
+        self.holder.is_some()
+    }
+
+    pub fn open_order(&self) -> Option<&Order> {
+        self.orders.values().find(|o| o.is_open())
+    }
+
+    /// Folds a stream's events from the empty state.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a DomainEvent>) -> Domain {
+        events.into_iter().fold(Domain::default(), evolve)
+    }
+}
+
+/// Applies one event. Pure and total: events are facts, so `evolve` never refuses one;
+/// an event for an unknown order (which `decide` never produces) changes nothing.
+pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
+    state.version += 1;
+    match event {
+        DomainEvent::Requested(e) => {
+            state.name.get_or_insert_with(|| e.domain.clone());
+            state.orders.insert(
+                e.order_id,
+                Order {
+                    id: e.order_id,
+                    account: e.account.clone(),
+                    kind: e.kind,
+                    period: e.period,
+                    connection: e.connection.clone(),
+                    price: e.price,
+                    stage: Stage::Accepted,
+                    charged: None,
+                    refunded: None,
+                    registrar_order_id: None,
+                    last_answer: None,
+                    polls: 0,
+                    poll_every: None,
+                    deadline: None,
+                    next_poll_at: None,
+                },
+            );
+        }
+        DomainEvent::Charged(e) => {
+            with_order(&mut state, e.order_id, |o| o.charged = Some(e.amount));
+        }
+        DomainEvent::Submitted(e) => {
+            with_order(&mut state, e.order_id, |o| o.stage = Stage::Submitted);
+        }
+        DomainEvent::UnknownStatus(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Pending;
+                o.last_answer = e.answer.clone();
+                if e.registrar_order_id.is_some() {
+                    o.registrar_order_id = e.registrar_order_id.clone();
+                }
+                let every = Duration::seconds(i64::try_from(e.poll_every_secs).unwrap_or(i64::MAX));
+                o.poll_every = Some(every);
+                o.deadline = Some(e.deadline);
+            });
+        }
+        DomainEvent::Polled(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.polls += 1;
+                o.next_poll_at = Some(e.next_poll_at);
+                if let PollResult::StillPending { answer } = &e.result {
+                    o.last_answer = Some(answer.clone());
+                }
+            });
+        }
+        DomainEvent::Confirmed(e) => {
+            let mut held = None;
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Ended(End::Confirmed);
+                o.last_answer = Some(e.answer.clone());
+                if e.registrar_order_id.is_some() {
+                    o.registrar_order_id = e.registrar_order_id.clone();
+                }
+                held = Some((o.account.clone(), o.connection.clone(), o.kind));
+            });
+            if let Some((account, connection, kind)) = held {
+                if kind != OrderKind::Renew {
+                    state.holder = Some(account);
+                    state.connection = Some(connection);
+                }
+                state.expires_at = Some(e.expires_at);
+            }
+        }
+        DomainEvent::Rejected(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Ended(End::Rejected);
+                o.last_answer = Some(e.answer.clone());
+            });
+        }
+        DomainEvent::TimedOut(e) => {
+            with_order(&mut state, e.order_id, |o| o.stage = Stage::Ended(End::TimedOut));
+        }
+        DomainEvent::Cancelled(e) => {
+            with_order(&mut state, e.order_id, |o| o.stage = Stage::Ended(End::Cancelled));
+        }
+        DomainEvent::DeadlineReset(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.deadline = Some(e.deadline);
+                o.next_poll_at = None;
+            });
+        }
+        DomainEvent::Refunded(e) => {
+            with_order(&mut state, e.order_id, |o| o.refunded = Some(e.amount));
+        }
+        DomainEvent::ExpiryWarned(e) => {
+            state.warned_for.insert(e.expires_at);
+        }
+        DomainEvent::AutoRenewSet(e) => state.auto_renew = e.enabled,
+        DomainEvent::ExpirySynced(e) => state.expires_at = Some(e.expires_at),
+    }
+    state
+}
+
+fn with_order(state: &mut Domain, id: OrderId, f: impl FnOnce(&mut Order)) {
+    if let Some(order) = state.orders.get_mut(&id) {
+        f(order);
+    }
+}

@@ -1,0 +1,260 @@
+//! Domain names as the registrar sees them: one registrable label under a public suffix.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not an orderable domain name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainNameError {
+    #[error("domain name is empty")]
+    Empty,
+    #[error("domain name {name:?} is {len} characters long; at most 253 are allowed")]
+    TooLong { name: String, len: usize },
+    #[error("label {label:?} in {name:?} is {len} characters long; labels hold 1 to 63")]
+    LabelLength {
+        name: String,
+        label: String,
+        len: usize,
+    },
+    #[error("label {label:?} in {name:?} may only hold letters a-z, digits and '-'")]
+    LabelCharacters { name: String, label: String },
+    #[error("label {label:?} in {name:?} may not start or end with '-'")]
+    LabelHyphen { name: String, label: String },
+    #[error("{name:?} is not a valid internationalised name: {reason}")]
+    Idna { name: String, reason: String },
+    #[error("{name:?} is a bare public suffix; give a name under it, such as example.{name}")]
+    BareSuffix { name: String },
+    #[error("{name:?} is not a registrable name: drop the leading {extra:?} and order {registrable:?}")]
+    Subdomain {
+        name: String,
+        extra: String,
+        registrable: String,
+    },
+    #[error("{name:?} has no top-level domain; write it as label.tld, such as example.com")]
+    NoTld { name: String },
+    #[error("top-level domain {tld:?} is all digits; no registry sells such names")]
+    NumericTld { tld: String },
+}
+
+/// A registrable domain name: lowercase ASCII (Unicode names are stored as punycode),
+/// exactly one label under its public suffix (`example` + `co.uk`).
+///
+/// Invariants: total length 1..=253, each label 1..=63 of `[a-z0-9-]` without a
+/// leading or trailing hyphen, and `tld` is a suffix of the ICANN section of the
+/// public suffix list (or a single unlisted label, as new gTLDs appear before the
+/// list knows them).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DomainName {
+    ascii: String,
+    /// Byte index where the TLD starts (after the dot).
+    tld_start: usize,
+}
+
+impl DomainName {
+    /// Parses user input: trims, drops one trailing dot, lowercases, converts Unicode to
+    /// punycode, checks RFC 1035 lengths and LDH labels, and splits at the public suffix.
+    pub fn parse(input: &str) -> Result<Self, DomainNameError> {
+        let trimmed = input.trim();
+        let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+        if trimmed.is_empty() {
+            return Err(DomainNameError::Empty);
+        }
+        let ascii = if trimmed.is_ascii() {
+            trimmed.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii_strict(trimmed).map_err(|e| DomainNameError::Idna {
+                name: trimmed.to_string(),
+                reason: e.to_string(),
+            })?
+        };
+        check_syntax(&ascii)?;
+        let tld = registry_suffix(&ascii);
+        if tld.len() == ascii.len() {
+            if !ascii.contains('.') {
+                return Err(DomainNameError::NoTld { name: ascii });
+            }
+            return Err(DomainNameError::BareSuffix { name: ascii });
+        }
+        if tld.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Err(DomainNameError::NumericTld {
+                tld: tld.to_string(),
+            });
+        }
+        let tld_start = ascii.len() - tld.len();
+        let head = &ascii[..tld_start - 1];
+        if let Some(dot) = head.rfind('.') {
+            return Err(DomainNameError::Subdomain {
+                extra: ascii[..=dot].to_string(),
+                registrable: ascii[dot + 1..].to_string(),
+                name: ascii,
+            });
+        }
+        Ok(Self { ascii, tld_start })
+    }
+
+    /// The whole name in ASCII (punycode for internationalised names).
+    pub fn as_str(&self) -> &str {
+        &self.ascii
+    }
+
+    /// The registrable label, `example` in `example.co.uk`.
+    pub fn label(&self) -> &str {
+        &self.ascii[..self.tld_start - 1]
+    }
+
+    /// The public suffix the name is registered under, `co.uk` in `example.co.uk`.
+    pub fn tld(&self) -> &str {
+        &self.ascii[self.tld_start..]
+    }
+}
+
+fn check_syntax(ascii: &str) -> Result<(), DomainNameError> {
+    if ascii.len() > 253 {
+        return Err(DomainNameError::TooLong {
+            name: ascii.to_string(),
+            len: ascii.len(),
+        });
+    }
+    for label in ascii.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(DomainNameError::LabelLength {
+                name: ascii.to_string(),
+                label: label.to_string(),
+                len: label.len(),
+            });
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(DomainNameError::LabelCharacters {
+                name: ascii.to_string(),
+                label: label.to_string(),
+            });
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(DomainNameError::LabelHyphen {
+                name: ascii.to_string(),
+                label: label.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The longest ICANN public suffix of `name`. Private-section entries (`blogspot.com`)
+/// are skipped: registries sell under ICANN suffixes only.
+fn registry_suffix(name: &str) -> &str {
+    let mut candidate = name;
+    loop {
+        let Some(suffix) = psl::suffix(candidate.as_bytes()) else {
+            return last_label(name);
+        };
+        let len = suffix.as_bytes().len();
+        let found = &name[name.len() - len..];
+        if suffix.typ() != Some(psl::Type::Private) {
+            return found;
+        }
+        match found.find('.') {
+            Some(dot) => candidate = &found[dot + 1..],
+            None => return found,
+        }
+    }
+}
+
+fn last_label(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.ascii)
+    }
+}
+
+impl fmt::Debug for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DomainName({})", self.ascii)
+    }
+}
+
+impl std::str::FromStr for DomainName {
+    type Err = DomainNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for DomainName {
+    type Error = DomainNameError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<DomainName> for String {
+    fn from(d: DomainName) -> String {
+        d.ascii
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_single_and_multi_label_tlds() {
+        let d = DomainName::parse("Example.COM.").unwrap();
+        assert_eq!((d.as_str(), d.label(), d.tld()), ("example.com", "example", "com"));
+        let d = DomainName::parse("shop.co.uk").unwrap();
+        assert_eq!((d.label(), d.tld()), ("shop", "co.uk"));
+        let d = DomainName::parse("firma.org.uk").unwrap();
+        assert_eq!(d.tld(), "org.uk");
+        let d = DomainName::parse("beispiel.de").unwrap();
+        assert_eq!(d.tld(), "de");
+    }
+
+    #[test]
+    fn unicode_becomes_punycode() {
+        let d = DomainName::parse("bücher.de").unwrap();
+        assert_eq!(d.as_str(), "xn--bcher-kva.de");
+        assert_eq!(d.tld(), "de");
+    }
+
+    #[test]
+    fn private_suffixes_are_not_registries() {
+        let d = DomainName::parse("blogspot.com").unwrap();
+        assert_eq!((d.label(), d.tld()), ("blogspot", "com"));
+        assert!(matches!(
+            DomainName::parse("me.blogspot.com"),
+            Err(DomainNameError::Subdomain { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_names_say_what_is_wrong() {
+        use DomainNameError::*;
+        assert_eq!(DomainName::parse("  "), Err(Empty));
+        assert!(matches!(DomainName::parse("com"), Err(NoTld { .. })));
+        assert!(matches!(DomainName::parse("co.uk"), Err(BareSuffix { .. })));
+        assert!(matches!(DomainName::parse("www.example.com"), Err(Subdomain { .. })));
+        assert!(matches!(DomainName::parse("-bad.com"), Err(LabelHyphen { .. })));
+        assert!(matches!(DomainName::parse("bad-.com"), Err(LabelHyphen { .. })));
+        assert!(matches!(DomainName::parse("a..com"), Err(LabelLength { .. })));
+        assert!(matches!(DomainName::parse("a_b.com"), Err(LabelCharacters { .. })));
+        assert!(matches!(DomainName::parse("1.2.3.4"), Err(_)));
+        let long = format!("{}.com", "a".repeat(64));
+        assert!(matches!(DomainName::parse(&long), Err(LabelLength { len: 64, .. })));
+        let e = DomainName::parse("www.example.com").unwrap_err().to_string();
+        assert!(e.contains("example.com"), "{e}");
+    }
+
+    #[test]
+    fn serde_validates() {
+        let d: DomainName = serde_json::from_str("\"example.net\"").unwrap();
+        assert_eq!(serde_json::to_string(&d).unwrap(), "\"example.net\"");
+        assert!(serde_json::from_str::<DomainName>("\"bad name.net\"").is_err());
+    }
+}

@@ -1,0 +1,301 @@
+//! The event vocabulary of a domain's stream, with stable type names and schema versions.
+//!
+//! Each event type is a struct; [`DomainEvent`] is their union. The store keeps the type
+//! name and schema version beside the JSON payload, so a payload never needs a tag.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{AccountId, DomainName, Money, OrderId, OrderKind, Period};
+
+/// What OpenSRS said, kept verbatim for audits (code and text; never credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarAnswer {
+    /// The `response_code`, when a reply arrived at all.
+    pub code: Option<u16>,
+    pub text: String,
+}
+
+impl RegistrarAnswer {
+    pub fn new(code: Option<u16>, text: impl Into<String>) -> Self {
+        RegistrarAnswer {
+            code,
+            text: text.into(),
+        }
+    }
+}
+
+/// Why an order is pending rather than done or rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingReason {
+    /// An asynchronous registry (.de, .ca, .co.uk) will answer later (250).
+    AsyncRegistry,
+    /// OpenSRS queued the request (`queue_request_id`).
+    Queued,
+    /// A transfer has started and waits for the owner or the losing registry.
+    TransferInProgress,
+    /// The call was made but its answer was lost (timeout, dropped reply, 70x, crash).
+    OutcomeLost,
+}
+
+/// The result of one poll of a pending order that did not end it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum PollResult {
+    /// OpenSRS answered: not done yet.
+    StillPending { answer: RegistrarAnswer },
+    /// The poll itself failed (network, rate limit, 70x): the order stays pending.
+    TransientError { message: String },
+}
+
+/// An account asked for a registration, transfer or renewal, at this price, through this
+/// OpenSRS connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requested {
+    pub order_id: OrderId,
+    pub domain: DomainName,
+    pub account: AccountId,
+    pub kind: OrderKind,
+    pub period: Period,
+    /// Title of the OpenSRS connection that serves this order; fixed for its whole life.
+    pub connection: String,
+    pub price: Money,
+}
+
+/// The account was charged the price of the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charged {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub amount: Money,
+}
+
+/// The engine is about to send the order to OpenSRS. Written *before* the call: a
+/// Submitted with no outcome means the call may have happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub order_id: OrderId,
+    pub connection: String,
+}
+
+/// OpenSRS accepted the order but could not say yet, or its answer was lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownStatus {
+    pub order_id: OrderId,
+    pub reason: PendingReason,
+    pub answer: Option<RegistrarAnswer>,
+    /// OpenSRS's own order id, when the reply carried one.
+    pub registrar_order_id: Option<String>,
+    pub poll_every_secs: u64,
+    pub deadline: DateTime<Utc>,
+}
+
+/// The engine asked OpenSRS about a pending order; it is still pending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Polled {
+    pub order_id: OrderId,
+    pub result: PollResult,
+    pub next_poll_at: DateTime<Utc>,
+}
+
+/// The registry completed the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmed {
+    pub order_id: OrderId,
+    /// The domain's expiry as the registrar reports it after this order.
+    pub expires_at: DateTime<Utc>,
+    pub registrar_order_id: Option<String>,
+    pub answer: RegistrarAnswer,
+}
+
+/// OpenSRS refused the order for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub order_id: OrderId,
+    pub answer: RegistrarAnswer,
+}
+
+/// A pending order passed its deadline without completing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimedOut {
+    pub order_id: OrderId,
+    pub deadline: DateTime<Utc>,
+}
+
+/// An admin cancelled the order (Async Manager "cancel").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancelled {
+    pub order_id: OrderId,
+    pub reason: String,
+}
+
+/// An admin restarted the wait of a pending order (Async Manager "reset").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineReset {
+    pub order_id: OrderId,
+    pub deadline: DateTime<Utc>,
+}
+
+/// The charge of an order that did not complete went back to the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refunded {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub amount: Money,
+}
+
+/// The holder was warned that the domain expires on `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryWarned {
+    pub account: AccountId,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Automatic renewal was switched on or off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoRenewSet {
+    pub enabled: bool,
+}
+
+/// The registrar reported the domain's expiry (BELONGS_TO_RSP, GET DOMAIN), outside any order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpirySynced {
+    pub expires_at: DateTime<Utc>,
+    /// The command that reported it, e.g. `GET DOMAIN`.
+    pub source: String,
+}
+
+/// Why a stored event could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown event type {event_type:?} (version {version}); this build knows: {known}")]
+    UnknownType {
+        event_type: String,
+        version: u32,
+        known: String,
+    },
+    #[error("event {event_type:?} has schema version {version}, newer than this build's {supported}; upgrade domreg")]
+    FutureVersion {
+        event_type: String,
+        version: u32,
+        supported: u32,
+    },
+    #[error("event {event_type:?} v{version} has no upcaster from that version")]
+    NoUpcaster { event_type: String, version: u32 },
+    #[error("event {event_type:?} v{version} is not valid JSON for its type: {source}")]
+    Json {
+        event_type: String,
+        version: u32,
+        source: serde_json::Error,
+    },
+}
+
+macro_rules! domain_events {
+    ($( $variant:ident = $version:literal ),* $(,)?) => {
+        /// Every fact about a domain, in the order it happened.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum DomainEvent {
+            $( $variant($variant), )*
+        }
+
+        /// Each event type with its current schema version.
+        pub const EVENT_TYPES: &[(&str, u32)] = &[ $( (stringify!($variant), $version), )* ];
+
+        impl DomainEvent {
+            /// The stable type name stored beside the payload.
+            pub fn event_type(&self) -> &'static str {
+                match self { $( DomainEvent::$variant(_) => stringify!($variant), )* }
+            }
+
+            /// The schema version this build writes for the event's type.
+            pub fn schema_version(&self) -> u32 {
+                match self { $( DomainEvent::$variant(_) => $version, )* }
+            }
+
+            /// The JSON payload (without type or version).
+            pub fn encode(&self) -> Vec<u8> {
+                // Serialising these plain structs cannot fail: every field is a string,
+                // number, bool, or a map with string keys.
+                let result = match self { $( DomainEvent::$variant(e) => serde_json::to_vec(e), )* };
+                result.unwrap_or_default()
+            }
+
+            /// Reads a stored payload, upcasting older schema versions first.
+            pub fn decode(event_type: &str, version: u32, data: &[u8]) -> Result<Self, DecodeError> {
+                let json_err = |source| DecodeError::Json {
+                    event_type: event_type.to_string(), version, source,
+                };
+                match event_type {
+                    $( stringify!($variant) => {
+                        if version == $version {
+                            return serde_json::from_slice::<$variant>(data)
+                                .map(DomainEvent::$variant).map_err(json_err);
+                        }
+                        if version > $version {
+                            return Err(DecodeError::FutureVersion {
+                                event_type: event_type.to_string(), version, supported: $version,
+                            });
+                        }
+                        let old: serde_json::Value = serde_json::from_slice(data).map_err(json_err)?;
+                        let current = crate::upcast::upcast(event_type, version, $version, old)?;
+                        serde_json::from_value::<$variant>(current)
+                            .map(DomainEvent::$variant).map_err(json_err)
+                    } )*
+                    _ => Err(DecodeError::UnknownType {
+                        event_type: event_type.to_string(),
+                        version,
+                        known: EVENT_TYPES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", "),
+                    }),
+                }
+            }
+        }
+
+        $( impl From<$variant> for DomainEvent {
+            fn from(e: $variant) -> Self { DomainEvent::$variant(e) }
+        } )*
+    };
+}
+
+domain_events! {
+    Requested = 1,
+    Charged = 1,
+    Submitted = 1,
+    UnknownStatus = 1,
+    Polled = 1,
+    Confirmed = 1,
+    Rejected = 1,
+    TimedOut = 1,
+    Cancelled = 1,
+    DeadlineReset = 1,
+    Refunded = 1,
+    ExpiryWarned = 1,
+    AutoRenewSet = 1,
+    ExpirySynced = 1,
+}
+
+impl DomainEvent {
+    /// The order this event belongs to; `None` for domain-level events.
+    pub fn order_id(&self) -> Option<OrderId> {
+        use DomainEvent::*;
+        match self {
+            Requested(e) => Some(e.order_id),
+            Charged(e) => Some(e.order_id),
+            Submitted(e) => Some(e.order_id),
+            UnknownStatus(e) => Some(e.order_id),
+            Polled(e) => Some(e.order_id),
+            Confirmed(e) => Some(e.order_id),
+            Rejected(e) => Some(e.order_id),
+            TimedOut(e) => Some(e.order_id),
+            Cancelled(e) => Some(e.order_id),
+            DeadlineReset(e) => Some(e.order_id),
+            Refunded(e) => Some(e.order_id),
+            ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) => None,
+        }
+    }
+}
+
+/// The stream that holds one domain's whole life.
+pub fn domain_stream(domain: &DomainName) -> String {
+    format!("domain-{}", domain.as_str())
+}

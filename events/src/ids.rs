@@ -1,0 +1,192 @@
+//! Small value types shared by commands and events: ids, accounts, periods, kinds, actors.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Identifies one order (a registration, transfer or renewal) across its whole life.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderId(pub Uuid);
+
+impl OrderId {
+    /// Order ids are chosen at the edge (the CLI or API) so that a retried command can
+    /// carry the same id and be recognised.
+    pub fn from_uuid(id: Uuid) -> Self {
+        OrderId(id)
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OrderId({})", self.0)
+    }
+}
+
+impl std::str::FromStr for OrderId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s.trim()).map(OrderId)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("account id {0:?} is invalid: use 1 to 64 characters of letters, digits, '.', '_', '-' or '@'")]
+    Account(String),
+    #[error("period of {0} years is not allowed: registrations and renewals run 1 to 10 years")]
+    Period(i64),
+}
+
+/// A customer account of the hosting provider, as the provider's panel names it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+        if ok {
+            Ok(AccountId(s.to_string()))
+        } else {
+            Err(IdError::Account(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId({})", self.0)
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        AccountId::parse(&s)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(a: AccountId) -> String {
+        a.0
+    }
+}
+
+impl std::str::FromStr for AccountId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AccountId::parse(s)
+    }
+}
+
+/// A registration or renewal period in whole years, 1 to 10 (the registries' limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Period(u8);
+
+impl Period {
+    pub const ONE_YEAR: Period = Period(1);
+
+    pub fn years(years: i64) -> Result<Self, IdError> {
+        if (1..=10).contains(&years) {
+            Ok(Period(years as u8))
+        } else {
+            Err(IdError::Period(years))
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Period {
+    type Error = IdError;
+    fn try_from(y: i64) -> Result<Self, Self::Error> {
+        Period::years(y)
+    }
+}
+
+impl From<Period> for i64 {
+    fn from(p: Period) -> i64 {
+        i64::from(p.0)
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 year"),
+            n => write!(f, "{n} years"),
+        }
+    }
+}
+
+/// What an order asks the registrar to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    Register,
+    Transfer,
+    Renew,
+}
+
+impl OrderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::Register => "register",
+            OrderKind::Transfer => "transfer",
+            OrderKind::Renew => "renew",
+        }
+    }
+}
+
+impl fmt::Display for OrderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who caused an event: kept in every event's metadata so an audit can say who did what.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    /// A customer acting on their own account.
+    Customer(AccountId),
+    /// A named administrator (CLI user, API token holder).
+    Admin(String),
+    /// The engine itself (process manager, scheduler).
+    Engine,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Customer(a) => write!(f, "customer {a}"),
+            Actor::Admin(a) => write!(f, "admin {a}"),
+            Actor::Engine => f.write_str("engine"),
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Money in integer minor units with an ISO 4217 currency. No floating point, ever.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("unknown currency {code:?}: give an ISO 4217 code such as USD, EUR, GBP or CAD")]
+    UnknownCurrency { code: String },
+    #[error("cannot combine {left} and {right}: amounts in different currencies")]
+    MixedCurrencies { left: Currency, right: Currency },
+    #[error("amount overflows: {0}")]
+    Overflow(String),
+    #[error("{input:?} is not an amount: write digits with at most {exponent} decimals, such as {example}")]
+    BadAmount {
+        input: String,
+        exponent: u32,
+        example: String,
+    },
+}
+
+/// An ISO 4217 currency code with its number of minor-unit digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency {
+    code: [u8; 3],
+    exponent: u8,
+}
+
+/// Active ISO 4217 codes whose minor unit is not 2 digits; every other listed code has 2.
+const EXPONENT_0: &[&str] = &[
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+    "VUV", "XAF", "XOF", "XPF",
+];
+const EXPONENT_3: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+const EXPONENT_4: &[&str] = &["CLF", "UYW"];
+const EXPONENT_2: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF",
+    "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR",
+    "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF",
+    "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW", "KYD", "KZT", "LAK", "LBP",
+    "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+    "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP",
+    "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "UYU", "UZS", "VES", "WST", "XCD", "YER", "ZAR",
+    "ZMW", "ZWG",
+];
+
+impl Currency {
+    pub const USD: Currency = Currency {
+        code: *b"USD",
+        exponent: 2,
+    };
+    pub const EUR: Currency = Currency {
+        code: *b"EUR",
+        exponent: 2,
+    };
+
+    /// Looks up an ISO 4217 code (case-insensitive).
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let upper = code.trim().to_ascii_uppercase();
+        let exponent = [
+            (EXPONENT_2, 2u8),
+            (EXPONENT_0, 0),
+            (EXPONENT_3, 3),
+            (EXPONENT_4, 4),
+        ]
+        .iter()
+        .find(|(codes, _)| codes.contains(&upper.as_str()))
+        .map(|(_, e)| *e)
+        .ok_or_else(|| MoneyError::UnknownCurrency {
+            code: code.to_string(),
+        })?;
+        let bytes = upper.as_bytes();
+        Ok(Currency {
+            code: [bytes[0], bytes[1], bytes[2]],
+            exponent,
+        })
+    }
+
+    pub fn code(&self) -> &str {
+        // The code is always three ASCII capitals from the tables above.
+        std::str::from_utf8(&self.code).unwrap_or("???")
+    }
+
+    /// Digits after the decimal point (2 for USD, 0 for JPY, 3 for KWD).
+    pub fn exponent(&self) -> u32 {
+        u32::from(self.exponent)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Currency::parse(&s)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.code().to_string()
+    }
+}
+
+/// An amount of money: integer minor units (cents) in one currency.
+///
+/// All arithmetic is checked: mixing currencies or overflowing `i64` is an error, never
+/// a wrap or a silent conversion.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units: 1299 is 12.99 USD.
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub const fn new(minor: i64, currency: Currency) -> Self {
+        Money { minor, currency }
+    }
+
+    pub const fn zero(currency: Currency) -> Self {
+        Money { minor: 0, currency }
+    }
+
+    /// Parses a decimal amount such as `12.99`, `-3` or `0.5` without floating point.
+    pub fn parse(amount: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let exponent = currency.exponent();
+        let bad = || MoneyError::BadAmount {
+            input: amount.to_string(),
+            exponent,
+            example: example_amount(exponent),
+        };
+        let s = amount.trim();
+        let (negative, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let (whole, frac) = match digits.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (digits, ""),
+        };
+        let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(frac) {
+            return Err(bad());
+        }
+        if digits.contains('.') && frac.is_empty() || frac.len() > exponent as usize {
+            return Err(bad());
+        }
+        let overflow = || MoneyError::Overflow(format!("{amount} {currency}"));
+        let scale = 10i64.checked_pow(exponent).ok_or_else(overflow)?;
+        let whole: i64 = whole.parse().map_err(|_| overflow())?;
+        let frac_value: i64 = if frac.is_empty() {
+            0
+        } else {
+            let pad = 10i64.pow(exponent - frac.len() as u32);
+            frac.parse::<i64>().map_err(|_| bad())? * pad
+        };
+        let minor = whole
+            .checked_mul(scale)
+            .and_then(|w| w.checked_add(frac_value))
+            .ok_or_else(overflow)?;
+        Ok(Money::new(if negative { -minor } else { minor }, currency))
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        self.minor
+            .checked_add(other.minor)
+            .map(|m| Money::new(m, self.currency))
+            .ok_or_else(|| MoneyError::Overflow(format!("{self} + {other}")))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        self.minor
+            .checked_sub(other.minor)
+            .map(|m| Money::new(m, self.currency))
+            .ok_or_else(|| MoneyError::Overflow(format!("{self} - {other}")))
+    }
+
+    pub fn checked_mul(self, factor: i64) -> Result<Money, MoneyError> {
+        self.minor
+            .checked_mul(factor)
+            .map(|m| Money::new(m, self.currency))
+            .ok_or_else(|| MoneyError::Overflow(format!("{self} x {factor}")))
+    }
+
+    pub fn checked_neg(self) -> Result<Money, MoneyError> {
+        self.minor
+            .checked_neg()
+            .map(|m| Money::new(m, self.currency))
+            .ok_or_else(|| MoneyError::Overflow(format!("-({self})")))
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.minor > 0
+    }
+
+    fn same_currency(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::MixedCurrencies {
+                left: self.currency,
+                right: other.currency,
+            })
+        }
+    }
+}
+
+fn example_amount(exponent: u32) -> String {
+    if exponent == 0 {
+        "1299".to_string()
+    } else {
+        format!("12.{}", "9".repeat(exponent as usize))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exponent = self.currency.exponent();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if exponent == 0 {
+            return write!(f, "{sign}{abs} {}", self.currency);
+        }
+        let scale = 10u64.pow(exponent);
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            abs / scale,
+            abs % scale,
+            self.currency,
+            width = exponent as usize
+        )
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(s: &str) -> Money {
+        Money::parse(s, Currency::USD).unwrap()
+    }
+
+    #[test]
+    fn parses_without_floats() {
+        assert_eq!(usd("12.99").minor, 1299);
+        assert_eq!(usd("0.5").minor, 50);
+        assert_eq!(usd("-3").minor, -300);
+        assert_eq!(usd("0.07").minor, 7);
+        let jpy = Currency::parse("jpy").unwrap();
+        assert_eq!(Money::parse("1500", jpy).unwrap().minor, 1500);
+        assert!(Money::parse("15.5", jpy).is_err());
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(Money::parse("1.234", kwd).unwrap().to_string(), "1.234 KWD");
+    }
+
+    #[test]
+    fn refuses_bad_amounts() {
+        for bad in ["", "abc", "1.999", "1.", ".5", "1e3", "12,99", "--1", "1.2.3"] {
+            let e = Money::parse(bad, Currency::USD).unwrap_err();
+            assert!(matches!(e, MoneyError::BadAmount { .. }), "{bad}: {e}");
+        }
+        assert!(matches!(
+            Money::parse("99999999999999999999", Currency::USD),
+            Err(MoneyError::Overflow(_))
+        ));
+    }
+
+    #[test]
+    fn arithmetic_is_checked() {
+        let eur = Money::new(100, Currency::EUR);
+        assert!(matches!(
+            usd("1").checked_add(eur),
+            Err(MoneyError::MixedCurrencies { .. })
+        ));
+        assert!(Money::new(i64::MAX, Currency::USD)
+            .checked_add(usd("0.01"))
+            .is_err());
+        assert_eq!(usd("1.50").checked_sub(usd("2")).unwrap().to_string(), "-0.50 USD");
+        assert_eq!(usd("12.99").checked_mul(3).unwrap().to_string(), "38.97 USD");
+    }
+
+    #[test]
+    fn unknown_currency() {
+        let e = Currency::parse("XYZ").unwrap_err().to_string();
+        assert!(e.contains("XYZ") && e.contains("ISO 4217"), "{e}");
+    }
+
+    #[test]
+    fn serde_shape() {
+        let j = serde_json::to_string(&usd("12.99")).unwrap();
+        assert_eq!(j, r#"{"minor":1299,"currency":"USD"}"#);
+        assert!(serde_json::from_str::<Money>(r#"{"minor":1,"currency":"ABC"}"#).is_err());
+    }
+}
