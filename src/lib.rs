@@ -1,1 +1,10 @@
-pub fn placeholder() {}
+//! domreg: an event-sourced engine that registers, transfers and renews domains through
+//! OpenSRS for hosting providers.
+//!
+//! The pure domain model lives in `domreg-events`, the read models in
+//! `domreg-projections`; this crate holds the edges: the event stores, the CLI and the
+//! benchmarks.
+
+pub mod bench;
+pub mod cli;
+pub mod store;

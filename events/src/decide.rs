@@ -145,7 +145,11 @@ pub enum DomainError {
 /// Returns the events to append (possibly none when the command changes nothing, as with
 /// switching auto-renew to its current value), or the reason the command is refused.
 /// Never reads a clock or performs I/O.
-pub fn decide(state: &Domain, command: Command, now: DateTime<Utc>) -> Result<Vec<DomainEvent>, DomainError> {
+pub fn decide(
+    state: &Domain,
+    command: Command,
+    now: DateTime<Utc>,
+) -> Result<Vec<DomainEvent>, DomainError> {
     match command {
         Command::Request {
             order_id,
@@ -333,7 +337,10 @@ pub fn decide(state: &Domain, command: Command, now: DateTime<Utc>) -> Result<Ve
                 stage => return Err(wrong_stage(order_id, stage, "refunded")),
             };
             if !end.is_refundable() {
-                return Err(DomainError::NotRefundable { order: order_id, end });
+                return Err(DomainError::NotRefundable {
+                    order: order_id,
+                    end,
+                });
             }
             let amount = order.charged.ok_or(DomainError::NotCharged(order_id))?;
             if order.refunded.is_some() {
@@ -354,10 +361,9 @@ pub fn decide(state: &Domain, command: Command, now: DateTime<Utc>) -> Result<Ve
             Ok(vec![AutoRenewSet { enabled }.into()])
         }
         Command::RecordExpiryWarning { expires_at } => {
-            let holder = state
-                .holder
-                .clone()
-                .ok_or_else(|| DomainError::NotRegistered(registered_name(state).unwrap_or_default()))?;
+            let holder = state.holder.clone().ok_or_else(|| {
+                DomainError::NotRegistered(registered_name(state).unwrap_or_default())
+            })?;
             if state.warned_for.contains(&expires_at) {
                 return Err(DomainError::AlreadyWarned(expires_at));
             }
@@ -382,7 +388,11 @@ fn order(state: &Domain, id: OrderId) -> Result<&crate::domain::Order, DomainErr
 }
 
 fn registered_name(state: &Domain) -> Result<String, DomainError> {
-    let name = state.name.as_ref().map(|n| n.to_string()).unwrap_or_default();
+    let name = state
+        .name
+        .as_ref()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     if state.is_registered() {
         Ok(name)
     } else {
@@ -407,7 +417,12 @@ fn wrong_stage(order: OrderId, stage: Stage, action: &'static str) -> DomainErro
     }
 }
 
-fn expect_stage(order: OrderId, stage: Stage, expected: Stage, action: &'static str) -> Result<(), DomainError> {
+fn expect_stage(
+    order: OrderId,
+    stage: Stage,
+    expected: Stage,
+    action: &'static str,
+) -> Result<(), DomainError> {
     if stage == expected {
         Ok(())
     } else {
@@ -415,7 +430,11 @@ fn expect_stage(order: OrderId, stage: Stage, expected: Stage, action: &'static 
     }
 }
 
-fn expect_open_after_submission(order: OrderId, stage: Stage, action: &'static str) -> Result<(), DomainError> {
+fn expect_open_after_submission(
+    order: OrderId,
+    stage: Stage,
+    action: &'static str,
+) -> Result<(), DomainError> {
     match stage {
         Stage::Submitted | Stage::Pending => Ok(()),
         other => Err(wrong_stage(order, other, action)),

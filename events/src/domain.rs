@@ -182,10 +182,14 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
             });
         }
         DomainEvent::TimedOut(e) => {
-            with_order(&mut state, e.order_id, |o| o.stage = Stage::Ended(End::TimedOut));
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Ended(End::TimedOut)
+            });
         }
         DomainEvent::Cancelled(e) => {
-            with_order(&mut state, e.order_id, |o| o.stage = Stage::Ended(End::Cancelled));
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Ended(End::Cancelled)
+            });
         }
         DomainEvent::DeadlineReset(e) => {
             with_order(&mut state, e.order_id, |o| {

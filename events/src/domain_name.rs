@@ -25,7 +25,9 @@ pub enum DomainNameError {
     Idna { name: String, reason: String },
     #[error("{name:?} is a bare public suffix; give a name under it, such as example.{name}")]
     BareSuffix { name: String },
-    #[error("{name:?} is not a registrable name: drop the leading {extra:?} and order {registrable:?}")]
+    #[error(
+        "{name:?} is not a registrable name: drop the leading {extra:?} and order {registrable:?}"
+    )]
     Subdomain {
         name: String,
         extra: String,
@@ -207,7 +209,10 @@ mod tests {
     #[test]
     fn splits_single_and_multi_label_tlds() {
         let d = DomainName::parse("Example.COM.").unwrap();
-        assert_eq!((d.as_str(), d.label(), d.tld()), ("example.com", "example", "com"));
+        assert_eq!(
+            (d.as_str(), d.label(), d.tld()),
+            ("example.com", "example", "com")
+        );
         let d = DomainName::parse("shop.co.uk").unwrap();
         assert_eq!((d.label(), d.tld()), ("shop", "co.uk"));
         let d = DomainName::parse("firma.org.uk").unwrap();
@@ -239,15 +244,35 @@ mod tests {
         assert_eq!(DomainName::parse("  "), Err(Empty));
         assert!(matches!(DomainName::parse("com"), Err(NoTld { .. })));
         assert!(matches!(DomainName::parse("co.uk"), Err(BareSuffix { .. })));
-        assert!(matches!(DomainName::parse("www.example.com"), Err(Subdomain { .. })));
-        assert!(matches!(DomainName::parse("-bad.com"), Err(LabelHyphen { .. })));
-        assert!(matches!(DomainName::parse("bad-.com"), Err(LabelHyphen { .. })));
-        assert!(matches!(DomainName::parse("a..com"), Err(LabelLength { .. })));
-        assert!(matches!(DomainName::parse("a_b.com"), Err(LabelCharacters { .. })));
+        assert!(matches!(
+            DomainName::parse("www.example.com"),
+            Err(Subdomain { .. })
+        ));
+        assert!(matches!(
+            DomainName::parse("-bad.com"),
+            Err(LabelHyphen { .. })
+        ));
+        assert!(matches!(
+            DomainName::parse("bad-.com"),
+            Err(LabelHyphen { .. })
+        ));
+        assert!(matches!(
+            DomainName::parse("a..com"),
+            Err(LabelLength { .. })
+        ));
+        assert!(matches!(
+            DomainName::parse("a_b.com"),
+            Err(LabelCharacters { .. })
+        ));
         assert!(matches!(DomainName::parse("1.2.3.4"), Err(_)));
         let long = format!("{}.com", "a".repeat(64));
-        assert!(matches!(DomainName::parse(&long), Err(LabelLength { len: 64, .. })));
-        let e = DomainName::parse("www.example.com").unwrap_err().to_string();
+        assert!(matches!(
+            DomainName::parse(&long),
+            Err(LabelLength { len: 64, .. })
+        ));
+        let e = DomainName::parse("www.example.com")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("example.com"), "{e}");
     }
 

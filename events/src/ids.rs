@@ -54,8 +54,7 @@ impl AccountId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
         if ok {
             Ok(AccountId(s.to_string()))

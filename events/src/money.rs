@@ -280,7 +280,9 @@ mod tests {
 
     #[test]
     fn refuses_bad_amounts() {
-        for bad in ["", "abc", "1.999", "1.", ".5", "1e3", "12,99", "--1", "1.2.3"] {
+        for bad in [
+            "", "abc", "1.999", "1.", ".5", "1e3", "12,99", "--1", "1.2.3",
+        ] {
             let e = Money::parse(bad, Currency::USD).unwrap_err();
             assert!(matches!(e, MoneyError::BadAmount { .. }), "{bad}: {e}");
         }
@@ -300,8 +302,14 @@ mod tests {
         assert!(Money::new(i64::MAX, Currency::USD)
             .checked_add(usd("0.01"))
             .is_err());
-        assert_eq!(usd("1.50").checked_sub(usd("2")).unwrap().to_string(), "-0.50 USD");
-        assert_eq!(usd("12.99").checked_mul(3).unwrap().to_string(), "38.97 USD");
+        assert_eq!(
+            usd("1.50").checked_sub(usd("2")).unwrap().to_string(),
+            "-0.50 USD"
+        );
+        assert_eq!(
+            usd("12.99").checked_mul(3).unwrap().to_string(),
+            "38.97 USD"
+        );
     }
 
     #[test]

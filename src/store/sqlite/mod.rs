@@ -1,0 +1,218 @@
+//! The embedded event store: one SQLite file in WAL mode with `synchronous=FULL`.
+//!
+//! Writes go through one writer thread that gathers every append queued while the previous
+//! commit was syncing and commits them together (group commit): each append in its own
+//! savepoint, so one failed expectation does not fail its neighbours, and one fsync for all.
+//! An append is acknowledged only after its commit returned, i.e. after the WAL was synced.
+//! Readers use their own connections and see committed snapshots only. Other processes may
+//! append to the same file: SQLite serialises their write transactions with ours, and
+//! subscriptions poll the file, so they see those events too.
+
+mod codec;
+mod subscribe;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{
+    check_batch, AppendResult, EventStore, EventStream, ExpectedVersion, NewEvent, Position,
+    RecordedEvent, StoreError,
+};
+
+const MIGRATIONS: &[&str] = &[include_str!("sql/0001_events.sql")];
+/// How long a write waits for another process's write transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Handle to an embedded store. Cheap to clone; the writer thread stops when the last
+/// handle is dropped.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writes: mpsc::UnboundedSender<writer::WriteRequest>,
+    readers: Mutex<Vec<Connection>>,
+    /// Last position committed by this process's writer; wakes subscriptions at once.
+    committed: watch::Receiver<Position>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and starts its writer thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let conn = open_connection(&path, false)?;
+        migrate(&conn)?;
+        let (writes, requests) = mpsc::unbounded_channel();
+        let (committed_tx, committed) = watch::channel(Position::default());
+        std::thread::Builder::new()
+            .name("domreg-sqlite-writer".into())
+            .spawn(move || writer::run(conn, requests, committed_tx))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writes,
+                readers: Mutex::new(Vec::new()),
+                committed,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on a pooled read connection, off the async threads.
+    async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_connection(&inner.path, true)?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(backend)?;
+    }
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// Applies the numbered migrations not yet recorded in `user_version`, each in one transaction.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(backend)?;
+    let current = usize::try_from(current).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let batch = format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        );
+        conn.execute_batch(&batch).map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            StoreError::Backend(format!("migration {} failed: {e}", i + 1))
+        })?;
+    }
+    Ok(())
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        check_batch(stream, &events)?;
+        let (reply, answer) = oneshot::channel();
+        let request = writer::WriteRequest {
+            stream: stream.to_string(),
+            expected,
+            events,
+            reply,
+        };
+        self.inner
+            .writes
+            .send(request)
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| {
+            StoreError::Unavailable("the writer thread stopped before answering".into())
+        })?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let stream = stream.to_string();
+        self.with_reader(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(include_str!("sql/select_stream.sql"))
+                .map_err(backend)?;
+            let rows = stmt
+                .query(rusqlite::params![stream, from_version as i64, max as i64])
+                .map_err(backend)?;
+            codec::collect(rows)
+        })
+        .await
+    }
+
+    async fn read_all(
+        &self,
+        after: Option<Position>,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.with_reader(move |conn| read_all_sync(conn, after, max))
+            .await
+    }
+
+    fn subscribe_all(&self, after: Option<Position>) -> EventStream {
+        subscribe::subscribe(self.clone(), after)
+    }
+}
+
+fn read_all_sync(
+    conn: &Connection,
+    after: Option<Position>,
+    max: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("sql/select_all.sql"))
+        .map_err(backend)?;
+    let rows = stmt
+        .query(rusqlite::params![
+            after.map_or(0, |p| p.commit) as i64,
+            max as i64
+        ])
+        .map_err(backend)?;
+    codec::collect(rows)
+}

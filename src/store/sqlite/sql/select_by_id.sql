@@ -1,0 +1,1 @@
+SELECT position, stream, version FROM events WHERE event_id = ?1
