@@ -1,1 +1,46 @@
-//! CLI.
+//! The `domreg` command line: argument parsing and dispatch. Each verb lives in its own file.
+
+mod bench;
+mod log;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Event-sourced domain registration through OpenSRS, for hosting providers.
+#[derive(Debug, Parser)]
+#[command(name = "domreg", version, about, long_about = None)]
+pub struct Cli {
+    /// Directory holding the event log, read models and secrets.
+    #[arg(
+        long,
+        env = "DOMREG_DATA",
+        default_value = "domreg-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure performance (figures for docs/benchmarks.md).
+    Bench(bench::BenchArgs),
+    /// Inspect the event log.
+    Log(log::LogArgs),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Bench(args) => bench::run(args).await,
+        Command::Log(args) => log::run(&cli.data_dir, args).await,
+    }
+}
+
+/// The embedded log file inside the data directory.
+pub fn log_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("events.db")
+}

@@ -120,10 +120,11 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// Wraps a domain event with its metadata.
+    /// Wraps a domain event with its metadata. The id is a UUIDv7: time-ordered ids keep
+    /// the store's id index append-only instead of touching a random page per event.
     pub fn domain(event: &domreg_events::DomainEvent, metadata: EventMetadata) -> Self {
         NewEvent {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             event_type: event.event_type().to_string(),
             schema_version: event.schema_version(),
             data: event.encode(),

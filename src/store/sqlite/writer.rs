@@ -1,7 +1,12 @@
 //! The writer thread: group commit of queued appends.
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
-use tokio::sync::{mpsc, oneshot, watch};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
+use std::sync::mpsc::Receiver;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use super::{backend, codec};
@@ -9,6 +14,8 @@ use crate::store::{AppendResult, ExpectedVersion, NewEvent, Position, StoreError
 
 /// Upper bound of events per group commit, so one huge queue does not hold the lock long.
 const MAX_EVENTS_PER_COMMIT: usize = 20_000;
+/// Longest a commit waits for more writers to join it.
+const COMMIT_DELAY: Duration = Duration::from_micros(300);
 
 pub(super) struct WriteRequest {
     pub stream: String,
@@ -19,22 +26,15 @@ pub(super) struct WriteRequest {
 
 pub(super) fn run(
     mut conn: Connection,
-    mut requests: mpsc::UnboundedReceiver<WriteRequest>,
+    requests: Receiver<WriteRequest>,
     committed: watch::Sender<Position>,
 ) {
-    while let Some(first) = requests.blocking_recv() {
-        let mut queued = first.events.len();
-        let mut batch = vec![first];
-        while queued < MAX_EVENTS_PER_COMMIT {
-            match requests.try_recv() {
-                Ok(next) => {
-                    queued += next.events.len();
-                    batch.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        let results = commit(&mut conn, &batch);
+    let mut last_batch = 1;
+    let mut versions = VersionCache::default();
+    while let Ok(first) = requests.recv() {
+        let batch = gather(first, &requests, last_batch);
+        last_batch = batch.len();
+        let results = commit(&mut conn, &mut versions, &batch);
         if let Some(last) = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
@@ -54,124 +54,254 @@ pub(super) fn run(
     }
 }
 
-/// Commits the batch in one transaction, each request in its own savepoint.
-/// If the commit itself fails, every request fails and nothing is stored.
-fn commit(conn: &mut Connection, batch: &[WriteRequest]) -> Vec<Result<AppendResult, StoreError>> {
-    let fail_all = |e: StoreError| {
+/// Collects what is queued behind `first`. When the previous commit served several writers,
+/// they are probably about to send again: wait up to `COMMIT_DELAY` for as many, so one
+/// sync serves them all (PostgreSQL's commit_delay). A lone writer never waits.
+fn gather(
+    first: WriteRequest,
+    requests: &Receiver<WriteRequest>,
+    last_batch: usize,
+) -> Vec<WriteRequest> {
+    let mut queued = first.events.len();
+    let mut batch = vec![first];
+    let deadline = Instant::now() + COMMIT_DELAY;
+    while queued < MAX_EVENTS_PER_COMMIT {
+        let next = match requests.try_recv() {
+            Ok(next) => next,
+            Err(_) if batch.len() >= last_batch => break,
+            Err(_) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) => match requests.recv_timeout(left) {
+                    Ok(next) => next,
+                    Err(_) => break,
+                },
+                None => break,
+            },
+        };
+        queued += next.events.len();
+        batch.push(next);
+    }
+    batch
+}
+
+/// Commits the batch in one transaction. Each request is checked (retry, expected version)
+/// before anything of it is written, so a refused request leaves no trace without the
+/// cost of a savepoint. If a write or the commit itself fails, the whole transaction rolls
+/// back and every request of the batch fails: nothing half-written remains.
+fn commit(
+    conn: &mut Connection,
+    versions: &mut VersionCache,
+    batch: &[WriteRequest],
+) -> Vec<Result<AppendResult, StoreError>> {
+    let fail_all = |versions: &mut VersionCache, e: StoreError| {
+        versions.clear();
         batch
             .iter()
             .map(|_| Err(StoreError::Unavailable(e.to_string())))
             .collect()
     };
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
-        Err(e) => return fail_all(backend(e)),
+        Err(e) => return fail_all(versions, backend(e)),
     };
+    if let Err(e) = versions.revalidate(&tx) {
+        drop(tx);
+        return fail_all(versions, e);
+    }
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
-        results.push(apply_in_savepoint(&mut tx, request));
+        match apply(&tx, versions, request) {
+            Ok(result) => results.push(result),
+            Err(e) => {
+                drop(tx); // rolls everything back
+                return fail_all(versions, e);
+            }
+        }
     }
     if let Err(e) = tx.commit() {
-        return fail_all(backend(e));
+        return fail_all(versions, backend(e));
     }
     results
 }
 
-fn apply_in_savepoint(
-    tx: &mut Transaction<'_>,
-    request: &WriteRequest,
-) -> Result<AppendResult, StoreError> {
-    let outcome = {
-        let sp = tx.savepoint().map_err(backend)?;
-        match apply(&sp, request) {
-            Ok(result) => {
-                sp.commit().map_err(backend)?;
-                return Ok(result);
-            }
-            Err(e) => e, // dropping the savepoint rolls it back
+/// The last version of recently written streams, so an append needs no lookup. It is
+/// emptied whenever another connection (another process) committed since our last look,
+/// which SQLite's `data_version` tells, and whenever our own transaction rolled back.
+#[derive(Default)]
+struct VersionCache {
+    versions: HashMap<String, Option<u64>>,
+    data_version: Option<i64>,
+}
+
+impl VersionCache {
+    const MAX_STREAMS: usize = 100_000;
+
+    fn clear(&mut self) {
+        self.versions.clear();
+        self.data_version = None;
+    }
+
+    fn revalidate(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        let now: i64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(backend)?;
+        if self.data_version != Some(now) || self.versions.len() > Self::MAX_STREAMS {
+            self.versions.clear();
         }
-    };
-    match outcome {
-        Attempt::Duplicate | Attempt::Conflict { .. } => match find_existing(tx, request)? {
-            Some(original) => Ok(original),
-            None => match outcome {
-                Attempt::Conflict { actual } => Err(StoreError::WrongExpectedVersion {
-                    stream: request.stream.clone(),
-                    expected: request.expected,
-                    actual,
-                }),
-                _ => Err(StoreError::Backend("duplicate event id vanished".into())),
-            },
-        },
-        Attempt::Failed(e) => Err(e),
+        self.data_version = Some(now);
+        Ok(())
+    }
+
+    fn current(&mut self, conn: &Connection, stream: &str) -> Result<Option<u64>, StoreError> {
+        if let Some(v) = self.versions.get(stream) {
+            return Ok(*v);
+        }
+        let v = conn
+            .prepare_cached(include_str!("sql/select_stream_version.sql"))
+            .and_then(|mut s| s.query_row([stream], |r| r.get::<_, i64>(0)).optional())
+            .map_err(backend)?
+            .map(|v| v as u64);
+        self.versions.insert(stream.to_string(), v);
+        Ok(v)
     }
 }
 
-enum Attempt {
-    /// An event id is already stored: maybe a retry.
-    Duplicate,
-    /// The stream is not at the expected version: maybe a retry.
-    Conflict {
-        actual: Option<u64>,
-    },
-    Failed(StoreError),
-}
-
-impl From<rusqlite::Error> for Attempt {
-    fn from(e: rusqlite::Error) -> Self {
-        Attempt::Failed(backend(e))
-    }
-}
-
-fn apply(conn: &Connection, request: &WriteRequest) -> Result<AppendResult, Attempt> {
-    let current: Option<u64> = conn
-        .prepare_cached("SELECT version FROM streams WHERE stream = ?1")?
-        .query_row([&request.stream], |r| r.get::<_, i64>(0))
-        .optional()?
-        .map(|v| v as u64);
+/// Checks and writes one request. The outer `Result` is a storage failure that must abort
+/// the transaction; the inner one is this request's own answer.
+///
+/// The common case costs one version lookup and one insert per event: a retry is noticed
+/// by the version check or by the id index refusing a stored id, and only then are the
+/// ids looked up. Rows this request inserted before such a refusal are deleted again, so
+/// the request leaves no trace (positions are `max + 1`, so no gap opens either).
+fn apply(
+    conn: &Connection,
+    versions: &mut VersionCache,
+    request: &WriteRequest,
+) -> Result<Result<AppendResult, StoreError>, StoreError> {
+    let current = versions.current(conn, &request.stream)?;
     if !request.expected.admits(current) {
-        return Err(Attempt::Conflict { actual: current });
+        return retry_or(conn, request, || StoreError::WrongExpectedVersion {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            actual: current,
+        });
     }
-    let mut insert = conn.prepare_cached(include_str!("sql/insert_event.sql"))?;
     let mut version = current.map_or(0, |v| v + 1);
-    let mut first_position = None;
+    let mut first_position: Option<Position> = None;
     let mut last_position = Position::default();
-    for event in &request.events {
-        let m = &event.metadata;
-        let inserted = insert.execute(rusqlite::params![
-            event.id.as_bytes().as_slice(),
-            request.stream,
-            version as i64,
-            event.event_type,
-            event.schema_version,
-            event.data,
-            codec::actor_column(&m.actor),
-            m.correlation_id.as_bytes().as_slice(),
-            m.causation_id.as_ref().map(|c| c.as_bytes().to_vec()),
-            m.at.timestamp_micros(),
-        ]);
+    for chunk in request.events.chunks(ROWS_PER_INSERT) {
+        let inserted = if chunk.len() == ROWS_PER_INSERT {
+            insert_rows(conn, &MULTI_ROW_INSERT, &request.stream, version, chunk)
+        } else {
+            chunk.iter().enumerate().try_for_each(|(i, event)| {
+                let single = include_str!("sql/insert_event.sql");
+                insert_rows(
+                    conn,
+                    single,
+                    &request.stream,
+                    version + i as u64,
+                    std::slice::from_ref(event),
+                )
+            })
+        };
         match inserted {
-            Ok(_) => {}
+            Ok(()) => {}
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if f.code == ErrorCode::ConstraintViolation =>
             {
-                return Err(Attempt::Duplicate)
+                // A stored id: undo this request's rows, then see whether it is a retry.
+                if let Some(first) = first_position {
+                    conn.prepare_cached("DELETE FROM events WHERE position >= ?1")
+                        .and_then(|mut s| s.execute([first.commit as i64]))
+                        .map_err(backend)?;
+                }
+                return retry_or(conn, request, || StoreError::IdempotencyConflict {
+                    event_id: chunk[0].id,
+                    detail: "the id index refused it but it cannot be found".into(),
+                });
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(backend(e)),
         }
-        last_position = Position::at(conn.last_insert_rowid() as u64);
-        first_position.get_or_insert(last_position);
-        version += 1;
+        let last = conn.last_insert_rowid() as u64;
+        first_position.get_or_insert(Position::at(last + 1 - chunk.len() as u64));
+        last_position = Position::at(last);
+        version += chunk.len() as u64;
     }
-    let last_version = version - 1;
-    conn.prepare_cached(include_str!("sql/upsert_stream.sql"))?
-        .execute(rusqlite::params![request.stream, last_version as i64])?;
-    Ok(AppendResult {
-        last_version,
+    versions
+        .versions
+        .insert(request.stream.clone(), Some(version - 1));
+    Ok(Ok(AppendResult {
+        last_version: version - 1,
         first_position: first_position.unwrap_or(last_position),
         last_position,
-    })
+    }))
 }
+
+/// The answer to a request that could not be written as new: the original result if it is
+/// a retry, an idempotency conflict if it overlaps stored events, otherwise `refusal()`.
+/// Only storage failures are returned as the outer error.
+fn retry_or(
+    conn: &Connection,
+    request: &WriteRequest,
+    refusal: impl FnOnce() -> StoreError,
+) -> Result<Result<AppendResult, StoreError>, StoreError> {
+    match find_existing(conn, request) {
+        Ok(Some(original)) => Ok(Ok(original)),
+        Ok(None) => Ok(Err(refusal())),
+        Err(conflict @ StoreError::IdempotencyConflict { .. }) => Ok(Err(conflict)),
+        Err(storage) => Err(storage),
+    }
+}
+
+/// Rows per multi-row INSERT: one statement step per chunk instead of per event.
+const ROWS_PER_INSERT: usize = 20;
+const COLUMNS: usize = 10;
+
+static MULTI_ROW_INSERT: LazyLock<String> = LazyLock::new(|| {
+    let single = include_str!("sql/insert_event.sql");
+    let head = single.split("VALUES").next().unwrap_or(single);
+    let rows: Vec<String> = (0..ROWS_PER_INSERT)
+        .map(|r| {
+            let params: Vec<String> = (1..=COLUMNS)
+                .map(|c| format!("?{}", r * COLUMNS + c))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!("{head}VALUES {}", rows.join(",\n       "))
+});
+
+/// Inserts `events` with consecutive versions from `version` using `sql`, which has one
+/// row of `COLUMNS` parameters per event.
+fn insert_rows(
+    conn: &Connection,
+    sql: &str,
+    stream: &str,
+    version: u64,
+    events: &[NewEvent],
+) -> Result<(), rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (r, event) in events.iter().enumerate() {
+        let base = r * COLUMNS;
+        let m = &event.metadata;
+        stmt.raw_bind_parameter(base + 1, event.id.as_bytes().as_slice())?;
+        stmt.raw_bind_parameter(base + 2, stream)?;
+        stmt.raw_bind_parameter(base + 3, (version + r as u64) as i64)?;
+        stmt.raw_bind_parameter(base + 4, event.event_type.as_str())?;
+        stmt.raw_bind_parameter(base + 5, event.schema_version)?;
+        stmt.raw_bind_parameter(base + 6, event.data.as_slice())?;
+        stmt.raw_bind_parameter(base + 7, codec::actor_column(&m.actor))?;
+        stmt.raw_bind_parameter(base + 8, m.correlation_id.as_bytes().as_slice())?;
+        stmt.raw_bind_parameter(
+            base + 9,
+            m.causation_id.as_ref().map(|c| c.as_bytes().as_slice()),
+        )?;
+        stmt.raw_bind_parameter(base + 10, m.at.timestamp_micros())?;
+    }
+    stmt.raw_execute().map(drop)
+}
+
+/// Where an event id is stored: position, stream, version.
+type StoredAt = (Position, String, u64);
 
 /// If the request's events are already stored (a retry), the original result; if none
 /// is stored, `None`; if only some are, or elsewhere, an idempotency conflict.
@@ -182,7 +312,7 @@ fn find_existing(
     let mut lookup = conn
         .prepare_cached(include_str!("sql/select_by_id.sql"))
         .map_err(backend)?;
-    let mut found: Vec<(Uuid, Option<(Position, String, u64)>)> = Vec::new();
+    let mut found: Vec<(Uuid, Option<StoredAt>)> = Vec::new();
     for event in &request.events {
         let row = lookup
             .query_row([event.id.as_bytes().as_slice()], |r| {

@@ -14,9 +14,3 @@ CREATE TABLE events (
     at_micros      INTEGER NOT NULL,
     UNIQUE (stream, version)
 );
-
--- Last version of each stream, read and written inside the append transaction.
-CREATE TABLE streams (
-    stream  TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-) WITHOUT ROWID;

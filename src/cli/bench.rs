@@ -1,0 +1,83 @@
+//! `domreg bench ...`
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::bench::{self, store::StoreBenchSize};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: Which,
+    /// Print one JSON object instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Which {
+    /// The embedded event store: durable appends (single, concurrent, batched) and reads.
+    Store {
+        /// Directory for the benchmark's scratch database (removed afterwards); default: the system temp dir.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Appends by the single writer.
+        #[arg(long, default_value_t = StoreBenchSize::default().single_appends)]
+        single: u64,
+        /// Concurrent writers.
+        #[arg(long, default_value_t = StoreBenchSize::default().concurrent_writers)]
+        writers: u64,
+        /// Appends per concurrent writer.
+        #[arg(long, default_value_t = StoreBenchSize::default().appends_per_writer)]
+        per_writer: u64,
+        /// Appends of 100 events each.
+        #[arg(long, default_value_t = StoreBenchSize::default().batches)]
+        batches: u64,
+        /// Concurrent writers sharing the batched appends.
+        #[arg(long, default_value_t = StoreBenchSize::default().batch_writers)]
+        batch_writers: u64,
+    },
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.which {
+        Which::Store {
+            dir,
+            single,
+            writers,
+            per_writer,
+            batches,
+            batch_writers,
+        } => {
+            let base = dir.unwrap_or_else(std::env::temp_dir);
+            std::fs::create_dir_all(&base)?;
+            let scratch = tempfile::Builder::new()
+                .prefix("domreg-bench-")
+                .tempdir_in(&base)?;
+            let size = StoreBenchSize {
+                single_appends: single,
+                concurrent_writers: writers,
+                appends_per_writer: per_writer,
+                batches,
+                batch_writers,
+            };
+            let figures = bench::store::run(scratch.path(), size).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "bench": "store", "dir": base, "figures": figures })
+                );
+            } else {
+                print!(
+                    "{}",
+                    bench::table(
+                        &format!("event store (SQLite in {})", base.display()),
+                        &figures
+                    )
+                );
+            }
+            Ok(())
+        }
+    }
+}
