@@ -1,0 +1,468 @@
+//! The OPS envelope codec: `<OPS_envelope>` XML to and from [`Value`] trees.
+//!
+//! The parser accepts what real servers and clients send (see the protocol reference,
+//! §2.5): any quote style, with or without DOCTYPE (never loaded: no external entities),
+//! `msg_id`/`msg_type` in the header, any whitespace, keys in any order, self-closing
+//! empty items, the five predefined entities and character references, `class`
+//! attributes, `dt_scalar` wrappers, structured keys sent as empty leaves, and duplicate
+//! keys (the last wins). Leaf text is kept raw; callers trim when they parse numbers.
+//!
+//! The writer escapes every key and value, so no value can change the document's
+//! structure: `<`, `&`, `>` (hence `]]>`), quotes, and characters XML would alter (`\r`,
+//! control characters) are written as references.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use super::value::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    #[error("not UTF-8: {0}")]
+    Encoding(String),
+    #[error("malformed XML at byte {position}: {message}")]
+    Xml { position: u64, message: String },
+    #[error("not an OPS envelope: {0}")]
+    Structure(String),
+}
+
+/// The envelope header (`version` is `0.9` in every known message).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Header {
+    pub version: String,
+    pub msg_id: Option<String>,
+    pub msg_type: Option<String>,
+}
+
+/// A whole OPS message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub header: Header,
+    pub body: Value,
+    /// Keys that appeared twice in one assoc (the last one was kept).
+    pub duplicate_keys: Vec<String>,
+}
+
+impl Envelope {
+    pub fn new(body: Value) -> Self {
+        Envelope {
+            header: Header {
+                version: "0.9".into(),
+                msg_id: None,
+                msg_type: None,
+            },
+            body,
+            duplicate_keys: Vec::new(),
+        }
+    }
+}
+
+type Xml<'a> = Reader<&'a [u8]>;
+
+struct Parser<'a> {
+    reader: Xml<'a>,
+    duplicates: Vec<String>,
+}
+
+/// Parses an OPS message.
+pub fn parse(bytes: &[u8]) -> Result<Envelope, CodecError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| CodecError::Encoding(e.to_string()))?;
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut p = Parser {
+        reader,
+        duplicates: Vec::new(),
+    };
+    loop {
+        match p.next()? {
+            Event::Start(e) if e.local_name().as_ref() == b"OPS_envelope" => {
+                let (header, body) = p.envelope()?;
+                p.expect_end_of_document()?;
+                return Ok(Envelope {
+                    header,
+                    body,
+                    duplicate_keys: p.duplicates,
+                });
+            }
+            Event::Decl(_) | Event::DocType(_) | Event::Comment(_) | Event::PI(_) => {}
+            Event::Text(t) if is_blank(&t) => {}
+            Event::Eof => return Err(CodecError::Structure("no <OPS_envelope> element".into())),
+            other => return Err(unexpected("before <OPS_envelope>", &other)),
+        }
+    }
+}
+
+fn is_blank(t: &[u8]) -> bool {
+    t.iter().all(u8::is_ascii_whitespace)
+}
+
+fn unexpected(context: &str, event: &Event<'_>) -> CodecError {
+    let what = match event {
+        Event::Start(e) | Event::Empty(e) => {
+            format!("<{}>", String::from_utf8_lossy(e.name().as_ref()))
+        }
+        Event::End(e) => format!("</{}>", String::from_utf8_lossy(e.name().as_ref())),
+        Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => "text".into(),
+        Event::Eof => "end of document".into(),
+        other => format!("{other:?}"),
+    };
+    CodecError::Structure(format!("unexpected {what} {context}"))
+}
+
+impl<'a> Parser<'a> {
+    fn next(&mut self) -> Result<Event<'a>, CodecError> {
+        let position = self.reader.buffer_position();
+        self.reader.read_event().map_err(|e| CodecError::Xml {
+            position,
+            message: e.to_string(),
+        })
+    }
+
+    fn skip(&mut self, start: &BytesStart<'_>) -> Result<(), CodecError> {
+        let position = self.reader.buffer_position();
+        self.reader
+            .read_to_end(start.name())
+            .map(drop)
+            .map_err(|e| CodecError::Xml {
+                position,
+                message: e.to_string(),
+            })
+    }
+
+    fn expect_end_of_document(&mut self) -> Result<(), CodecError> {
+        loop {
+            match self.next()? {
+                Event::Eof => return Ok(()),
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Text(t) if is_blank(&t) => {}
+                other => return Err(unexpected("after </OPS_envelope>", &other)),
+            }
+        }
+    }
+
+    fn envelope(&mut self) -> Result<(Header, Value), CodecError> {
+        let mut header = Header::default();
+        let mut body = None;
+        loop {
+            match self.next()? {
+                Event::Start(e) => match e.local_name().as_ref() {
+                    b"header" => header = self.header()?,
+                    b"body" => body = Some(self.body()?),
+                    _ => self.skip(&e)?,
+                },
+                Event::End(_) => break,
+                Event::Empty(_) | Event::Comment(_) => {}
+                Event::Text(t) if is_blank(&t) => {}
+                other => return Err(unexpected("in <OPS_envelope>", &other)),
+            }
+        }
+        let body = body.ok_or_else(|| CodecError::Structure("no <body>".into()))?;
+        Ok((header, body))
+    }
+
+    fn header(&mut self) -> Result<Header, CodecError> {
+        let mut header = Header::default();
+        loop {
+            match self.next()? {
+                Event::Start(e) => {
+                    let text = self.text_until_end()?;
+                    match e.local_name().as_ref() {
+                        b"version" => header.version = text,
+                        b"msg_id" => header.msg_id = Some(text),
+                        b"msg_type" => header.msg_type = Some(text),
+                        _ => {}
+                    }
+                }
+                Event::End(_) => return Ok(header),
+                Event::Empty(_) | Event::Comment(_) => {}
+                Event::Text(t) if is_blank(&t) => {}
+                other => return Err(unexpected("in <header>", &other)),
+            }
+        }
+    }
+
+    fn body(&mut self) -> Result<Value, CodecError> {
+        let mut value = None;
+        loop {
+            match self.next()? {
+                Event::Start(e) if e.local_name().as_ref() == b"data_block" => {
+                    value = Some(self.data_block()?);
+                }
+                Event::Start(e) => self.skip(&e)?,
+                Event::End(_) => break,
+                Event::Empty(_) | Event::Comment(_) => {}
+                Event::Text(t) if is_blank(&t) => {}
+                other => return Err(unexpected("in <body>", &other)),
+            }
+        }
+        value.ok_or_else(|| CodecError::Structure("no <data_block> in <body>".into()))
+    }
+
+    fn data_block(&mut self) -> Result<Value, CodecError> {
+        let mut value = None;
+        loop {
+            match self.next()? {
+                Event::Start(e) => value = Some(self.container(&e)?),
+                Event::Empty(e) => value = Some(empty_container(&e)?),
+                Event::End(_) => break,
+                Event::Comment(_) => {}
+                Event::Text(t) if is_blank(&t) => {}
+                other => return Err(unexpected("in <data_block>", &other)),
+            }
+        }
+        value.ok_or_else(|| CodecError::Structure("empty <data_block>".into()))
+    }
+
+    /// Reads a `dt_assoc`, `dt_array` or `dt_scalar` whose start tag was just read.
+    fn container(&mut self, start: &BytesStart<'_>) -> Result<Value, CodecError> {
+        match start.local_name().as_ref() {
+            b"dt_assoc" => self.assoc(),
+            b"dt_array" => self.array(),
+            b"dt_scalar" | b"dt_scalarref" => Ok(Value::Scalar(self.text_until_end()?)),
+            other => Err(CodecError::Structure(format!(
+                "<{}> where dt_assoc, dt_array or dt_scalar was expected",
+                String::from_utf8_lossy(other)
+            ))),
+        }
+    }
+
+    fn assoc(&mut self) -> Result<Value, CodecError> {
+        let mut map = BTreeMap::new();
+        while let Some((key, value)) = self.item("dt_assoc")? {
+            if map.insert(key.clone(), value).is_some() {
+                self.duplicates.push(key);
+            }
+        }
+        Ok(Value::Assoc(map))
+    }
+
+    fn array(&mut self) -> Result<Value, CodecError> {
+        let mut items = Vec::new();
+        while let Some((key, value)) = self.item("dt_array")? {
+            let index: usize = key.trim().parse().map_err(|_| {
+                CodecError::Structure(format!("array item key {key:?} is not an index"))
+            })?;
+            items.push((index, value));
+        }
+        // Stream order is not significant: the key is the position.
+        items.sort_by_key(|(i, _)| *i);
+        Ok(Value::Array(items.into_iter().map(|(_, v)| v).collect()))
+    }
+
+    /// Reads the next `<item>` of a container, or `None` at the container's end.
+    fn item(&mut self, container: &str) -> Result<Option<(String, Value)>, CodecError> {
+        loop {
+            match self.next()? {
+                Event::Start(e) if e.local_name().as_ref() == b"item" => {
+                    let key = item_key(&e)?;
+                    return Ok(Some((key, self.item_content()?)));
+                }
+                Event::Empty(e) if e.local_name().as_ref() == b"item" => {
+                    return Ok(Some((item_key(&e)?, Value::Scalar(String::new()))));
+                }
+                Event::End(_) => return Ok(None),
+                Event::Comment(_) => {}
+                Event::Text(t) if is_blank(&t) => {}
+                other => return Err(unexpected(&format!("in <{container}>"), &other)),
+            }
+        }
+    }
+
+    /// An item holds text or exactly one container (whitespace around it is ignored).
+    fn item_content(&mut self) -> Result<Value, CodecError> {
+        let mut text = String::new();
+        let mut child = None;
+        loop {
+            match self.next()? {
+                Event::Text(t) => text.push_str(
+                    &t.decode()
+                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
+                ),
+                Event::CData(c) => text.push_str(
+                    &c.decode()
+                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
+                ),
+                Event::GeneralRef(r) => text.push(resolve_reference(&r)?),
+                Event::Start(e) => child = Some(self.container(&e)?),
+                Event::Empty(e) => child = Some(empty_container(&e)?),
+                Event::End(_) => break,
+                Event::Comment(_) => {}
+                other => return Err(unexpected("in <item>", &other)),
+            }
+        }
+        match child {
+            Some(value) if text.trim().is_empty() => Ok(value),
+            Some(_) => Err(CodecError::Structure(
+                "an <item> holds both text and a container".into(),
+            )),
+            None => Ok(Value::Scalar(text)),
+        }
+    }
+
+    fn text_until_end(&mut self) -> Result<String, CodecError> {
+        let mut text = String::new();
+        loop {
+            match self.next()? {
+                Event::Text(t) => text.push_str(
+                    &t.decode()
+                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
+                ),
+                Event::CData(c) => text.push_str(
+                    &c.decode()
+                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
+                ),
+                Event::GeneralRef(r) => text.push(resolve_reference(&r)?),
+                Event::End(_) => return Ok(text),
+                Event::Comment(_) => {}
+                other => return Err(unexpected("in a text element", &other)),
+            }
+        }
+    }
+}
+
+fn empty_container(e: &BytesStart<'_>) -> Result<Value, CodecError> {
+    match e.local_name().as_ref() {
+        b"dt_assoc" => Ok(Value::assoc()),
+        b"dt_array" => Ok(Value::Array(Vec::new())),
+        b"dt_scalar" | b"dt_scalarref" => Ok(Value::Scalar(String::new())),
+        other => Err(CodecError::Structure(format!(
+            "<{}/> where a container was expected",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
+fn item_key(e: &BytesStart<'_>) -> Result<String, CodecError> {
+    for attr in e.attributes() {
+        let attr = attr.map_err(|err| CodecError::Structure(format!("bad attribute: {err}")))?;
+        if attr.key.as_ref() == b"key" {
+            return attr
+                .unescape_value()
+                .map(|v| v.into_owned())
+                .map_err(|err| CodecError::Structure(format!("bad key attribute: {err}")));
+        }
+    }
+    Err(CodecError::Structure(
+        "an <item> has no key attribute".into(),
+    ))
+}
+
+/// The five predefined entities and character references; nothing else (a DTD is never read).
+fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, CodecError> {
+    if let Some(c) = r
+        .resolve_char_ref()
+        .map_err(|e| CodecError::Structure(format!("bad character reference: {e}")))?
+    {
+        return Ok(c);
+    }
+    match r.as_ref() {
+        b"amp" => Ok('&'),
+        b"lt" => Ok('<'),
+        b"gt" => Ok('>'),
+        b"quot" => Ok('"'),
+        b"apos" => Ok('\''),
+        other => Err(CodecError::Structure(format!(
+            "unknown entity &{};: only the five XML entities and character references are accepted",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
+/// Writes an envelope the way OpenSRS writes replies: XML declaration, DOCTYPE, indented.
+pub fn write(envelope: &Envelope) -> String {
+    let mut out = String::with_capacity(1024);
+    out.push_str("<?xml version='1.0' encoding=\"UTF-8\" standalone=\"no\" ?>\n");
+    out.push_str("<!DOCTYPE OPS_envelope SYSTEM 'ops.dtd'>\n");
+    out.push_str("<OPS_envelope>\n <header>\n  <version>");
+    escape_into(&mut out, &envelope.header.version);
+    out.push_str("</version>\n");
+    if let Some(id) = &envelope.header.msg_id {
+        out.push_str("  <msg_id>");
+        escape_into(&mut out, id);
+        out.push_str("</msg_id>\n");
+    }
+    if let Some(t) = &envelope.header.msg_type {
+        out.push_str("  <msg_type>");
+        escape_into(&mut out, t);
+        out.push_str("</msg_type>\n");
+    }
+    out.push_str(" </header>\n <body>\n  <data_block>\n");
+    write_container(&mut out, &envelope.body, 3);
+    out.push_str("  </data_block>\n </body>\n</OPS_envelope>\n");
+    out
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push(' ');
+    }
+}
+
+fn write_container(out: &mut String, value: &Value, depth: usize) {
+    indent(out, depth);
+    match value {
+        Value::Scalar(s) => {
+            out.push_str("<dt_scalar>");
+            escape_into(out, s);
+            out.push_str("</dt_scalar>\n");
+        }
+        Value::Assoc(map) => {
+            out.push_str("<dt_assoc>\n");
+            for (k, v) in map {
+                write_item(out, k, v, depth + 1);
+            }
+            indent(out, depth);
+            out.push_str("</dt_assoc>\n");
+        }
+        Value::Array(items) => {
+            out.push_str("<dt_array>\n");
+            for (i, v) in items.iter().enumerate() {
+                write_item(out, &i.to_string(), v, depth + 1);
+            }
+            indent(out, depth);
+            out.push_str("</dt_array>\n");
+        }
+    }
+}
+
+fn write_item(out: &mut String, key: &str, value: &Value, depth: usize) {
+    indent(out, depth);
+    out.push_str("<item key=\"");
+    escape_into(out, key);
+    out.push_str("\">");
+    match value {
+        Value::Scalar(s) => {
+            escape_into(out, s);
+            out.push_str("</item>\n");
+        }
+        container => {
+            out.push('\n');
+            write_container(out, container, depth + 1);
+            indent(out, depth);
+            out.push_str("</item>\n");
+        }
+    }
+}
+
+/// Escapes text for element content and double-quoted attributes.
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Parsers normalise CR and would fold other control characters; a
+            // reference keeps the value byte for byte.
+            '\r' => out.push_str("&#xD;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {
+                let _ = write!(out, "&#x{:X};", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}

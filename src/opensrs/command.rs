@@ -1,0 +1,264 @@
+//! Typed OpenSRS commands and how each is written as an OPS request.
+
+use super::contact::ContactSet;
+use super::value::Value;
+
+/// What a command is, for classification and retry decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CommandKind {
+    Lookup,
+    Register,
+    Transfer,
+    Renew,
+    CheckTransfer,
+    BelongsToRsp,
+    GetOrderInfo,
+    GetDomain,
+    GetBalance,
+    ProcessPending,
+    QueryQueuedRequest,
+}
+
+impl CommandKind {
+    /// Commands that change state at OpenSRS. The client never resends these; whether to
+    /// try again is the engine's decision, after it has found out what happened.
+    pub fn is_mutating(self) -> bool {
+        matches!(
+            self,
+            CommandKind::Register
+                | CommandKind::Transfer
+                | CommandKind::Renew
+                | CommandKind::ProcessPending
+        )
+    }
+}
+
+/// SW_REGISTER's `reg_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegType {
+    New,
+    Transfer,
+}
+
+/// A SW_REGISTER order (new registration or transfer in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwRegister {
+    pub domain: String,
+    pub reg_type: RegType,
+    pub period: u8,
+    pub contacts: ContactSet,
+    /// Empty: the reseller's default nameservers.
+    pub nameservers: Vec<String>,
+    /// Registrant-profile credentials created with the domain (not the reseller's).
+    pub reg_username: String,
+    pub reg_password: String,
+    /// EPP transfer code.
+    pub auth_info: Option<String>,
+    pub auto_renew: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Lookup {
+        domain: String,
+    },
+    SwRegister(Box<SwRegister>),
+    Renew {
+        domain: String,
+        /// Must match the registry's expiry year: the double-renewal guard.
+        current_expiration_year: i32,
+        period: u8,
+        auto_renew: bool,
+    },
+    CheckTransfer {
+        domain: String,
+        /// Also asks for the transfer's status (and nudges `pending_registry`).
+        check_status: bool,
+    },
+    BelongsToRsp {
+        domain: String,
+    },
+    GetOrderInfo {
+        order_id: String,
+    },
+    /// GET DOMAIN with `type=all_info`, in reseller mode (domain at the top level).
+    GetDomain {
+        domain: String,
+    },
+    GetBalance,
+    ProcessPending {
+        order_id: String,
+        cancel: bool,
+    },
+    QueryQueuedRequest {
+        request_id: String,
+    },
+}
+
+/// Placeholder written instead of secrets in stored evidence.
+pub const REDACTED: &str = "[redacted]";
+
+fn flag(b: bool) -> &'static str {
+    if b {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+impl Command {
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::Lookup { .. } => CommandKind::Lookup,
+            Command::SwRegister(r) if r.reg_type == RegType::Transfer => CommandKind::Transfer,
+            Command::SwRegister(_) => CommandKind::Register,
+            Command::Renew { .. } => CommandKind::Renew,
+            Command::CheckTransfer { .. } => CommandKind::CheckTransfer,
+            Command::BelongsToRsp { .. } => CommandKind::BelongsToRsp,
+            Command::GetOrderInfo { .. } => CommandKind::GetOrderInfo,
+            Command::GetDomain { .. } => CommandKind::GetDomain,
+            Command::GetBalance => CommandKind::GetBalance,
+            Command::ProcessPending { .. } => CommandKind::ProcessPending,
+            Command::QueryQueuedRequest { .. } => CommandKind::QueryQueuedRequest,
+        }
+    }
+
+    /// `(action, object)` as sent.
+    pub fn action_object(&self) -> (&'static str, &'static str) {
+        match self {
+            Command::Lookup { .. } => ("LOOKUP", "DOMAIN"),
+            Command::SwRegister(_) => ("SW_REGISTER", "DOMAIN"),
+            Command::Renew { .. } => ("RENEW", "DOMAIN"),
+            Command::CheckTransfer { .. } => ("CHECK_TRANSFER", "DOMAIN"),
+            Command::BelongsToRsp { .. } => ("BELONGS_TO_RSP", "DOMAIN"),
+            Command::GetOrderInfo { .. } => ("GET_ORDER_INFO", "DOMAIN"),
+            Command::GetDomain { .. } => ("GET", "DOMAIN"),
+            Command::GetBalance => ("GET_BALANCE", "BALANCE"),
+            Command::ProcessPending { .. } => ("PROCESS_PENDING", "DOMAIN"),
+            Command::QueryQueuedRequest { .. } => ("QUERY_QUEUED_REQUEST", "DOMAIN"),
+        }
+    }
+
+    /// The domain the command is about, if any.
+    pub fn domain(&self) -> Option<&str> {
+        match self {
+            Command::Lookup { domain }
+            | Command::Renew { domain, .. }
+            | Command::CheckTransfer { domain, .. }
+            | Command::BelongsToRsp { domain }
+            | Command::GetDomain { domain } => Some(domain),
+            Command::SwRegister(r) => Some(&r.domain),
+            _ => None,
+        }
+    }
+
+    /// The request's data block.
+    pub fn to_value(&self) -> Value {
+        self.build(false)
+    }
+
+    /// The request with registrant passwords and transfer codes replaced, for evidence.
+    pub fn to_redacted_value(&self) -> Value {
+        self.build(true)
+    }
+
+    fn build(&self, redact: bool) -> Value {
+        let secret = |s: &str| {
+            if redact {
+                REDACTED.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let (action, object) = self.action_object();
+        let mut top = Value::assoc()
+            .with("protocol", "XCP")
+            .with("action", action)
+            .with("object", object);
+        let attributes = match self {
+            Command::Lookup { domain } => Value::assoc().with("domain", domain.as_str()),
+            Command::SwRegister(r) => {
+                let mut a = Value::assoc()
+                    .with("domain", r.domain.as_str())
+                    .with(
+                        "reg_type",
+                        match r.reg_type {
+                            RegType::New => "new",
+                            RegType::Transfer => "transfer",
+                        },
+                    )
+                    .with("period", r.period.to_string())
+                    .with("reg_username", r.reg_username.as_str())
+                    .with("reg_password", secret(&r.reg_password))
+                    .with("contact_set", r.contacts.to_value())
+                    .with("custom_tech_contact", "1")
+                    .with("custom_nameservers", flag(!r.nameservers.is_empty()))
+                    .with("auto_renew", flag(r.auto_renew))
+                    .with("f_lock_domain", "1")
+                    // Always explicit, so an RWI setting never parks the order.
+                    .with("handle", "process");
+                if !r.nameservers.is_empty() {
+                    let list = r
+                        .nameservers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, ns)| {
+                            Value::assoc()
+                                .with("name", ns.as_str())
+                                .with("sortorder", (i + 1).to_string())
+                        })
+                        .collect::<Vec<_>>();
+                    a = a.with("nameserver_list", list);
+                    if r.reg_type == RegType::Transfer {
+                        a = a.with("custom_transfer_nameservers", "1");
+                    }
+                }
+                if let Some(code) = &r.auth_info {
+                    a = a.with("auth_info", secret(code));
+                }
+                a
+            }
+            Command::Renew {
+                domain,
+                current_expiration_year,
+                period,
+                auto_renew,
+            } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("currentexpirationyear", current_expiration_year.to_string())
+                .with("period", period.to_string())
+                .with("auto_renew", flag(*auto_renew))
+                .with("handle", "process"),
+            Command::CheckTransfer {
+                domain,
+                check_status,
+            } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("check_status", flag(*check_status))
+                .with("get_request_address", "1"),
+            Command::BelongsToRsp { domain } => Value::assoc().with("domain", domain.as_str()),
+            Command::GetOrderInfo { order_id } => {
+                Value::assoc().with("order_id", order_id.as_str())
+            }
+            Command::GetDomain { domain } => {
+                top = top.with("domain", domain.as_str());
+                Value::assoc().with("type", "all_info")
+            }
+            // The toolkit sends an empty assoc rather than nothing.
+            Command::GetBalance => Value::assoc(),
+            Command::ProcessPending { order_id, cancel } => {
+                let a = Value::assoc().with("order_id", order_id.as_str());
+                if *cancel {
+                    a.with("command", "cancel")
+                } else {
+                    a
+                }
+            }
+            Command::QueryQueuedRequest { request_id } => {
+                Value::assoc().with("request_id", request_id.as_str())
+            }
+        };
+        top.with("attributes", attributes)
+    }
+}

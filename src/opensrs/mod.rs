@@ -1,0 +1,18 @@
+//! OpenSRS: the OPS XML codec, typed commands and replies, the reply classification, the
+//! signing HTTPS client, and an OpenSRS-compatible sandbox server.
+
+pub mod classify;
+pub mod client;
+pub mod codec;
+pub mod command;
+pub mod contact;
+pub mod reply;
+pub mod signature;
+pub mod value;
+
+pub use classify::{classify, Class, Classification, PendingKind};
+pub use client::{Client, ConnectionSettings, Exchange, Secret};
+pub use command::{Command, CommandKind, RegType, SwRegister};
+pub use contact::{Contact, ContactSet};
+pub use reply::{Reply, TransportError};
+pub use value::Value;
