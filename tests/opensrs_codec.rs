@@ -44,20 +44,37 @@ fn every_fixture_parses_and_round_trips() {
 #[test]
 fn fixtures_say_what_they_should() {
     let Some(dir) = fixtures() else { return };
-    let read = |name: &str| codec::parse(&std::fs::read(dir.join(name)).unwrap()).unwrap().body;
+    let read = |name: &str| {
+        codec::parse(&std::fs::read(dir.join(name)).unwrap())
+            .unwrap()
+            .body
+    };
     let reg = read("sw_register-response-1.xml");
     assert_eq!(reg.text("response_code"), Some("200"));
-    assert_eq!(reg.path(&["attributes", "id"]).and_then(Value::as_str), Some("11820034"));
+    assert_eq!(
+        reg.path(&["attributes", "id"]).and_then(Value::as_str),
+        Some("11820034")
+    );
     let taken = read("lookup-taken.xml");
     assert_eq!(taken.text("response_code"), Some("211"));
     let ct = read("check_transfer-not-transferrable.xml");
-    assert_eq!(ct.path(&["attributes", "transferrable"]).and_then(Value::as_str), Some("0"));
+    assert_eq!(
+        ct.path(&["attributes", "transferrable"])
+            .and_then(Value::as_str),
+        Some("0")
+    );
     let gd = read("get_domain-all_info.xml");
     assert!(gd.path(&["attributes", "contact_set", "owner"]).is_some());
-    assert!(gd.path(&["attributes", "nameserver_list"]).and_then(Value::as_array).is_some_and(|a| !a.is_empty()));
+    assert!(gd
+        .path(&["attributes", "nameserver_list"])
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty()));
     let req = read("sw_register-request-1.xml");
     assert_eq!(req.text("action"), Some("SW_REGISTER"));
-    let ns = req.path(&["attributes", "nameserver_list"]).and_then(Value::as_array).unwrap();
+    let ns = req
+        .path(&["attributes", "nameserver_list"])
+        .and_then(Value::as_array)
+        .unwrap();
     assert!(ns.len() >= 2);
 }
 
@@ -81,10 +98,16 @@ fn tolerant_of_what_other_clients_write() {
     let b = &env.body;
     assert_eq!(env.header.msg_id.as_deref(), Some("2.21765911726198"));
     assert_eq!(b.text("action"), Some("lookup"));
-    assert_eq!(b.get("list"), Some(&Value::Array(vec!["a".into(), "b".into()])));
+    assert_eq!(
+        b.get("list"),
+        Some(&Value::Array(vec!["a".into(), "b".into()]))
+    );
     assert_eq!(b.get("empty"), Some(&Value::scalar("")));
     assert_eq!(b.get("text").and_then(Value::as_str), Some("A & B <c> éA"));
-    assert_eq!(b.text("registration expiration date"), Some("2027-01-01 00:00:00"));
+    assert_eq!(
+        b.text("registration expiration date"),
+        Some("2027-01-01 00:00:00")
+    );
     assert_eq!(b.text("dup"), Some("second"));
     assert_eq!(env.duplicate_keys, vec!["dup".to_string()]);
     assert_eq!(b.text("wrapped"), Some("inside"));

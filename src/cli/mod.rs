@@ -1,7 +1,10 @@
 //! The `domreg` command line: argument parsing and dispatch. Each verb lives in its own file.
 
+mod args;
 mod bench;
 mod log;
+mod opensrs;
+mod sandbox;
 
 use std::path::PathBuf;
 
@@ -30,6 +33,12 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Inspect the event log.
     Log(log::LogArgs),
+    /// Run an OpenSRS-compatible sandbox server (for tests and trying domreg out).
+    Sandbox(sandbox::SandboxArgs),
+    /// Ask OpenSRS whether a domain is available.
+    Lookup(opensrs::DomainQueryArgs),
+    /// Ask OpenSRS whether a domain can be transferred in, and how a transfer is going.
+    TransferStatus(opensrs::DomainQueryArgs),
 }
 
 /// Runs the parsed command line.
@@ -37,6 +46,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Bench(args) => bench::run(args).await,
         Command::Log(args) => log::run(&cli.data_dir, args).await,
+        Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Lookup(args) => opensrs::lookup(args).await,
+        Command::TransferStatus(args) => opensrs::transfer_status(args).await,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod command;
 pub mod contact;
 pub mod reply;
+pub mod sandbox;
 pub mod signature;
 pub mod value;
 

@@ -1,0 +1,111 @@
+//! The sandbox's control endpoint: JSON under `/sandbox/`, so tests can inspect the state
+//! and script scenarios (faults, clock, domains, settings, balances). Loopback use only.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use super::faults::FaultRule;
+use super::state::{DomainRecord, Settings, State, OTHER_REGISTRAR};
+
+#[derive(Deserialize)]
+struct ClockChange {
+    advance_secs: Option<i64>,
+    now: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct SeedDomain {
+    name: String,
+    /// A reseller login; absent: another registrar.
+    owner: Option<String>,
+    expires: Option<DateTime<Utc>>,
+    #[serde(default = "yes")]
+    transferable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct SetBalance {
+    user: String,
+    cents: i64,
+}
+
+/// Handles `method path` with a JSON `body`; returns `(status, json)`.
+pub fn handle(state: &mut State, method: &str, path: &str, body: &[u8]) -> (&'static str, Json) {
+    let parse = |body: &[u8]| -> Result<Json, String> {
+        if body.is_empty() {
+            Ok(Json::Null)
+        } else {
+            serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))
+        }
+    };
+    let result: Result<Json, String> = (|| {
+        match (method, path.trim_end_matches('/')) {
+        ("GET", "/sandbox/state") => {
+            state.tick();
+            serde_json::to_value(&*state).map_err(|e| e.to_string())
+        }
+        ("GET", "/sandbox/counters") => serde_json::to_value(&state.counters).map_err(|e| e.to_string()),
+        ("POST", "/sandbox/faults") => {
+            let rules: Vec<FaultRule> = serde_json::from_value(parse(body)?).map_err(|e| format!("faults: {e}"))?;
+            state.faults = rules;
+            Ok(json!({ "faults": state.faults }))
+        }
+        ("DELETE", "/sandbox/faults") => {
+            state.faults.clear();
+            Ok(json!({ "faults": [] }))
+        }
+        ("POST", "/sandbox/clock") => {
+            let change: ClockChange = serde_json::from_value(parse(body)?).map_err(|e| format!("clock: {e}"))?;
+            if let Some(s) = change.advance_secs {
+                state.clock_offset_secs += s;
+            }
+            if let Some(now) = change.now {
+                state.clock_offset_secs = (now - Utc::now()).num_seconds();
+            }
+            state.tick();
+            Ok(json!({ "now": state.now() }))
+        }
+        ("POST", "/sandbox/settings") => {
+            let mut current = serde_json::to_value(&state.settings).map_err(|e| e.to_string())?;
+            if let (Some(cur), Json::Object(changes)) = (current.as_object_mut(), parse(body)?) {
+                cur.extend(changes);
+            }
+            state.settings = serde_json::from_value::<Settings>(current).map_err(|e| format!("settings: {e}"))?;
+            Ok(json!({ "settings": state.settings }))
+        }
+        ("POST", "/sandbox/domains") => {
+            let seed: SeedDomain = serde_json::from_value(parse(body)?).map_err(|e| format!("domain: {e}"))?;
+            let now = state.now();
+            let record = DomainRecord {
+                owner: seed.owner.unwrap_or_else(|| OTHER_REGISTRAR.into()),
+                created: now - Duration::days(30),
+                expires: seed.expires.unwrap_or(now + Duration::days(365)),
+                auto_renew: false,
+                transferable: seed.transferable,
+                nameservers: Vec::new(),
+                renewed_from_year: None,
+            };
+            state.domains.insert(seed.name.to_ascii_lowercase(), record.clone());
+            serde_json::to_value(record).map_err(|e| e.to_string())
+        }
+        ("POST", "/sandbox/balance") => {
+            let b: SetBalance = serde_json::from_value(parse(body)?).map_err(|e| format!("balance: {e}"))?;
+            state.balances_cents.insert(b.user.clone(), b.cents);
+            Ok(json!({ "user": b.user, "cents": b.cents }))
+        }
+        _ => Err(format!(
+            "unknown sandbox admin route {method} {path}; routes: GET /sandbox/state, GET /sandbox/counters, \
+             POST|DELETE /sandbox/faults, POST /sandbox/clock, POST /sandbox/settings, POST /sandbox/domains, POST /sandbox/balance"
+        )),
+    }
+    })();
+    match result {
+        Ok(v) => ("200 OK", v),
+        Err(e) => ("400 Bad Request", json!({ "error": e })),
+    }
+}
