@@ -17,6 +17,18 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Which {
+    /// The OpenSRS codec (SW_REGISTER request and reply) and client <-> sandbox LOOKUPs.
+    Opensrs {
+        /// Codec operations per figure.
+        #[arg(long, default_value_t = 200_000)]
+        ops: u64,
+        /// Concurrent LOOKUP callers.
+        #[arg(long, default_value_t = 32)]
+        callers: u64,
+        /// LOOKUP calls in all.
+        #[arg(long, default_value_t = 20_000)]
+        calls: u64,
+    },
     /// The embedded event store: durable appends (single, concurrent, batched) and reads.
     Store {
         /// Directory for the benchmark's scratch database (removed afterwards); default: the system temp dir.
@@ -42,6 +54,23 @@ pub enum Which {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
+        Which::Opensrs {
+            ops,
+            callers,
+            calls,
+        } => {
+            let mut figures = bench::opensrs::codec_figures(ops);
+            figures.push(bench::opensrs::lookup_figure(callers, calls).await?);
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "bench": "opensrs", "figures": figures })
+                );
+            } else {
+                print!("{}", bench::table("OpenSRS codec and client", &figures));
+            }
+            Ok(())
+        }
         Which::Store {
             dir,
             single,

@@ -188,7 +188,8 @@ mod tests {
     fn good_contacts_pass_and_bad_ones_say_why() {
         let good = sample_contact();
         assert!(ContactSet::all(good.clone()).validate().is_ok());
-        let cases: Vec<(Box<dyn Fn(&mut Contact)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut Contact)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|c| c.first_name = " ".into()),
                 "first_name is required",
