@@ -191,73 +191,9 @@ pub enum DecodeError {
     },
 }
 
-macro_rules! domain_events {
-    ($( $variant:ident = $version:literal ),* $(,)?) => {
-        /// Every fact about a domain, in the order it happened.
-        #[derive(Debug, Clone, PartialEq, Eq)]
-        pub enum DomainEvent {
-            $( $variant($variant), )*
-        }
-
-        /// Each event type with its current schema version.
-        pub const EVENT_TYPES: &[(&str, u32)] = &[ $( (stringify!($variant), $version), )* ];
-
-        impl DomainEvent {
-            /// The stable type name stored beside the payload.
-            pub fn event_type(&self) -> &'static str {
-                match self { $( DomainEvent::$variant(_) => stringify!($variant), )* }
-            }
-
-            /// The schema version this build writes for the event's type.
-            pub fn schema_version(&self) -> u32 {
-                match self { $( DomainEvent::$variant(_) => $version, )* }
-            }
-
-            /// The JSON payload (without type or version).
-            pub fn encode(&self) -> Vec<u8> {
-                // Serialising these plain structs cannot fail: every field is a string,
-                // number, bool, or a map with string keys.
-                let result = match self { $( DomainEvent::$variant(e) => serde_json::to_vec(e), )* };
-                result.unwrap_or_default()
-            }
-
-            /// Reads a stored payload, upcasting older schema versions first.
-            pub fn decode(event_type: &str, version: u32, data: &[u8]) -> Result<Self, DecodeError> {
-                let json_err = |source| DecodeError::Json {
-                    event_type: event_type.to_string(), version, source,
-                };
-                match event_type {
-                    $( stringify!($variant) => {
-                        if version == $version {
-                            return serde_json::from_slice::<$variant>(data)
-                                .map(DomainEvent::$variant).map_err(json_err);
-                        }
-                        if version > $version {
-                            return Err(DecodeError::FutureVersion {
-                                event_type: event_type.to_string(), version, supported: $version,
-                            });
-                        }
-                        let old: serde_json::Value = serde_json::from_slice(data).map_err(json_err)?;
-                        let current = crate::upcast::upcast(event_type, version, $version, old)?;
-                        serde_json::from_value::<$variant>(current)
-                            .map(DomainEvent::$variant).map_err(json_err)
-                    } )*
-                    _ => Err(DecodeError::UnknownType {
-                        event_type: event_type.to_string(),
-                        version,
-                        known: EVENT_TYPES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", "),
-                    }),
-                }
-            }
-        }
-
-        $( impl From<$variant> for DomainEvent {
-            fn from(e: $variant) -> Self { DomainEvent::$variant(e) }
-        } )*
-    };
-}
-
-domain_events! {
+event_union! {
+    /// Every fact about a domain, in the order it happened.
+    DomainEvent, EVENT_TYPES;
     Requested = 1,
     Charged = 1,
     Submitted = 1,

@@ -4,6 +4,9 @@
 //! Invariants of this crate: no I/O, no async, no clock reads (`now` is always a
 //! parameter), no floating point near money.
 
+#[macro_use]
+mod union;
+
 pub mod decide;
 pub mod domain;
 pub mod domain_name;
@@ -11,6 +14,7 @@ pub mod event;
 pub mod ids;
 pub mod metadata;
 pub mod money;
+pub mod settings;
 pub mod upcast;
 
 pub use decide::{decide, Command, DomainError, Outcome};
@@ -23,3 +27,22 @@ pub use event::{
 pub use ids::{AccountId, Actor, IdError, OrderId, OrderKind, Period};
 pub use metadata::EventMetadata;
 pub use money::{Currency, Money, MoneyError};
+pub use settings::{SettingsEvent, SETTINGS_EVENT_TYPES};
+
+/// Any event of the log: a domain's or a setting's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyEvent {
+    Domain(DomainEvent),
+    Settings(SettingsEvent),
+}
+
+impl AnyEvent {
+    /// Decodes by type name (the two vocabularies share no names).
+    pub fn decode(event_type: &str, version: u32, data: &[u8]) -> Result<Self, DecodeError> {
+        if SETTINGS_EVENT_TYPES.iter().any(|(t, _)| *t == event_type) {
+            SettingsEvent::decode(event_type, version, data).map(AnyEvent::Settings)
+        } else {
+            DomainEvent::decode(event_type, version, data).map(AnyEvent::Domain)
+        }
+    }
+}

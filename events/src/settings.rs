@@ -1,0 +1,502 @@
+//! Settings as events: OpenSRS connections, TLD routing, prices, async policies and
+//! account credits. Secrets (the OpenSRS key) are never part of these events.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AccountId, Money, OrderKind, Period};
+
+/// An OpenSRS connection as configured (its key is kept apart, as a secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarConfig {
+    pub title: String,
+    pub server: String,
+    pub port: u16,
+    /// Local address outgoing calls are bound to (OpenSRS's IP allow-list).
+    pub source_ip: Option<String>,
+    pub login: String,
+    /// The registrar's agreement, shown to customers before they order.
+    pub license_agreement: String,
+    /// Warn holders this many days before expiry.
+    pub warn_days: u16,
+    /// Renew automatically this many days before expiry.
+    pub renew_days: u16,
+    /// Connected to OpenSRS's test system rather than the live one.
+    pub test_mode: bool,
+    /// Plain HTTP, for a sandbox on loopback only.
+    pub plain_http: bool,
+    /// Nameservers used when an order names none.
+    pub nameservers: Vec<String>,
+    /// Whether new domains renew automatically unless the customer says otherwise.
+    pub auto_renew_default: bool,
+}
+
+/// What a price is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceKind {
+    Register,
+    Transfer,
+    Renew,
+}
+
+impl PriceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceKind::Register => "register",
+            PriceKind::Transfer => "transfer",
+            PriceKind::Renew => "renew",
+        }
+    }
+
+    pub fn of(kind: OrderKind) -> Self {
+        match kind {
+            OrderKind::Register => PriceKind::Register,
+            OrderKind::Transfer => PriceKind::Transfer,
+            OrderKind::Renew => PriceKind::Renew,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("connection title {0:?} is invalid: use 1 to 64 letters, digits, '.', '_' or '-'")]
+    Title(String),
+    #[error(
+        "server {0:?} is neither a host name (such as rr-n1-tor.opensrs.net) nor an IP address"
+    )]
+    Server(String),
+    #[error("port 0 is not allowed: use 1 to 65535 (OpenSRS uses 55443)")]
+    Port,
+    #[error("source IP {0:?} is not an IP address such as 203.0.113.5 or 2001:db8::5")]
+    SourceIp(String),
+    #[error("the login must not be empty or contain spaces")]
+    Login,
+    #[error("the key must not be empty")]
+    EmptyKey,
+    #[error("{field} of {days} days is out of range: use 0 to 365")]
+    Days { field: &'static str, days: i64 },
+    #[error("plain HTTP is allowed only for a sandbox on loopback, not {0}")]
+    PlainHttp(String),
+    #[error("nameserver {0:?} is not a host name")]
+    Nameserver(String),
+    #[error("at most 13 nameservers, not {0}")]
+    TooManyNameservers(usize),
+    #[error("the license agreement is {0} bytes; at most 65536 are allowed")]
+    LicenseTooLong(usize),
+    #[error("TLD {0:?} is invalid: give it without a leading name, such as com, de or co.uk")]
+    Tld(String),
+    #[error("a {kind} price takes {expected}")]
+    PriceYears {
+        kind: &'static str,
+        expected: &'static str,
+    },
+    #[error("the amount must be more than zero, not {0}")]
+    Amount(Money),
+    #[error("{what} must be between {min} and {max}, not {secs} seconds")]
+    Duration {
+        what: &'static str,
+        min: &'static str,
+        max: &'static str,
+        secs: u64,
+    },
+    #[error("OpenSRS connection {0:?} already exists; use `registrar update`")]
+    RegistrarExists(String),
+    #[error("no OpenSRS connection is titled {0:?}")]
+    UnknownRegistrar(String),
+}
+
+/// A non-fatal remark on a valid setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning(pub String);
+
+fn is_hostname(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// Whether `server` names this machine (where plain HTTP is acceptable).
+pub fn is_loopback(server: &str) -> bool {
+    server.eq_ignore_ascii_case("localhost")
+        || server
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+pub fn validate_title(title: &str) -> Result<(), SettingsError> {
+    let ok = !title.is_empty()
+        && title.len() <= 64
+        && title
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(SettingsError::Title(title.to_string()))
+    }
+}
+
+pub fn validate_days(field: &'static str, days: i64) -> Result<u16, SettingsError> {
+    if (0..=365).contains(&days) {
+        Ok(days as u16)
+    } else {
+        Err(SettingsError::Days { field, days })
+    }
+}
+
+impl RegistrarConfig {
+    /// Checks every field; returns remarks that do not make the setting invalid.
+    pub fn validate(&self) -> Result<Vec<Warning>, SettingsError> {
+        validate_title(&self.title)?;
+        let server = self.server.trim_matches(|c| c == '[' || c == ']');
+        if server.parse::<IpAddr>().is_err() && !is_hostname(server) {
+            return Err(SettingsError::Server(self.server.clone()));
+        }
+        if self.port == 0 {
+            return Err(SettingsError::Port);
+        }
+        if let Some(ip) = &self.source_ip {
+            ip.parse::<IpAddr>()
+                .map_err(|_| SettingsError::SourceIp(ip.clone()))?;
+        }
+        if self.login.is_empty()
+            || self
+                .login
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(SettingsError::Login);
+        }
+        validate_days("warn-days", i64::from(self.warn_days))?;
+        validate_days("renew-days", i64::from(self.renew_days))?;
+        if self.plain_http && !is_loopback(&self.server) {
+            return Err(SettingsError::PlainHttp(self.server.clone()));
+        }
+        if self.nameservers.len() > 13 {
+            return Err(SettingsError::TooManyNameservers(self.nameservers.len()));
+        }
+        if let Some(bad) = self.nameservers.iter().find(|n| !is_hostname(n)) {
+            return Err(SettingsError::Nameserver(bad.clone()));
+        }
+        if self.license_agreement.len() > 65_536 {
+            return Err(SettingsError::LicenseTooLong(self.license_agreement.len()));
+        }
+        let mut warnings = Vec::new();
+        if self.renew_days > self.warn_days {
+            warnings.push(Warning(format!(
+                "renew-days ({}) is greater than warn-days ({}): domains renew before their holders are warned",
+                self.renew_days, self.warn_days
+            )));
+        }
+        if !self.test_mode && self.server != "rr-n1-tor.opensrs.net" && !is_loopback(&self.server) {
+            warnings.push(Warning(format!(
+                "{} is not OpenSRS's live host (rr-n1-tor.opensrs.net); it is treated as non-production",
+                self.server
+            )));
+        }
+        Ok(warnings)
+    }
+
+    /// `server` is OpenSRS's live system.
+    pub fn is_production(&self) -> bool {
+        !self.test_mode && self.server == "rr-n1-tor.opensrs.net"
+    }
+}
+
+/// A TLD as routing and prices name it: lowercase labels without a leading dot, or `*`
+/// (policies only: the default for TLDs without their own).
+pub fn parse_tld(input: &str) -> Result<String, SettingsError> {
+    let t = input.trim().trim_start_matches('.').to_ascii_lowercase();
+    if t == "*" || (is_hostname(&t) && !t.bytes().all(|b| b.is_ascii_digit() || b == b'.')) {
+        Ok(t)
+    } else {
+        Err(SettingsError::Tld(input.to_string()))
+    }
+}
+
+/// Checks a price: positive, with a period for registrations and renewals and none for
+/// transfers (a transfer is priced once; H-Sphere's `duration = -1`).
+pub fn validate_price(
+    kind: PriceKind,
+    years: Option<Period>,
+    price: Money,
+) -> Result<(), SettingsError> {
+    if !price.is_positive() {
+        return Err(SettingsError::Amount(price));
+    }
+    match (kind, years) {
+        (PriceKind::Transfer, Some(_)) => Err(SettingsError::PriceYears {
+            kind: "transfer",
+            expected: "no --years: a transfer is priced once",
+        }),
+        (PriceKind::Register, None) => Err(SettingsError::PriceYears {
+            kind: "register",
+            expected: "--years 1 to 10 (prices are per period, not per year)",
+        }),
+        (PriceKind::Renew, None) => Err(SettingsError::PriceYears {
+            kind: "renew",
+            expected: "--years 1 to 10 (prices are per period, not per year)",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How often a pending order is polled and how long it may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncPolicy {
+    pub poll_every_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl AsyncPolicy {
+    const HOUR: u64 = 3_600;
+
+    pub fn hours(poll: u64, timeout: u64) -> Self {
+        AsyncPolicy {
+            poll_every_secs: poll * Self::HOUR,
+            timeout_secs: timeout * Self::HOUR,
+        }
+    }
+
+    /// H-Sphere's values: .ca 12 h / 180 h, .co.uk 1 h / 25 h, .de 1 h / 50 h, transfers
+    /// 1 h / 168 h, any other pending registration 1 h / 48 h.
+    pub fn default_for(tld: &str, transfer: bool) -> Self {
+        match (transfer, tld) {
+            (true, _) => Self::hours(1, 168),
+            (false, "ca") => Self::hours(12, 180),
+            (false, "co.uk") => Self::hours(1, 25),
+            (false, "de") => Self::hours(1, 50),
+            _ => Self::hours(1, 48),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(10..=7 * 86_400).contains(&self.poll_every_secs) {
+            return Err(SettingsError::Duration {
+                what: "--poll-every",
+                min: "10s",
+                max: "7d",
+                secs: self.poll_every_secs,
+            });
+        }
+        if !(60..=90 * 86_400).contains(&self.timeout_secs)
+            || self.timeout_secs < self.poll_every_secs
+        {
+            return Err(SettingsError::Duration {
+                what: "--timeout",
+                min: "1m and --poll-every",
+                max: "90d",
+                secs: self.timeout_secs,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A connection was added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarAdded {
+    pub config: RegistrarConfig,
+}
+
+/// A connection's settings changed (the whole new configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarUpdated {
+    pub config: RegistrarConfig,
+}
+
+/// The connection's key was replaced (the key itself is never recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarKeyReplaced {
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarRemoved {
+    pub title: String,
+}
+
+/// New orders for `tld` go through `registrar` (orders already placed keep theirs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TldAssigned {
+    pub tld: String,
+    pub registrar: String,
+}
+
+/// The price of an order kind and period for a TLD (absolute per period).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceSet {
+    pub tld: String,
+    pub kind: PriceKind,
+    pub years: Option<Period>,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceRemoved {
+    pub tld: String,
+    pub kind: PriceKind,
+    pub years: Option<Period>,
+}
+
+/// The async policy of a TLD (`*`: the default), for registrations or transfers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySet {
+    pub tld: String,
+    pub transfer: bool,
+    pub policy: AsyncPolicy,
+}
+
+/// A payment received from an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCredited {
+    pub account: AccountId,
+    pub amount: Money,
+    pub note: String,
+}
+
+event_union! {
+    /// Every change of settings, each in its configuration stream.
+    SettingsEvent, SETTINGS_EVENT_TYPES;
+    RegistrarAdded = 1,
+    RegistrarUpdated = 1,
+    RegistrarKeyReplaced = 1,
+    RegistrarRemoved = 1,
+    TldAssigned = 1,
+    PriceSet = 1,
+    PriceRemoved = 1,
+    PolicySet = 1,
+    AccountCredited = 1,
+}
+
+pub fn registrar_stream(title: &str) -> String {
+    format!("registrar-{title}")
+}
+
+pub fn tld_stream(tld: &str) -> String {
+    format!("tld-{tld}")
+}
+
+pub fn account_stream(account: &AccountId) -> String {
+    format!("account-{account}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Currency;
+
+    pub fn config() -> RegistrarConfig {
+        RegistrarConfig {
+            title: "main".into(),
+            server: "rr-n1-tor.opensrs.net".into(),
+            port: 55443,
+            source_ip: Some("203.0.113.5".into()),
+            login: "reseller".into(),
+            license_agreement: "Be nice.".into(),
+            warn_days: 30,
+            renew_days: 14,
+            test_mode: false,
+            plain_http: false,
+            nameservers: vec!["ns1.example.net".into()],
+            auto_renew_default: true,
+        }
+    }
+
+    #[test]
+    fn registrar_validation_names_the_problem() {
+        assert_eq!(config().validate(), Ok(vec![]));
+        let cases: Vec<(fn(&mut RegistrarConfig), &str)> = vec![
+            (|c| c.title = "has space".into(), "title"),
+            (|c| c.server = "bad_host!".into(), "neither a host name"),
+            (|c| c.port = 0, "port 0"),
+            (|c| c.source_ip = Some("1.2.3".into()), "not an IP address"),
+            (|c| c.login = String::new(), "login"),
+            (|c| c.warn_days = 400, "warn-days of 400 days"),
+            (|c| c.plain_http = true, "plain HTTP"),
+            (|c| c.nameservers = vec!["ns 1".into()], "nameserver"),
+        ];
+        for (mutate, expected) in cases {
+            let mut c = config();
+            mutate(&mut c);
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(expected), "{e}");
+        }
+        let mut c = config();
+        c.renew_days = 40;
+        let w = c.validate().unwrap();
+        assert!(w[0]
+            .0
+            .contains("renew-days (40) is greater than warn-days (30)"));
+        c.server = "127.0.0.1".into();
+        c.plain_http = true;
+        c.renew_days = 1;
+        assert_eq!(c.validate(), Ok(vec![]));
+    }
+
+    #[test]
+    fn tlds_prices_and_policies() {
+        assert_eq!(parse_tld(".CO.UK").unwrap(), "co.uk");
+        assert_eq!(parse_tld("*").unwrap(), "*");
+        assert!(parse_tld("c_o").is_err());
+        assert!(parse_tld("123").is_err());
+        let usd = |m| Money::new(m, Currency::USD);
+        assert!(validate_price(PriceKind::Register, Some(Period::ONE_YEAR), usd(1299)).is_ok());
+        assert!(validate_price(PriceKind::Transfer, None, usd(999)).is_ok());
+        assert!(validate_price(PriceKind::Transfer, Some(Period::ONE_YEAR), usd(999)).is_err());
+        assert!(validate_price(PriceKind::Renew, None, usd(999)).is_err());
+        assert!(validate_price(PriceKind::Register, Some(Period::ONE_YEAR), usd(0)).is_err());
+        assert_eq!(
+            AsyncPolicy::default_for("ca", false),
+            AsyncPolicy::hours(12, 180)
+        );
+        assert_eq!(
+            AsyncPolicy::default_for("co.uk", false),
+            AsyncPolicy::hours(1, 25)
+        );
+        assert_eq!(
+            AsyncPolicy::default_for("de", false),
+            AsyncPolicy::hours(1, 50)
+        );
+        assert_eq!(
+            AsyncPolicy::default_for("de", true),
+            AsyncPolicy::hours(1, 168)
+        );
+        assert_eq!(
+            AsyncPolicy::default_for("com", false),
+            AsyncPolicy::hours(1, 48)
+        );
+        assert!(AsyncPolicy {
+            poll_every_secs: 5,
+            timeout_secs: 100
+        }
+        .validate()
+        .is_err());
+        assert!(AsyncPolicy {
+            poll_every_secs: 3600,
+            timeout_secs: 1800
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
+    fn settings_events_round_trip() {
+        let e: SettingsEvent = RegistrarAdded { config: config() }.into();
+        let back = SettingsEvent::decode(e.event_type(), e.schema_version(), &e.encode()).unwrap();
+        assert_eq!(back, e);
+        assert!(
+            !String::from_utf8(e.encode()).unwrap().contains("key"),
+            "no key field in the event"
+        );
+    }
+}
