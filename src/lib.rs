@@ -5,7 +5,9 @@
 //! `domreg-projections`; this crate holds the edges: the event stores, the CLI and the
 //! benchmarks.
 
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod opensrs;
+pub mod secrets;
 pub mod store;

@@ -415,7 +415,8 @@ mod tests {
     #[test]
     fn registrar_validation_names_the_problem() {
         assert_eq!(config().validate(), Ok(vec![]));
-        let cases: Vec<(fn(&mut RegistrarConfig), &str)> = vec![
+        type Mutation = fn(&mut RegistrarConfig);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|c| c.title = "has space".into(), "title"),
             (|c| c.server = "bad_host!".into(), "neither a host name"),
             (|c| c.port = 0, "port 0"),

@@ -3,8 +3,11 @@
 mod args;
 mod bench;
 mod log;
+mod models;
 mod opensrs;
+mod registrar;
 mod sandbox;
+mod tld;
 
 use std::path::PathBuf;
 
@@ -39,6 +42,26 @@ pub enum Command {
     Lookup(opensrs::DomainQueryArgs),
     /// Ask OpenSRS whether a domain can be transferred in, and how a transfer is going.
     TransferStatus(opensrs::DomainQueryArgs),
+    /// OpenSRS connections.
+    Registrar(registrar::RegistrarArgs),
+    /// Which connection serves each TLD.
+    Tld(tld::TldArgs),
+    /// What orders cost, per TLD, kind and period.
+    Price(tld::PriceArgs),
+    /// How pending orders are polled, per TLD.
+    Policy(tld::PolicyArgs),
+    /// Customer accounts: payments received.
+    Account(models::AccountArgs),
+    /// The billing ledger: charges, refunds, credits and balances.
+    Ledger(models::LedgerArgs),
+    /// Domains and their status, expiry and connection.
+    Domains(models::DomainsArgs),
+    /// The Async Manager: orders waiting for a registry.
+    Async(models::AsyncArgs),
+    /// Rebuild read models from the log.
+    Rebuild(models::RebuildArgs),
+    /// Compare the read models with a fresh replay of the log.
+    Verify,
 }
 
 /// Runs the parsed command line.
@@ -49,6 +72,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Lookup(args) => opensrs::lookup(args).await,
         Command::TransferStatus(args) => opensrs::transfer_status(args).await,
+        Command::Registrar(args) => registrar::run(&cli.data_dir, args).await,
+        Command::Tld(args) => tld::tld(&cli.data_dir, args).await,
+        Command::Price(args) => tld::price(&cli.data_dir, args).await,
+        Command::Policy(args) => tld::policy(&cli.data_dir, args).await,
+        Command::Account(args) => models::account(&cli.data_dir, args).await,
+        Command::Ledger(args) => models::ledger(&cli.data_dir, args).await,
+        Command::Domains(args) => models::domains(&cli.data_dir, args).await,
+        Command::Async(args) => models::async_cmd(&cli.data_dir, args).await,
+        Command::Rebuild(args) => models::rebuild(&cli.data_dir, args).await,
+        Command::Verify => models::verify(&cli.data_dir).await,
     }
 }
 

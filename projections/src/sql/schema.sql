@@ -1,0 +1,131 @@
+-- Read models. Each model owns the tables named after it and has one checkpoint row,
+-- written in the same transaction as its rows.
+CREATE TABLE IF NOT EXISTS checkpoints (
+    model   TEXT PRIMARY KEY,
+    commit_position  INTEGER NOT NULL,
+    prepare_position INTEGER NOT NULL
+);
+
+-- Async Manager: orders waiting for an asynchronous answer.
+CREATE TABLE IF NOT EXISTS am_orders (
+    order_id   TEXT PRIMARY KEY,
+    domain     TEXT NOT NULL,
+    tld        TEXT NOT NULL,
+    account    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    connection TEXT NOT NULL,
+    requested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS am_pending (
+    order_id     TEXT PRIMARY KEY,
+    domain       TEXT NOT NULL,
+    tld          TEXT NOT NULL,
+    account      TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    connection   TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    pending_since TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    registrar_order_id TEXT,
+    polls        INTEGER NOT NULL,
+    last_answer  TEXT,
+    poll_every_secs INTEGER NOT NULL,
+    next_poll_at TEXT NOT NULL,
+    deadline     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS am_pending_by_start ON am_pending (pending_since, order_id);
+CREATE INDEX IF NOT EXISTS am_pending_by_next_poll ON am_pending (next_poll_at);
+CREATE INDEX IF NOT EXISTS am_pending_by_account ON am_pending (account, pending_since);
+CREATE INDEX IF NOT EXISTS am_pending_by_tld ON am_pending (tld, pending_since);
+
+-- Billing ledger: every charge, refund and credit; balances per account and currency.
+CREATE TABLE IF NOT EXISTS ledger_entries (
+    commit_position  INTEGER NOT NULL,
+    prepare_position INTEGER NOT NULL,
+    event_id   TEXT NOT NULL,
+    account    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency   TEXT NOT NULL,
+    order_id   TEXT,
+    domain     TEXT,
+    note       TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    balance_after INTEGER NOT NULL,
+    PRIMARY KEY (commit_position, prepare_position)
+);
+CREATE INDEX IF NOT EXISTS ledger_by_account ON ledger_entries (account, commit_position, prepare_position);
+CREATE TABLE IF NOT EXISTS ledger_balances (
+    account  TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    balance_minor INTEGER NOT NULL,
+    PRIMARY KEY (account, currency)
+);
+
+-- Domains: the registration each domain stream adds up to.
+CREATE TABLE IF NOT EXISTS dm_orders (
+    order_id   TEXT PRIMARY KEY,
+    domain     TEXT NOT NULL,
+    account    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    connection TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dm_domains (
+    name       TEXT PRIMARY KEY,
+    tld        TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    account    TEXT NOT NULL,
+    connection TEXT NOT NULL,
+    expires_at TEXT,
+    auto_renew INTEGER NOT NULL,
+    open_order TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dm_domains_by_account ON dm_domains (account, name);
+CREATE INDEX IF NOT EXISTS dm_domains_by_expiry ON dm_domains (expires_at);
+
+-- Registrar configuration: connections, routing, prices, policies.
+CREATE TABLE IF NOT EXISTS rc_registrars (
+    title  TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    key_replaced_at TEXT
+);
+CREATE TABLE IF NOT EXISTS rc_routes (
+    tld       TEXT PRIMARY KEY,
+    registrar TEXT NOT NULL,
+    assigned_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rc_prices (
+    tld   TEXT NOT NULL,
+    kind  TEXT NOT NULL,
+    years INTEGER NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    PRIMARY KEY (tld, kind, years)
+);
+CREATE TABLE IF NOT EXISTS rc_policies (
+    tld      TEXT NOT NULL,
+    transfer INTEGER NOT NULL,
+    poll_every_secs INTEGER NOT NULL,
+    timeout_secs    INTEGER NOT NULL,
+    PRIMARY KEY (tld, transfer)
+);
+
+-- Completed-registrations digest for the admin email.
+CREATE TABLE IF NOT EXISTS dg_entries (
+    commit_position  INTEGER NOT NULL,
+    prepare_position INTEGER NOT NULL,
+    order_id TEXT NOT NULL,
+    domain   TEXT NOT NULL,
+    account  TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    outcome  TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (commit_position, prepare_position)
+);
+CREATE TABLE IF NOT EXISTS dg_orders (
+    order_id TEXT PRIMARY KEY,
+    domain   TEXT NOT NULL,
+    account  TEXT NOT NULL,
+    kind     TEXT NOT NULL
+);

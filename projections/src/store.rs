@@ -1,0 +1,137 @@
+//! The read-model database: schema, batched application with checkpoints, reset, dump.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::{apply, Envelope, LogPosition, Model, ModelError};
+
+pub struct ReadModels {
+    pub(crate) conn: Connection,
+    /// Test hook: fail every batch after writing the rows, before the checkpoints.
+    #[doc(hidden)]
+    pub crash_before_checkpoint: bool,
+}
+
+impl ReadModels {
+    /// Opens (creating) the models at `path`. WAL and `synchronous=FULL`: a model and its
+    /// checkpoint are durable together.
+    pub fn open(path: &Path) -> Result<Self, ModelError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        Self::init(conn)
+    }
+
+    /// Fresh models in memory (for `verify`).
+    pub fn open_in_memory() -> Result<Self, ModelError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, ModelError> {
+        conn.execute_batch(include_str!("sql/schema.sql"))?;
+        Ok(ReadModels {
+            conn,
+            crash_before_checkpoint: false,
+        })
+    }
+
+    pub fn checkpoint(&self, model: Model) -> Result<Option<LogPosition>, ModelError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT commit_position, prepare_position FROM checkpoints WHERE model = ?1",
+                [model.name()],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .optional()?)
+    }
+
+    /// The lowest checkpoint of all models: where catching up must start (`None`: from
+    /// the beginning).
+    pub fn lowest_checkpoint(&self) -> Result<Option<LogPosition>, ModelError> {
+        let mut lowest = None;
+        for model in Model::ALL {
+            match self.checkpoint(model)? {
+                None => return Ok(None),
+                Some(p) => lowest = Some(lowest.map_or(p, |l: LogPosition| l.min(p))),
+            }
+        }
+        Ok(lowest)
+    }
+
+    /// Applies a batch of events (in log order) to every model that has not seen them,
+    /// and moves each model's checkpoint, all in one transaction.
+    pub fn apply_batch(&mut self, events: &[Envelope]) -> Result<(), ModelError> {
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(());
+        };
+        let checkpoints: Vec<(Model, Option<LogPosition>)> = Model::ALL
+            .iter()
+            .map(|m| self.checkpoint(*m).map(|c| (*m, c)))
+            .collect::<Result<_, _>>()?;
+        let tx = self.conn.transaction()?;
+        for (model, checkpoint) in &checkpoints {
+            for e in events
+                .iter()
+                .filter(|e| checkpoint.is_none_or(|c| e.position > c))
+            {
+                apply::apply(*model, &tx, e)?;
+            }
+        }
+        if self.crash_before_checkpoint {
+            return Err(ModelError::SimulatedCrash); // `tx` rolls back on drop
+        }
+        for (model, checkpoint) in &checkpoints {
+            if checkpoint.is_none_or(|c| last > c) {
+                tx.prepare_cached("INSERT OR REPLACE INTO checkpoints VALUES (?1, ?2, ?3)")?
+                    .execute(params![model.name(), last.0 as i64, last.1 as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Empties a model and its checkpoint, so the next catch-up rebuilds it from zero.
+    pub fn reset(&mut self, model: Model) -> Result<(), ModelError> {
+        let tx = self.conn.transaction()?;
+        for table in model.tables() {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        tx.execute("DELETE FROM checkpoints WHERE model = ?1", [model.name()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every row of a model's tables as text, sorted: for comparing with a fresh replay.
+    pub fn dump(&self, model: Model) -> Result<BTreeMap<String, Vec<String>>, ModelError> {
+        let mut out = BTreeMap::new();
+        for table in model.tables() {
+            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {table}"))?;
+            let columns = stmt.column_count();
+            let mut rows: Vec<String> = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..columns)
+                        .map(|i| match r.get_ref(i) {
+                            Ok(v) => format!("{v:?}"),
+                            Err(e) => format!("<{e}>"),
+                        })
+                        .collect();
+                    Ok(cells.join(" | "))
+                })?
+                .collect::<Result<_, _>>()?;
+            rows.sort();
+            out.insert(table.to_string(), rows);
+        }
+        Ok(out)
+    }
+
+    /// Direct SQL access for tests and benchmarks that need to tamper or inspect.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}

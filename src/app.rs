@@ -1,0 +1,127 @@
+//! What a CLI verb works with: the event log, the read models (kept current by catching
+//! up from the log), and the secret store, all under one data directory.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use domreg_events::{Actor, AnyEvent, EventMetadata, SettingsEvent};
+use domreg_projections::{Envelope, ModelError, ReadModels};
+
+use crate::secrets::SecretStore;
+use crate::store::{
+    AppendResult, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent, SqliteStore,
+    StoreError,
+};
+
+pub struct App {
+    pub data_dir: PathBuf,
+    pub store: SqliteStore,
+    pub models: ReadModels,
+    pub secrets: SecretStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Models(#[from] ModelError),
+    #[error("event at position {position} cannot be read: {detail}")]
+    Unreadable { position: Position, detail: String },
+}
+
+/// Turns a recorded event into what the read models fold.
+pub fn envelope(e: &RecordedEvent) -> Result<Envelope, AppError> {
+    let event = AnyEvent::decode(&e.event_type, e.schema_version, &e.data).map_err(|err| {
+        AppError::Unreadable {
+            position: e.position,
+            detail: err.to_string(),
+        }
+    })?;
+    Ok(Envelope {
+        position: (e.position.commit, e.position.prepare),
+        stream: e.stream.clone(),
+        event_id: e.id,
+        at: e.metadata.at,
+        event,
+    })
+}
+
+/// Folds every event after the models' lowest checkpoint into them; `progress` is told
+/// how many events were applied so far.
+pub async fn catch_up(
+    store: &impl EventStore,
+    models: &mut ReadModels,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, AppError> {
+    let mut after = models
+        .lowest_checkpoint()?
+        .map(|(commit, prepare)| Position { commit, prepare });
+    let mut applied = 0;
+    loop {
+        let page = store.read_all(after, 5_000).await?;
+        let Some(last) = page.last() else {
+            return Ok(applied);
+        };
+        after = Some(last.position);
+        let envelopes = page.iter().map(envelope).collect::<Result<Vec<_>, _>>()?;
+        models.apply_batch(&envelopes)?;
+        applied += envelopes.len() as u64;
+        progress(applied);
+    }
+}
+
+impl App {
+    pub fn open(data_dir: &Path) -> Result<App, AppError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        Ok(App {
+            data_dir: data_dir.to_path_buf(),
+            store: SqliteStore::open(data_dir.join("events.db"))?,
+            models: ReadModels::open(&data_dir.join("readmodels.db"))?,
+            secrets: SecretStore::new(data_dir),
+        })
+    }
+
+    pub async fn catch_up(&mut self) -> Result<u64, AppError> {
+        catch_up(&self.store, &mut self.models, |_| {}).await
+    }
+
+    /// Appends settings events to `stream` by `actor` at `now`, then refreshes the models.
+    pub async fn append_settings(
+        &mut self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: &[SettingsEvent],
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AppendResult, AppError> {
+        let correlation = Uuid::now_v7();
+        let new: Vec<NewEvent> = events
+            .iter()
+            .map(|e| NewEvent {
+                id: Uuid::now_v7(),
+                event_type: e.event_type().to_string(),
+                schema_version: e.schema_version(),
+                data: e.encode(),
+                metadata: EventMetadata::new(actor.clone(), correlation, now),
+            })
+            .collect();
+        let result = self.store.append(stream, expected, new).await?;
+        self.catch_up().await?;
+        Ok(result)
+    }
+}
+
+/// The admin running the CLI, for event metadata.
+pub fn cli_actor() -> Actor {
+    Actor::Admin(
+        std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "cli".into()),
+    )
+}

@@ -1,0 +1,306 @@
+//! `domreg rebuild`, `verify`, `ledger`, `domains`, `async list`, `account credit`: the
+//! read models and what they answer.
+
+use std::io::IsTerminal;
+
+use chrono::Utc;
+use clap::{Args, Subcommand};
+
+use domreg_events::settings::{account_stream, AccountCredited};
+use domreg_events::{AccountId, Currency, Money};
+use domreg_projections::{Model, PendingQuery, ReadModels};
+
+use crate::app::{catch_up, cli_actor, App};
+use crate::store::ExpectedVersion;
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Only this model: async, ledger, domains, registrars or digest.
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DomainsArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AsyncArgs {
+    #[command(subcommand)]
+    pub which: AsyncWhich,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AsyncWhich {
+    /// Pending orders (the Async Manager), oldest first.
+    List {
+        #[arg(long)]
+        tld: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub which: AccountWhich,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountWhich {
+    /// Record a payment received from an account.
+    Credit {
+        account: String,
+        amount: String,
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+fn models_to_rebuild(name: Option<&str>) -> anyhow::Result<Vec<Model>> {
+    match name {
+        None => Ok(Model::ALL.to_vec()),
+        Some(n) => Model::parse(n).map(|m| vec![m]).ok_or_else(|| {
+            let names: Vec<_> = Model::ALL.iter().map(|m| m.name()).collect();
+            anyhow::anyhow!("unknown model {n:?}; models: {}", names.join(", "))
+        }),
+    }
+}
+
+pub async fn rebuild(data_dir: &std::path::Path, args: RebuildArgs) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let models = models_to_rebuild(args.model.as_deref())?;
+    for m in &models {
+        app.models.reset(*m)?;
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message("rebuilding");
+        Some(bar)
+    } else {
+        None
+    };
+    let applied = catch_up(&app.store, &mut app.models, |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+            b.set_message(format!("{n} events"));
+        }
+    })
+    .await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let names: Vec<_> = models.iter().map(|m| m.name()).collect();
+    println!("rebuilt {} from {applied} events", names.join(", "));
+    Ok(())
+}
+
+/// Replays the whole log into fresh models and compares them with the stored ones.
+pub async fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    app.catch_up().await?;
+    let mut fresh = ReadModels::open_in_memory()?;
+    let replayed = catch_up(&app.store, &mut fresh, |_| {}).await?;
+    let mut differences = 0;
+    for model in Model::ALL {
+        let stored = app.models.dump(model)?;
+        let expected = fresh.dump(model)?;
+        for (table, rows) in &expected {
+            let have = stored.get(table).cloned().unwrap_or_default();
+            for missing in rows.iter().filter(|r| !have.contains(r)) {
+                differences += 1;
+                println!("{}: {table}: missing or different: {missing}", model.name());
+            }
+            for extra in have.iter().filter(|r| !rows.contains(r)) {
+                differences += 1;
+                println!("{}: {table}: not in a fresh replay: {extra}", model.name());
+            }
+        }
+    }
+    if differences > 0 {
+        anyhow::bail!("{differences} differences between the read models and a fresh replay of {replayed} events; run `domreg rebuild`");
+    }
+    println!("read models match a fresh replay of {replayed} events");
+    Ok(())
+}
+
+pub async fn ledger(data_dir: &std::path::Path, args: LedgerArgs) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    app.catch_up().await?;
+    if let Some(a) = &args.account {
+        AccountId::parse(a)?;
+    }
+    let entries = app.models.ledger(args.account.as_deref(), args.limit)?;
+    let balances = app.models.balances()?;
+    let balances: Vec<_> = balances
+        .into_iter()
+        .filter(|b| args.account.as_ref().is_none_or(|a| *a == b.account))
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "entries": entries, "balances": balances })
+        );
+        return Ok(());
+    }
+    for e in &entries {
+        println!(
+            "{:>8} {} {:<12} {:<7} {:>14} {:>14}  {}{}",
+            e.position,
+            e.at.format("%Y-%m-%d %H:%M"),
+            e.account,
+            e.kind,
+            e.amount.to_string(),
+            e.balance_after.to_string(),
+            e.domain.as_deref().unwrap_or(""),
+            if e.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", e.note)
+            }
+        );
+    }
+    println!("balances:");
+    for b in balances {
+        println!("  {:<16} {}", b.account, b.balance);
+    }
+    Ok(())
+}
+
+pub async fn domains(data_dir: &std::path::Path, args: DomainsArgs) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    app.catch_up().await?;
+    let rows = app.models.domains(args.account.as_deref(), args.limit)?;
+    if args.json {
+        println!("{}", serde_json::to_value(&rows)?);
+        return Ok(());
+    }
+    for d in rows {
+        println!(
+            "{:<32} {:<13} {:<12} {:<12} expires {}  auto-renew {}",
+            d.name,
+            d.status,
+            d.account,
+            d.connection,
+            d.expires_at
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| "-".into()),
+            if d.auto_renew { "on" } else { "off" }
+        );
+    }
+    Ok(())
+}
+
+pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    app.catch_up().await?;
+    match args.which {
+        AsyncWhich::List {
+            tld,
+            account,
+            limit,
+            offset,
+            json,
+        } => {
+            let q = PendingQuery {
+                tld: tld.map(|t| t.trim_start_matches('.').to_ascii_lowercase()),
+                account,
+                due_by: None,
+                limit,
+                offset,
+            };
+            let rows = app.models.pending_orders(&q)?;
+            if json {
+                println!("{}", serde_json::to_value(&rows)?);
+                return Ok(());
+            }
+            if rows.is_empty() {
+                println!("no pending orders");
+            }
+            let now = Utc::now();
+            for p in rows {
+                let left = p.deadline - now;
+                println!(
+                    "{}  {:<28} {:<10} {:<8} since {}  polls {:<3} next {}  deadline {} ({}h left)  {}",
+                    p.order_id,
+                    p.domain,
+                    p.account,
+                    p.kind,
+                    p.pending_since.format("%Y-%m-%d %H:%M"),
+                    p.polls,
+                    p.next_poll_at.format("%H:%M"),
+                    p.deadline.format("%Y-%m-%d %H:%M"),
+                    left.num_hours(),
+                    p.last_answer.unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn account(data_dir: &std::path::Path, args: AccountArgs) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    app.catch_up().await?;
+    match args.which {
+        AccountWhich::Credit {
+            account,
+            amount,
+            currency,
+            note,
+        } => {
+            let account = AccountId::parse(&account)?;
+            let amount = Money::parse(&amount, Currency::parse(&currency)?)?;
+            if !amount.is_positive() {
+                anyhow::bail!("a credit must be more than zero, not {amount}");
+            }
+            let event = AccountCredited {
+                account: account.clone(),
+                amount,
+                note,
+            };
+            app.append_settings(
+                &account_stream(&account),
+                ExpectedVersion::Any,
+                &[event.into()],
+                cli_actor(),
+                Utc::now(),
+            )
+            .await?;
+            let balance = app
+                .models
+                .balances()?
+                .into_iter()
+                .find(|b| b.account == account.as_str() && b.balance.currency == amount.currency)
+                .map(|b| b.balance.to_string())
+                .unwrap_or_default();
+            println!("credited {account} with {amount}; balance {balance}");
+        }
+    }
+    Ok(())
+}
