@@ -74,6 +74,7 @@ pub enum AccountWhich {
     /// Record a payment received from an account.
     Credit {
         account: String,
+        #[arg(allow_hyphen_values = true)]
         amount: String,
         #[arg(long, default_value = "USD")]
         currency: String,

@@ -46,10 +46,10 @@ pub struct Fields {
     #[arg(long, conflicts_with = "license")]
     pub license_file: Option<PathBuf>,
     /// Warn holders this many days before expiry (0-365).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub warn_days: Option<i64>,
     /// Renew automatically this many days before expiry (0-365).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub renew_days: Option<i64>,
     /// OpenSRS's test system (horizon.opensrs.net).
     #[arg(long)]

@@ -67,10 +67,10 @@ pub enum PriceWhich {
         #[arg(long, value_enum)]
         kind: KindArg,
         /// Period in years, 1-10 (register and renew only).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         years: Option<i64>,
         /// Amount in the currency's units, such as 12.99.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         #[arg(long, default_value = "USD")]
         currency: String,
