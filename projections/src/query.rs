@@ -213,11 +213,16 @@ impl ReadModels {
         account: Option<&str>,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, ModelError> {
-        let mut stmt = self.conn.prepare_cached(
+        let filter = if account.is_some() {
+            "account = ?1"
+        } else {
+            "?1 IS NULL"
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT commit_position, event_id, account, kind, amount_minor, currency, order_id, domain, note, at, balance_after
-             FROM ledger_entries WHERE (?1 IS NULL OR account = ?1)
-             ORDER BY account, commit_position, prepare_position LIMIT ?2",
-        )?;
+             FROM ledger_entries WHERE {filter}
+             ORDER BY account, commit_position, prepare_position LIMIT ?2"
+        ))?;
         let rows = stmt
             .query_map(params![account, limit as i64], |r| {
                 Ok((
@@ -283,10 +288,15 @@ impl ReadModels {
         account: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DomainRow>, ModelError> {
-        let mut stmt = self.conn.prepare_cached(
+        let (filter, order) = if account.is_some() {
+            ("account = ?1", "account, name")
+        } else {
+            ("?1 IS NULL", "name")
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT name, tld, status, account, connection, expires_at, auto_renew, open_order FROM dm_domains
-             WHERE (?1 IS NULL OR account = ?1) ORDER BY name LIMIT ?2",
-        )?;
+             WHERE {filter} ORDER BY {order} LIMIT ?2"
+        ))?;
         let rows = stmt
             .query_map(params![account, limit as i64], |r| {
                 Ok((

@@ -17,6 +17,18 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Which {
+    /// Read models: fold speed and query latency (pending-order pages, ledgers) at scale.
+    Models {
+        /// Domains to fold in (each: requested, charged, submitted, confirmed or pending).
+        #[arg(long, default_value_t = 1_000_000)]
+        domains: u64,
+        /// Repetitions of each query.
+        #[arg(long, default_value_t = 1_000)]
+        runs: usize,
+        /// Directory for the scratch database (removed afterwards); default: the system temp dir.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// The OpenSRS codec (SW_REGISTER request and reply) and client <-> sandbox LOOKUPs.
     Opensrs {
         /// Codec operations per figure.
@@ -54,6 +66,27 @@ pub enum Which {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
+        Which::Models { domains, runs, dir } => {
+            let base = dir.unwrap_or_else(std::env::temp_dir);
+            std::fs::create_dir_all(&base)?;
+            let scratch = tempfile::Builder::new()
+                .prefix("domreg-bench-")
+                .tempdir_in(&base)?;
+            let (fold, latencies) = bench::models::run(scratch.path(), domains, runs)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "bench": "models", "domains": domains, "fold": fold, "queries": latencies })
+                );
+            } else {
+                print!(
+                    "{}",
+                    bench::table("read models", std::slice::from_ref(&fold))
+                );
+                print!("{}", bench::models::latency_table(&latencies));
+            }
+            Ok(())
+        }
         Which::Opensrs {
             ops,
             callers,
