@@ -38,6 +38,12 @@ pub enum Command {
         connection: String,
         price: Money,
     },
+    /// Record the contacts and nameservers of an accepted registration or transfer.
+    RecordDetails {
+        order_id: OrderId,
+        contacts: crate::ContactSet,
+        nameservers: Vec<String>,
+    },
     /// Charge the order's price to its account.
     RecordCharge {
         order_id: OrderId,
@@ -138,6 +144,10 @@ pub enum DomainError {
     AlreadyWarned(DateTime<Utc>),
     #[error("the poll interval must be positive")]
     BadPollInterval,
+    #[error("order {0} already has its details")]
+    DetailsRecorded(OrderId),
+    #[error(transparent)]
+    Contact(#[from] crate::ContactError),
 }
 
 /// Decides what happens when `command` meets `state` at `now`.
@@ -213,6 +223,24 @@ pub fn decide(
                 period,
                 connection,
                 price,
+            }
+            .into()])
+        }
+        Command::RecordDetails {
+            order_id,
+            contacts,
+            nameservers,
+        } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Accepted, "given details")?;
+            if order.contacts.is_some() {
+                return Err(DomainError::DetailsRecorded(order_id));
+            }
+            contacts.validate()?;
+            Ok(vec![OrderDetailsRecorded {
+                order_id,
+                contacts,
+                nameservers,
             }
             .into()])
         }

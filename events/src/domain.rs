@@ -56,6 +56,8 @@ pub struct Order {
     pub poll_every: Option<Duration>,
     pub deadline: Option<DateTime<Utc>>,
     pub next_poll_at: Option<DateTime<Utc>>,
+    pub contacts: Option<crate::ContactSet>,
+    pub nameservers: Vec<String>,
 }
 
 impl Order {
@@ -127,8 +129,16 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     poll_every: None,
                     deadline: None,
                     next_poll_at: None,
+                    contacts: None,
+                    nameservers: Vec::new(),
                 },
             );
+        }
+        DomainEvent::OrderDetailsRecorded(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.contacts = Some(e.contacts.clone());
+                o.nameservers = e.nameservers.clone();
+            });
         }
         DomainEvent::Charged(e) => {
             with_order(&mut state, e.order_id, |o| o.charged = Some(e.amount));

@@ -63,6 +63,16 @@ pub struct Requested {
     pub price: Money,
 }
 
+/// The registrant contacts and nameservers of a registration or transfer, recorded when
+/// the order is accepted (personal data, not secrets: the registry publishes most of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetailsRecorded {
+    pub order_id: OrderId,
+    pub contacts: crate::ContactSet,
+    /// Empty: the connection's default nameservers.
+    pub nameservers: Vec<String>,
+}
+
 /// The account was charged the price of the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charged {
@@ -195,6 +205,7 @@ event_union! {
     /// Every fact about a domain, in the order it happened.
     DomainEvent, EVENT_TYPES;
     Requested = 1,
+    OrderDetailsRecorded = 1,
     Charged = 1,
     Submitted = 1,
     UnknownStatus = 1,
@@ -216,6 +227,7 @@ impl DomainEvent {
         use DomainEvent::*;
         match self {
             Requested(e) => Some(e.order_id),
+            OrderDetailsRecorded(e) => Some(e.order_id),
             Charged(e) => Some(e.order_id),
             Submitted(e) => Some(e.order_id),
             UnknownStatus(e) => Some(e.order_id),

@@ -7,6 +7,7 @@
 #[macro_use]
 mod union;
 
+pub mod contact;
 pub mod decide;
 pub mod domain;
 pub mod domain_name;
@@ -17,6 +18,7 @@ pub mod money;
 pub mod settings;
 pub mod upcast;
 
+pub use contact::{Contact, ContactError, ContactSet};
 pub use decide::{decide, Command, DomainError, Outcome};
 pub use domain::{evolve, Domain, End, Order, Stage};
 pub use domain_name::{DomainName, DomainNameError};

@@ -19,6 +19,7 @@ enum Step {
         cents: i64,
     },
     Charge(u8),
+    Details(u8),
     Submit(u8),
     Confirm(u8),
     Unknown {
@@ -67,6 +68,7 @@ fn step() -> impl Strategy<Value = Step> {
                 cents
             }),
         o.clone().prop_map(Step::Charge),
+        o.clone().prop_map(Step::Details),
         o.clone().prop_map(Step::Submit),
         o.clone().prop_map(Step::Confirm),
         (o.clone(), 1i64..60).prop_map(|(order, hours)| Step::Unknown { order, hours }),
@@ -103,6 +105,25 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             period: Period::years(years).ok()?,
             connection: "main".into(),
             price: Money::new(cents, Currency::USD),
+        },
+        Step::Details(o) => Command::RecordDetails {
+            order_id: order_id(o),
+            contacts: ContactSet::all(Contact {
+                first_name: "Owen".into(),
+                last_name: "Ottway".into(),
+                org_name: String::new(),
+                address1: "32 Oak Street".into(),
+                address2: String::new(),
+                address3: String::new(),
+                city: "SomeCity".into(),
+                state: "CA".into(),
+                country: "US".into(),
+                postal_code: "90210".into(),
+                phone: "+1.4165550123".into(),
+                fax: String::new(),
+                email: "owen@example.com".into(),
+            }),
+            nameservers: vec!["ns1.example.net".into()],
         },
         Step::Charge(o) => Command::RecordCharge {
             order_id: order_id(o),

@@ -1,6 +1,6 @@
 //! Typed OpenSRS commands and how each is written as an OPS request.
 
-use super::contact::ContactSet;
+use domreg_events::{Contact, ContactSet};
 use super::value::Value;
 
 /// What a command is, for classification and retry decisions.
@@ -94,6 +94,16 @@ pub enum Command {
     QueryQueuedRequest {
         request_id: String,
     },
+}
+
+fn contact_value(c: &Contact) -> Value {
+    c.pairs().into_iter().fold(Value::assoc(), |v, (field, value)| v.with(field, value))
+}
+
+fn contact_set_value(set: &ContactSet) -> Value {
+    set.roles()
+        .into_iter()
+        .fold(Value::assoc(), |v, (role, c)| v.with(role, contact_value(c)))
 }
 
 /// Placeholder written instead of secrets in stored evidence.
@@ -191,7 +201,7 @@ impl Command {
                     .with("period", r.period.to_string())
                     .with("reg_username", r.reg_username.as_str())
                     .with("reg_password", secret(&r.reg_password))
-                    .with("contact_set", r.contacts.to_value())
+                    .with("contact_set", contact_set_value(&r.contacts))
                     .with("custom_tech_contact", "1")
                     .with("custom_nameservers", flag(!r.nameservers.is_empty()))
                     .with("auto_renew", flag(r.auto_renew))

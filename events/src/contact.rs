@@ -1,8 +1,7 @@
-//! Registrant contacts as OpenSRS wants them, validated before anything is charged or sent.
+//! Registrant contacts (owner, admin, billing, tech), validated before anything is
+//! charged or sent. Field names are OpenSRS's.
 
 use serde::{Deserialize, Serialize};
-
-use super::value::Value;
 
 /// One contact, with OpenSRS's field names (also the JSON form of `--contacts` files).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,12 +110,9 @@ impl Contact {
         Ok(())
     }
 
-    pub fn to_value(&self) -> Value {
-        let mut v = Value::assoc();
-        for (field, value, _) in self.fields() {
-            v = v.with(field, value.trim());
-        }
-        v
+    /// `(field, value)` pairs with OpenSRS's field names.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        self.fields().iter().map(|(f, v, _)| (*f, v.trim())).collect()
     }
 }
 
@@ -142,12 +138,9 @@ impl ContactSet {
         self.tech.validate("tech")
     }
 
-    pub fn to_value(&self) -> Value {
-        Value::assoc()
-            .with("owner", self.owner.to_value())
-            .with("admin", self.admin.to_value())
-            .with("billing", self.billing.to_value())
-            .with("tech", self.tech.to_value())
+    /// `(role, contact)` pairs.
+    pub fn roles(&self) -> [(&'static str, &Contact); 4] {
+        [("owner", &self.owner), ("admin", &self.admin), ("billing", &self.billing), ("tech", &self.tech)]
     }
 
     /// The same contact in all four roles.
@@ -162,7 +155,7 @@ impl ContactSet {
 }
 
 #[cfg(test)]
-pub(crate) fn sample_contact() -> Contact {
+fn sample_contact() -> Contact {
     Contact {
         first_name: "Owen".into(),
         last_name: "Ottway".into(),
