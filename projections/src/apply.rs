@@ -31,6 +31,12 @@ fn answer_text(a: &RegistrarAnswer) -> String {
     }
 }
 
+fn set_stage(tx: &Transaction<'_>, order: &domreg_events::OrderId, stage: &str) -> Result<(), ModelError> {
+    tx.prepare_cached("UPDATE am_orders SET stage = ?2 WHERE order_id = ?1")?
+        .execute(params![order.to_string(), stage])?;
+    Ok(())
+}
+
 fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
     let AnyEvent::Domain(event) = &e.event else {
         return Ok(());
@@ -38,7 +44,7 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
     match event {
         DomainEvent::Requested(r) => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO am_orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR REPLACE INTO am_orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted')",
             )?
             .execute(params![
                 r.order_id.to_string(),
@@ -50,7 +56,10 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 ts(e.at)
             ])?;
         }
+        DomainEvent::Charged(c) => set_stage(tx, &c.order_id, "charged")?,
+        DomainEvent::Submitted(s) => set_stage(tx, &s.order_id, "submitted")?,
         DomainEvent::UnknownStatus(u) => {
+            set_stage(tx, &u.order_id, "pending")?;
             let next_poll = e.at
                 + chrono::Duration::seconds(
                     i64::try_from(u.poll_every_secs).unwrap_or(i64::MAX / 2),

@@ -199,6 +199,27 @@ impl ReadModels {
             .collect()
     }
 
+    /// Open orders in a stage (`accepted`, `charged`, `submitted`, `pending`), oldest
+    /// first, as `(order_id, domain)`.
+    pub fn orders_in_stage(&self, stage: &str, limit: usize) -> Result<Vec<(String, String)>, ModelError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id, domain FROM am_orders WHERE stage = ?1 ORDER BY requested_at LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![stage, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The domain of an open order.
+    pub fn open_order_domain(&self, order_id: &str) -> Result<Option<String>, ModelError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT domain FROM am_orders WHERE order_id = ?1")?
+            .query_row([order_id], |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn pending_count(&self) -> Result<u64, ModelError> {
         Ok(self
             .conn

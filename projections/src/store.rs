@@ -7,6 +7,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{apply, Envelope, LogPosition, Model, ModelError};
 
+/// Bumped whenever `schema.sql` changes.
+const SCHEMA_VERSION: i64 = 2;
+
 pub struct ReadModels {
     pub(crate) conn: Connection,
     /// Test hook: fail every batch after writing the rows, before the checkpoints.
@@ -32,6 +35,19 @@ impl ReadModels {
     }
 
     fn init(conn: Connection) -> Result<Self, ModelError> {
+        // Read models are derived data: when the schema changes, they are dropped and
+        // rebuilt from the log by the next catch-up.
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            let tables: Vec<String> = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for t in tables {
+                conn.execute_batch(&format!("DROP TABLE IF EXISTS \"{t}\""))?;
+            }
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
         conn.execute_batch(include_str!("sql/schema.sql"))?;
         Ok(ReadModels {
             conn,

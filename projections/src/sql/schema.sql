@@ -14,8 +14,11 @@ CREATE TABLE IF NOT EXISTS am_orders (
     account    TEXT NOT NULL,
     kind       TEXT NOT NULL,
     connection TEXT NOT NULL,
-    requested_at TEXT NOT NULL
+    requested_at TEXT NOT NULL,
+    -- accepted, charged, submitted or pending: what the engine has to do next.
+    stage      TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS am_orders_by_stage ON am_orders (stage, requested_at);
 CREATE TABLE IF NOT EXISTS am_pending (
     order_id     TEXT PRIMARY KEY,
     domain       TEXT NOT NULL,
