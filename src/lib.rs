@@ -8,6 +8,8 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod clock;
+pub mod engine;
 pub mod opensrs;
 pub mod secrets;
 pub mod store;

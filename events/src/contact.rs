@@ -112,7 +112,10 @@ impl Contact {
 
     /// `(field, value)` pairs with OpenSRS's field names.
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        self.fields().iter().map(|(f, v, _)| (*f, v.trim())).collect()
+        self.fields()
+            .iter()
+            .map(|(f, v, _)| (*f, v.trim()))
+            .collect()
     }
 }
 
@@ -140,7 +143,12 @@ impl ContactSet {
 
     /// `(role, contact)` pairs.
     pub fn roles(&self) -> [(&'static str, &Contact); 4] {
-        [("owner", &self.owner), ("admin", &self.admin), ("billing", &self.billing), ("tech", &self.tech)]
+        [
+            ("owner", &self.owner),
+            ("admin", &self.admin),
+            ("billing", &self.billing),
+            ("tech", &self.tech),
+        ]
     }
 
     /// The same contact in all four roles.

@@ -41,7 +41,7 @@ pub enum Command {
     /// Record the contacts and nameservers of an accepted registration or transfer.
     RecordDetails {
         order_id: OrderId,
-        contacts: crate::ContactSet,
+        contacts: Box<crate::ContactSet>,
         nameservers: Vec<String>,
     },
     /// Charge the order's price to its account.

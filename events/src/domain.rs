@@ -136,7 +136,7 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         }
         DomainEvent::OrderDetailsRecorded(e) => {
             with_order(&mut state, e.order_id, |o| {
-                o.contacts = Some(e.contacts.clone());
+                o.contacts = Some((*e.contacts).clone());
                 o.nameservers = e.nameservers.clone();
             });
         }

@@ -68,7 +68,7 @@ pub struct Requested {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderDetailsRecorded {
     pub order_id: OrderId,
-    pub contacts: crate::ContactSet,
+    pub contacts: Box<crate::ContactSet>,
     /// Empty: the connection's default nameservers.
     pub nameservers: Vec<String>,
 }

@@ -364,6 +364,13 @@ pub struct AccountCredited {
     pub note: String,
 }
 
+/// The contacts an account's registrations use unless an order gives its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountContactsSet {
+    pub account: AccountId,
+    pub contacts: Box<crate::ContactSet>,
+}
+
 event_union! {
     /// Every change of settings, each in its configuration stream.
     SettingsEvent, SETTINGS_EVENT_TYPES;
@@ -376,6 +383,7 @@ event_union! {
     PriceRemoved = 1,
     PolicySet = 1,
     AccountCredited = 1,
+    AccountContactsSet = 1,
 }
 
 pub fn registrar_stream(title: &str) -> String {

@@ -108,7 +108,7 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
         },
         Step::Details(o) => Command::RecordDetails {
             order_id: order_id(o),
-            contacts: ContactSet::all(Contact {
+            contacts: Box::new(ContactSet::all(Contact {
                 first_name: "Owen".into(),
                 last_name: "Ottway".into(),
                 org_name: String::new(),
@@ -122,7 +122,7 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
                 phone: "+1.4165550123".into(),
                 fax: String::new(),
                 email: "owen@example.com".into(),
-            }),
+            })),
             nameservers: vec!["ns1.example.net".into()],
         },
         Step::Charge(o) => Command::RecordCharge {

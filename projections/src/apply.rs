@@ -31,7 +31,11 @@ fn answer_text(a: &RegistrarAnswer) -> String {
     }
 }
 
-fn set_stage(tx: &Transaction<'_>, order: &domreg_events::OrderId, stage: &str) -> Result<(), ModelError> {
+fn set_stage(
+    tx: &Transaction<'_>,
+    order: &domreg_events::OrderId,
+    stage: &str,
+) -> Result<(), ModelError> {
     tx.prepare_cached("UPDATE am_orders SET stage = ?2 WHERE order_id = ?1")?
         .execute(params![order.to_string(), stage])?;
     Ok(())
@@ -347,6 +351,12 @@ fn registrars(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                     p.policy.poll_every_secs as i64,
                     p.policy.timeout_secs as i64
                 ])?;
+        }
+        SettingsEvent::AccountContactsSet(c) => {
+            let json = serde_json::to_string(&c.contacts)
+                .map_err(|err| ModelError::Data(err.to_string()))?;
+            tx.prepare_cached("INSERT OR REPLACE INTO rc_contacts VALUES (?1, ?2)")?
+                .execute(params![c.account.as_str(), json])?;
         }
         SettingsEvent::AccountCredited(_) => {}
     }

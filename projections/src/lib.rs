@@ -70,7 +70,13 @@ impl Model {
             Model::AsyncManager => &["am_orders", "am_pending"],
             Model::Ledger => &["ledger_entries", "ledger_balances"],
             Model::Domains => &["dm_orders", "dm_domains"],
-            Model::Registrars => &["rc_registrars", "rc_routes", "rc_prices", "rc_policies"],
+            Model::Registrars => &[
+                "rc_registrars",
+                "rc_routes",
+                "rc_prices",
+                "rc_policies",
+                "rc_contacts",
+            ],
             Model::Digest => &["dg_orders", "dg_entries"],
         }
     }

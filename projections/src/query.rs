@@ -201,12 +201,47 @@ impl ReadModels {
 
     /// Open orders in a stage (`accepted`, `charged`, `submitted`, `pending`), oldest
     /// first, as `(order_id, domain)`.
-    pub fn orders_in_stage(&self, stage: &str, limit: usize) -> Result<Vec<(String, String)>, ModelError> {
+    pub fn orders_in_stage(
+        &self,
+        stage: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, ModelError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT order_id, domain FROM am_orders WHERE stage = ?1 ORDER BY requested_at LIMIT ?2",
         )?;
         let rows = stmt
             .query_map(params![stage, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// An account's stored contacts.
+    pub fn account_contacts(
+        &self,
+        account: &str,
+    ) -> Result<Option<domreg_events::ContactSet>, ModelError> {
+        let json: Option<String> = self
+            .conn
+            .prepare_cached("SELECT contacts FROM rc_contacts WHERE account = ?1")?
+            .query_row([account], |r| r.get(0))
+            .optional()?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| ModelError::Data(e.to_string())))
+            .transpose()
+    }
+
+    /// Pending orders whose next poll or deadline has come.
+    pub fn pending_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, ModelError> {
+        let now = ts(now);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id, domain FROM am_pending WHERE next_poll_at <= ?1
+             UNION SELECT order_id, domain FROM am_pending WHERE deadline <= ?1 LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }

@@ -35,7 +35,7 @@ pub struct SandboxArgs {
     /// TLDs whose registrations complete asynchronously (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "de,ca,co.uk")]
     pub async_tlds: Vec<String>,
-    /// An asynchronous registration completes at this probe of its domain.
+    /// An asynchronous registration completes at this probe (LOOKUP or BELONGS_TO_RSP) of its domain.
     #[arg(long, default_value_t = 3)]
     pub async_polls: u32,
     /// Or: complete this long after submission (e.g. 30s, 2h), instead of counting probes.

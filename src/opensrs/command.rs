@@ -1,7 +1,7 @@
 //! Typed OpenSRS commands and how each is written as an OPS request.
 
-use domreg_events::{Contact, ContactSet};
 use super::value::Value;
+use domreg_events::{Contact, ContactSet};
 
 /// What a command is, for classification and retry decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -97,13 +97,17 @@ pub enum Command {
 }
 
 fn contact_value(c: &Contact) -> Value {
-    c.pairs().into_iter().fold(Value::assoc(), |v, (field, value)| v.with(field, value))
+    c.pairs()
+        .into_iter()
+        .fold(Value::assoc(), |v, (field, value)| v.with(field, value))
 }
 
 fn contact_set_value(set: &ContactSet) -> Value {
     set.roles()
         .into_iter()
-        .fold(Value::assoc(), |v, (role, c)| v.with(role, contact_value(c)))
+        .fold(Value::assoc(), |v, (role, c)| {
+            v.with(role, contact_value(c))
+        })
 }
 
 /// Placeholder written instead of secrets in stored evidence.

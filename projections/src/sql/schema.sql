@@ -114,6 +114,11 @@ CREATE TABLE IF NOT EXISTS rc_policies (
     PRIMARY KEY (tld, transfer)
 );
 
+CREATE TABLE IF NOT EXISTS rc_contacts (
+    account  TEXT PRIMARY KEY,
+    contacts TEXT NOT NULL
+);
+
 -- Completed-registrations digest for the admin email.
 CREATE TABLE IF NOT EXISTS dg_entries (
     commit_position  INTEGER NOT NULL,

@@ -558,7 +558,6 @@ impl Handler<'_> {
         let Some(order) = order.filter(|o| o.reseller == self.user) else {
             return self.fail(480, &format!("Order {id} not found"));
         };
-        self.state.probe(&order.domain);
         let order = self.state.orders.get(&order.id).cloned().unwrap_or(order);
         let status = serde_json::to_value(order.status)
             .ok()
@@ -596,7 +595,6 @@ impl Handler<'_> {
             Checked::Name(n) => n,
             Checked::Reply(r) => return r,
         };
-        self.state.probe(&name);
         let Some(d) = self
             .state
             .domains

@@ -14,8 +14,8 @@ use super::faults::FaultRule;
 pub struct Settings {
     /// TLDs whose registrations complete later (250 now, done after polls or a delay).
     pub async_tlds: Vec<String>,
-    /// A waiting registration completes at the N-th probe (LOOKUP, BELONGS_TO_RSP,
-    /// GET_ORDER_INFO, GET DOMAIN) of its domain...
+    /// A waiting registration completes at the N-th probe (LOOKUP or BELONGS_TO_RSP) of
+    /// its domain...
     pub async_polls: Option<u32>,
     /// ...or, when set, this many seconds after submission (sandbox clock).
     pub async_delay_secs: Option<i64>,

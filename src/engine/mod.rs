@@ -1,0 +1,248 @@
+//! The engine: takes charged orders to OpenSRS and follows them to their end.
+//!
+//! Each round it folds new events into its read models (whose checkpoints are durable),
+//! asks them what is due (charged orders to submit, submissions without an outcome,
+//! pending orders to poll or time out) and runs one step per order, up to `concurrency`
+//! at a time. Steps decide from the order's own stream and append with the expected
+//! version (see `steps`), so rounds can repeat, overlap, crash and restart, or run in two
+//! processes without an order being sent twice or ending twice.
+
+pub mod place;
+pub mod steps;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use domreg_events::settings::AsyncPolicy;
+use domreg_events::{DomainName, OrderId};
+
+use crate::app::{App, AppError};
+use crate::clock::Clock;
+use crate::opensrs::{Client, ConnectionSettings};
+use steps::{StepContext, StepOutcome};
+
+/// What one round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub recovered: usize,
+    pub submitted: usize,
+    pub polled: usize,
+    pub errors: Vec<String>,
+}
+
+impl Round {
+    pub fn did_anything(&self) -> bool {
+        self.recovered + self.submitted + self.polled > 0
+    }
+}
+
+pub struct Engine<C: Clock> {
+    pub app: App,
+    clock: C,
+    clients: HashMap<String, Arc<Client>>,
+    started: bool,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error(transparent)]
+    Models(#[from] domreg_projections::ModelError),
+}
+
+enum Job {
+    Recover(DomainName, OrderId, AsyncPolicy),
+    Submit(DomainName, OrderId, AsyncPolicy, Arc<Client>),
+    Poll(DomainName, OrderId, Arc<Client>),
+}
+
+impl<C: Clock> Engine<C> {
+    pub fn new(app: App, clock: C) -> Self {
+        Engine {
+            app,
+            clock,
+            clients: HashMap::new(),
+            started: false,
+            concurrency: 64,
+        }
+    }
+
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The client of a connection, built once (settings and key are read when first used).
+    pub fn client(&mut self, title: &str) -> Result<Arc<Client>, String> {
+        if let Some(c) = self.clients.get(title) {
+            return Ok(c.clone());
+        }
+        let client = client_for(&self.app, title)?;
+        self.clients.insert(title.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// Forgets built clients, so changed settings or keys take effect.
+    pub fn reload_connections(&mut self) {
+        self.clients.clear();
+    }
+
+    fn policy(&self, domain: &DomainName, kind: &str) -> Result<AsyncPolicy, EngineError> {
+        Ok(self
+            .app
+            .models
+            .policy(domain.tld(), kind == "transfer")?
+            .policy)
+    }
+
+    /// One round of work. Returns what it did; errors of single orders are collected in
+    /// the round (the order is retried next round), not returned.
+    pub async fn run_once(&mut self) -> Result<Round, EngineError> {
+        self.app.catch_up().await?;
+        let now = self.clock.now();
+        let mut jobs = Vec::new();
+        let mut round = Round::default();
+        let pending = self
+            .app
+            .models
+            .pending_orders(&domreg_projections::PendingQuery {
+                limit: usize::MAX >> 1,
+                ..Default::default()
+            })?;
+        let connection_of: HashMap<String, (String, String)> = pending
+            .iter()
+            .map(|p| (p.order_id.clone(), (p.connection.clone(), p.kind.clone())))
+            .collect();
+        if !self.started {
+            // Submissions recorded before this engine started have lost their outcome.
+            for (order, domain) in self
+                .app
+                .models
+                .orders_in_stage("submitted", usize::MAX >> 1)?
+            {
+                let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
+                    continue;
+                };
+                let kind = self.order_kind(&order)?;
+                jobs.push(Job::Recover(d.clone(), o, self.policy(&d, &kind)?));
+            }
+            self.started = true;
+        }
+        for (order, domain) in self.app.models.orders_in_stage("charged", 10_000)? {
+            let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
+                continue;
+            };
+            let (connection, kind) = self.order_connection(&order)?;
+            match self.client(&connection) {
+                Ok(client) => {
+                    let policy = self.policy(&d, &kind)?;
+                    jobs.push(Job::Submit(d, o, policy, client));
+                }
+                Err(e) => round.errors.push(format!("order {order}: {e}")),
+            }
+        }
+        for (order, domain) in self.app.models.pending_due(now, 10_000)? {
+            let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
+                continue;
+            };
+            let Some((connection, _)) = connection_of.get(&order) else {
+                continue;
+            };
+            match self.client(connection) {
+                Ok(client) => jobs.push(Job::Poll(d, o, client)),
+                Err(e) => round.errors.push(format!("order {order}: {e}")),
+            }
+        }
+        let ctx = StepContext {
+            store: self.app.store.clone(),
+            secrets: self.app.secrets.clone(),
+            now,
+        };
+        let mut set = JoinSet::new();
+        let mut jobs = jobs.into_iter();
+        loop {
+            while set.len() < self.concurrency.max(1) {
+                let Some(job) = jobs.next() else { break };
+                let ctx = ctx.clone();
+                set.spawn(async move {
+                    match job {
+                        Job::Recover(d, o, p) => {
+                            ("recovered", steps::recover(&ctx, &d, o, p).await)
+                        }
+                        Job::Submit(d, o, p, c) => {
+                            ("submitted", steps::submit(&ctx, &c, &d, o, p).await)
+                        }
+                        Job::Poll(d, o, c) => ("polled", steps::poll(&ctx, &c, &d, o).await),
+                    }
+                });
+            }
+            let Some(done) = set.join_next().await else {
+                break;
+            };
+            match done {
+                Ok((what, Ok(StepOutcome::Recorded(_)))) => match what {
+                    "recovered" => round.recovered += 1,
+                    "submitted" => round.submitted += 1,
+                    _ => round.polled += 1,
+                },
+                Ok((_, Ok(StepOutcome::Skipped))) => {}
+                Ok((what, Err(e))) => round.errors.push(format!("{what}: {e}")),
+                Err(e) => round.errors.push(format!("step failed: {e}")),
+            }
+        }
+        for e in &round.errors {
+            tracing::warn!(error = %e, "engine step failed; it is retried next round");
+        }
+        if round.did_anything() {
+            self.app.catch_up().await?;
+        }
+        Ok(round)
+    }
+
+    fn order_connection(&self, order: &str) -> Result<(String, String), EngineError> {
+        let row = self
+            .app
+            .models
+            .connection()
+            .query_row(
+                "SELECT connection, kind FROM am_orders WHERE order_id = ?1",
+                [order],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(domreg_projections::ModelError::from)?;
+        Ok(row)
+    }
+
+    fn order_kind(&self, order: &str) -> Result<String, EngineError> {
+        Ok(self.order_connection(order)?.1)
+    }
+}
+
+/// A client for a configured connection, with its secret key.
+pub fn client_for(app: &App, title: &str) -> Result<Arc<Client>, String> {
+    let config = app
+        .models
+        .registrar(title)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("OpenSRS connection {title:?} is not configured"))?;
+    let key = app.secrets.get(title).map_err(|e| e.to_string())?;
+    let mut settings = ConnectionSettings::new(
+        &config.title,
+        &config.server,
+        config.port,
+        &config.login,
+        key,
+    );
+    settings.plain_http = config.plain_http;
+    settings.source_ip = config
+        .source_ip
+        .as_deref()
+        .and_then(|ip| ip.parse::<IpAddr>().ok());
+    Client::new(settings)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}

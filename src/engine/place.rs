@@ -1,0 +1,189 @@
+//! Taking an order: price and connection from the settings, contacts checked, then
+//! Requested (+ details) + Charged appended to the domain's stream in one append.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use domreg_events::settings::PriceKind;
+use domreg_events::*;
+
+use crate::app::{App, AppError};
+use crate::opensrs::Secret;
+use crate::store::{EventStore, ExpectedVersion, NewEvent};
+
+/// What a customer (or an admin for them) asks for.
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    pub domain: String,
+    pub account: String,
+    pub kind: OrderKind,
+    pub years: i64,
+    /// The order's own contacts; otherwise the account's stored ones.
+    pub contacts: Option<ContactSet>,
+    /// Otherwise the connection's defaults.
+    pub nameservers: Vec<String>,
+    /// EPP code for a transfer (kept as a secret until submission).
+    pub auth_code: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlacedOrder {
+    pub order_id: OrderId,
+    pub domain: String,
+    pub account: String,
+    pub kind: OrderKind,
+    pub period: Period,
+    pub price: Money,
+    pub connection: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Name(#[from] DomainNameError),
+    #[error(transparent)]
+    Id(#[from] IdError),
+    #[error(".{0} cannot be ordered: no OpenSRS connection is assigned to it (`domreg tld assign {0} --registrar TITLE`)")]
+    NoConnection(String),
+    #[error(".{tld} cannot be ordered: no {kind} price{years} is set (`domreg price set {tld} --kind {kind} ...`)")]
+    NoPrice {
+        tld: String,
+        kind: &'static str,
+        years: String,
+    },
+    #[error("no contacts for account {0}: give --contacts FILE or store them with `domreg account contacts {0} --file FILE`")]
+    NoContacts(String),
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error("cannot keep the transfer code: {0}")]
+    Secret(#[from] crate::secrets::SecretError),
+}
+
+/// Places an order for `actor` at `now`: decides and appends Requested, the order's
+/// details (registrations and transfers) and Charged together, or nothing.
+pub async fn place_order(
+    app: &mut App,
+    req: OrderRequest,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<PlacedOrder, OrderError> {
+    app.catch_up().await?;
+    let domain = DomainName::parse(&req.domain)?;
+    let account = AccountId::parse(&req.account)?;
+    let period = if req.kind == OrderKind::Transfer {
+        Period::ONE_YEAR
+    } else {
+        Period::years(req.years)?
+    };
+    let tld = domain.tld().to_string();
+    let connection = app
+        .models
+        .route(&tld)
+        .map_err(AppError::from)?
+        .ok_or_else(|| OrderError::NoConnection(tld.clone()))?;
+    let kind = PriceKind::of(req.kind);
+    let price = app
+        .models
+        .price(&tld, kind, Some(period.get()))
+        .map_err(AppError::from)?
+        .ok_or_else(|| OrderError::NoPrice {
+            tld: tld.clone(),
+            kind: kind.as_str(),
+            years: if kind == PriceKind::Transfer {
+                String::new()
+            } else {
+                format!(" for {period}")
+            },
+        })?;
+    let details = if req.kind == OrderKind::Renew {
+        None
+    } else {
+        let contacts = match req.contacts {
+            Some(c) => c,
+            None => app
+                .models
+                .account_contacts(account.as_str())
+                .map_err(AppError::from)?
+                .ok_or_else(|| OrderError::NoContacts(account.to_string()))?,
+        };
+        let nameservers = if req.nameservers.is_empty() {
+            app.models
+                .registrar(&connection)
+                .map_err(AppError::from)?
+                .map(|c| c.nameservers)
+                .unwrap_or_default()
+        } else {
+            req.nameservers
+                .iter()
+                .map(|n| n.trim().to_ascii_lowercase())
+                .collect()
+        };
+        Some((contacts, nameservers))
+    };
+
+    let stream = domain_stream(&domain);
+    let history = app
+        .store
+        .read_stream(&stream, 0, usize::MAX)
+        .await
+        .map_err(AppError::from)?;
+    let mut state = Domain::default();
+    for e in &history {
+        let event = e.decode_domain().map_err(|err| AppError::Unreadable {
+            position: e.position,
+            detail: err.to_string(),
+        })?;
+        state = evolve(state, &event);
+    }
+    let expected = ExpectedVersion::after(state.version);
+    let order_id = OrderId(Uuid::now_v7());
+    let mut commands = vec![Command::Request {
+        order_id,
+        domain: domain.clone(),
+        account: account.clone(),
+        kind: req.kind,
+        period,
+        connection: connection.clone(),
+        price,
+    }];
+    if let Some((contacts, nameservers)) = details {
+        commands.push(Command::RecordDetails {
+            order_id,
+            contacts: Box::new(contacts),
+            nameservers,
+        });
+    }
+    commands.push(Command::RecordCharge { order_id });
+    let mut events = Vec::new();
+    for command in commands {
+        for event in decide(&state, command, now)? {
+            state = evolve(state, &event);
+            events.push(event);
+        }
+    }
+    if let Some(code) = req.auth_code.filter(|c| !c.trim().is_empty()) {
+        app.secrets
+            .put(&format!("auth-{order_id}"), &Secret::new(code.trim()))?;
+    }
+    let correlation = Uuid::now_v7();
+    let new: Vec<NewEvent> = events
+        .iter()
+        .map(|e| NewEvent::domain(e, EventMetadata::new(actor.clone(), correlation, now)))
+        .collect();
+    app.store
+        .append(&stream, expected, new)
+        .await
+        .map_err(AppError::from)?;
+    app.catch_up().await?;
+    Ok(PlacedOrder {
+        order_id,
+        domain: domain.to_string(),
+        account: account.to_string(),
+        kind: req.kind,
+        period,
+        price,
+        connection,
+    })
+}

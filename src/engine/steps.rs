@@ -1,0 +1,587 @@
+//! One engine step for one order: submit it, resolve a lost outcome, or poll it. Each reads
+//! the order's stream, decides, and appends with the expected version, so a duplicate
+//! delivery or a second engine cannot write a second outcome; only the engine whose
+//! `Submitted` append won ever calls OpenSRS for the order.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use rand::distr::{Alphanumeric, SampleString};
+use uuid::Uuid;
+
+use domreg_events::settings::AsyncPolicy;
+use domreg_events::*;
+
+use crate::opensrs::{self, Class, Client, Exchange, PendingKind, RegType, SwRegister};
+use crate::secrets::SecretStore;
+use crate::store::{EventStore, ExpectedVersion, NewEvent, StoreError};
+
+/// What a step needs besides the order.
+#[derive(Clone)]
+pub struct StepContext<S: EventStore + Clone> {
+    pub store: S,
+    pub secrets: SecretStore,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("event in {stream} cannot be read: {detail}")]
+    Unreadable { stream: String, detail: String },
+    #[error("order {0} is not in {1}")]
+    NoOrder(OrderId, String),
+}
+
+/// What happened to the order in this step (for logs, tests and `async check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Nothing to do: another engine or an earlier delivery already moved the order.
+    Skipped,
+    Recorded(Vec<&'static str>),
+}
+
+pub async fn load<S: EventStore>(store: &S, domain: &DomainName) -> Result<Domain, StepError> {
+    let stream = domain_stream(domain);
+    let mut state = Domain::default();
+    for e in store.read_stream(&stream, 0, usize::MAX).await? {
+        let event = e.decode_domain().map_err(|err| StepError::Unreadable {
+            stream: stream.clone(),
+            detail: err.to_string(),
+        })?;
+        state = evolve(state, &event);
+    }
+    Ok(state)
+}
+
+/// Decides `commands` in turn on `state` and appends all resulting events at once,
+/// expecting the stream to be where `state` saw it. A conflict means someone else moved
+/// the order: the caller re-reads and decides again.
+pub async fn append_decisions<S: EventStore>(
+    store: &S,
+    state: &Domain,
+    commands: Vec<Command>,
+    now: DateTime<Utc>,
+) -> Result<Result<Vec<&'static str>, DomainError>, StoreError> {
+    let Some(name) = &state.name else {
+        return Ok(Err(DomainError::NotRegistered(String::new())));
+    };
+    let mut next = state.clone();
+    let mut events = Vec::new();
+    for command in commands {
+        match decide(&next, command, now) {
+            Ok(new) => {
+                for e in new {
+                    next = evolve(next, &e);
+                    events.push(e);
+                }
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    if events.is_empty() {
+        return Ok(Ok(vec![]));
+    }
+    let correlation = Uuid::now_v7();
+    let new: Vec<NewEvent> = events
+        .iter()
+        .map(|e| NewEvent::domain(e, EventMetadata::new(Actor::Engine, correlation, now)))
+        .collect();
+    store
+        .append(
+            &domain_stream(name),
+            ExpectedVersion::after(state.version),
+            new,
+        )
+        .await?;
+    Ok(Ok(events.iter().map(|e| e.event_type()).collect()))
+}
+
+/// Appends, re-reading and re-deciding once if another writer moved the stream.
+async fn record<S: EventStore>(
+    store: &S,
+    domain: &DomainName,
+    mut state: Domain,
+    commands: impl Fn(&Domain) -> Vec<Command>,
+    now: DateTime<Utc>,
+) -> Result<StepOutcome, StepError> {
+    for _ in 0..3 {
+        match append_decisions(store, &state, commands(&state), now).await {
+            Ok(Ok(types)) if types.is_empty() => return Ok(StepOutcome::Skipped),
+            Ok(Ok(types)) => return Ok(StepOutcome::Recorded(types)),
+            Ok(Err(refused)) => {
+                tracing::debug!(%domain, %refused, "nothing to record");
+                return Ok(StepOutcome::Skipped);
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) => state = load(store, domain).await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(StepOutcome::Skipped)
+}
+
+fn answer(exchange: &Exchange) -> RegistrarAnswer {
+    RegistrarAnswer::new(
+        exchange.classification.code,
+        exchange.classification.text.clone(),
+    )
+}
+
+/// Reads OpenSRS's date forms (`YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD`) as UTC.
+pub fn registry_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .map(|t| t.and_utc())
+}
+
+fn years_later(t: DateTime<Utc>, years: u8) -> DateTime<Utc> {
+    t + Duration::days(365 * i64::from(years))
+}
+
+fn pending_reason(kind: OrderKind, class: &opensrs::Classification) -> PendingReason {
+    match (class.class, class.pending) {
+        (Class::Pending, Some(PendingKind::Queued)) => PendingReason::Queued,
+        (Class::Pending, Some(PendingKind::TransferInProgress)) => {
+            PendingReason::TransferInProgress
+        }
+        (Class::Pending, _) if kind == OrderKind::Transfer => PendingReason::TransferInProgress,
+        (Class::Pending, _) => PendingReason::AsyncRegistry,
+        _ => PendingReason::OutcomeLost,
+    }
+}
+
+fn unknown(
+    reason: PendingReason,
+    answer: Option<RegistrarAnswer>,
+    registrar_order_id: Option<String>,
+    policy: AsyncPolicy,
+    now: DateTime<Utc>,
+) -> Outcome {
+    Outcome::Unknown {
+        reason,
+        answer,
+        registrar_order_id,
+        poll_every: Duration::seconds(policy.poll_every_secs as i64),
+        deadline: now + Duration::seconds(policy.timeout_secs as i64),
+    }
+}
+
+/// Marks an order whose submission has no recorded outcome (the engine stopped between
+/// `Submitted` and the outcome) as pending with a lost outcome. It is then resolved by
+/// polling, never by sending it again.
+pub async fn recover<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    domain: &DomainName,
+    order_id: OrderId,
+    policy: AsyncPolicy,
+) -> Result<StepOutcome, StepError> {
+    let state = load(&ctx.store, domain).await?;
+    let now = ctx.now;
+    record(
+        &ctx.store,
+        domain,
+        state,
+        |s| match s.orders.get(&order_id) {
+            Some(o) if o.stage == Stage::Submitted => vec![Command::RecordOutcome {
+                order_id,
+                outcome: unknown(
+                    PendingReason::OutcomeLost,
+                    Some(RegistrarAnswer::new(
+                        None,
+                        "outcome lost: the engine stopped during the OpenSRS call",
+                    )),
+                    None,
+                    policy,
+                    now,
+                ),
+            }],
+            _ => vec![],
+        },
+        now,
+    )
+    .await
+}
+
+/// Submits a charged order to OpenSRS, exactly once.
+pub async fn submit<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    client: &Client,
+    domain: &DomainName,
+    order_id: OrderId,
+    policy: AsyncPolicy,
+) -> Result<StepOutcome, StepError> {
+    let state = load(&ctx.store, domain).await?;
+    let Some(order) = state.orders.get(&order_id).cloned() else {
+        return Err(StepError::NoOrder(order_id, domain.to_string()));
+    };
+    if order.stage != Stage::Accepted || order.charged.is_none() {
+        return Ok(StepOutcome::Skipped);
+    }
+    // The intent goes into the log before the call. Losing this race means another
+    // engine submits the order; this one must not call OpenSRS.
+    match append_decisions(
+        &ctx.store,
+        &state,
+        vec![Command::RecordSubmission { order_id }],
+        ctx.now,
+    )
+    .await
+    {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) | Err(StoreError::WrongExpectedVersion { .. }) => {
+            return Ok(StepOutcome::Skipped)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let state = load(&ctx.store, domain).await?;
+    let command = match order.kind {
+        OrderKind::Register | OrderKind::Transfer => {
+            let auth_key = format!("auth-{order_id}");
+            let auth_info = ctx
+                .secrets
+                .get(&auth_key)
+                .ok()
+                .map(|s| s.expose().to_string());
+            let contacts = order
+                .contacts
+                .clone()
+                .ok_or_else(|| StepError::NoOrder(order_id, "its contact details".into()))?;
+            let user: String = order
+                .account
+                .as_str()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect();
+            opensrs::Command::SwRegister(Box::new(SwRegister {
+                domain: domain.to_string(),
+                reg_type: if order.kind == OrderKind::Transfer {
+                    RegType::Transfer
+                } else {
+                    RegType::New
+                },
+                period: order.period.get(),
+                contacts,
+                nameservers: order.nameservers.clone(),
+                reg_username: format!("{user}{}", &order_id.0.simple().to_string()[..4]),
+                // Only needed for OpenSRS's registrant profile; domreg works in reseller mode.
+                reg_password: Alphanumeric.sample_string(&mut rand::rng(), 16),
+                auth_info,
+                auto_renew: false,
+            }))
+        }
+        OrderKind::Renew => opensrs::Command::Renew {
+            domain: domain.to_string(),
+            current_expiration_year: state
+                .expires_at
+                .map(|t| t.year())
+                .unwrap_or_else(|| ctx.now.year()),
+            period: order.period.get(),
+            auto_renew: false,
+        },
+    };
+    let exchange = client.call(&command).await;
+    ctx.secrets.remove(&format!("auth-{order_id}"));
+    let c = &exchange.classification;
+    let outcome = match c.class {
+        Class::Done => {
+            let expires_at = match order.kind {
+                OrderKind::Renew => c.expires_at.as_deref().and_then(registry_date),
+                _ => confirmed_expiry(client, domain).await,
+            }
+            .unwrap_or_else(|| {
+                years_later(state.expires_at.unwrap_or(ctx.now), order.period.get())
+            });
+            Outcome::Confirmed {
+                expires_at,
+                registrar_order_id: c.order_id.clone(),
+                answer: answer(&exchange),
+            }
+        }
+        Class::Rejected => Outcome::Rejected {
+            answer: answer(&exchange),
+        },
+        // Pending, unknown, and even "retry later": the order is never sent again; polling
+        // finds out what became of it.
+        Class::Pending | Class::Unknown | Class::RetryLater => unknown(
+            pending_reason(order.kind, c),
+            Some(answer(&exchange)),
+            c.order_id.clone().or(c.forced_pending.clone()),
+            policy,
+            ctx.now,
+        ),
+    };
+    let now = ctx.now;
+    record(
+        &ctx.store,
+        domain,
+        state,
+        |s| outcome_commands(s, order_id, &outcome),
+        now,
+    )
+    .await
+}
+
+/// The outcome, and the refund that goes with a rejection, if the order can still take them.
+fn outcome_commands(state: &Domain, order_id: OrderId, outcome: &Outcome) -> Vec<Command> {
+    let Some(order) = state.orders.get(&order_id) else {
+        return vec![];
+    };
+    match (order.stage, outcome) {
+        (Stage::Submitted, _)
+        | (Stage::Pending, Outcome::Confirmed { .. } | Outcome::Rejected { .. }) => {
+            let mut commands = vec![Command::RecordOutcome {
+                order_id,
+                outcome: outcome.clone(),
+            }];
+            if matches!(outcome, Outcome::Rejected { .. }) {
+                commands.push(Command::Refund { order_id });
+            }
+            commands
+        }
+        _ => vec![],
+    }
+}
+
+async fn confirmed_expiry(client: &Client, domain: &DomainName) -> Option<DateTime<Utc>> {
+    let e = client
+        .call(&opensrs::Command::BelongsToRsp {
+            domain: domain.to_string(),
+        })
+        .await;
+    e.outcome
+        .ok()?
+        .attr("domain_expdate")
+        .and_then(registry_date)
+}
+
+/// Asks OpenSRS about a pending order and records the answer: done, refused, still
+/// pending, or a transient error (which keeps it pending). Past its deadline an order that
+/// is still not done times out and is refunded.
+pub async fn poll<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    client: &Client,
+    domain: &DomainName,
+    order_id: OrderId,
+) -> Result<StepOutcome, StepError> {
+    let state = load(&ctx.store, domain).await?;
+    let Some(order) = state.orders.get(&order_id).cloned() else {
+        return Err(StepError::NoOrder(order_id, domain.to_string()));
+    };
+    if order.stage != Stage::Pending {
+        return Ok(StepOutcome::Skipped);
+    }
+    let now = ctx.now;
+    let result = probe(client, domain, &order, state.expires_at).await;
+    let every = order.poll_every.unwrap_or_else(|| Duration::hours(1));
+    let deadline = order.deadline.unwrap_or(now);
+    record(
+        &ctx.store,
+        domain,
+        state,
+        |s| {
+            let Some(o) = s.orders.get(&order_id) else {
+                return vec![];
+            };
+            if o.stage != Stage::Pending {
+                return vec![];
+            }
+            match &result {
+                Probe::Done { expires_at, answer } => vec![Command::RecordOutcome {
+                    order_id,
+                    outcome: Outcome::Confirmed {
+                        expires_at: *expires_at,
+                        registrar_order_id: o.registrar_order_id.clone(),
+                        answer: answer.clone(),
+                    },
+                }],
+                Probe::Refused(answer) => vec![
+                    Command::RecordOutcome {
+                        order_id,
+                        outcome: Outcome::Rejected {
+                            answer: answer.clone(),
+                        },
+                    },
+                    Command::Refund { order_id },
+                ],
+                Probe::NotYet(poll) if now >= o.deadline.unwrap_or(deadline) => vec![
+                    Command::RecordPoll {
+                        order_id,
+                        result: poll.clone(),
+                        next_poll_at: now,
+                    },
+                    Command::TimeOut { order_id },
+                    Command::Refund { order_id },
+                ],
+                Probe::NotYet(poll) => vec![Command::RecordPoll {
+                    order_id,
+                    result: poll.clone(),
+                    next_poll_at: (now + every).min(o.deadline.unwrap_or(deadline)),
+                }],
+            }
+        },
+        now,
+    )
+    .await
+}
+
+enum Probe {
+    Done {
+        expires_at: DateTime<Utc>,
+        answer: RegistrarAnswer,
+    },
+    Refused(RegistrarAnswer),
+    NotYet(PollResult),
+}
+
+fn transient(e: &Exchange) -> Option<Probe> {
+    match e.classification.class {
+        Class::Done => None,
+        _ => Some(Probe::NotYet(PollResult::TransientError {
+            message: format!(
+                "{} {}",
+                e.classification
+                    .code
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                e.classification.text
+            )
+            .trim()
+            .to_string(),
+        })),
+    }
+}
+
+/// The probe for each kind of order: BELONGS_TO_RSP (and GET_ORDER_INFO when OpenSRS gave
+/// an order id) for registrations, CHECK_TRANSFER for transfers, the expiry for renewals.
+async fn probe(
+    client: &Client,
+    domain: &DomainName,
+    order: &Order,
+    known_expiry: Option<DateTime<Utc>>,
+) -> Probe {
+    let name = domain.to_string();
+    if order.kind == OrderKind::Transfer {
+        let e = client
+            .call(&opensrs::Command::CheckTransfer {
+                domain: name.clone(),
+                check_status: true,
+            })
+            .await;
+        if let Some(t) = transient(&e) {
+            return t;
+        }
+        let status = e
+            .outcome
+            .as_ref()
+            .ok()
+            .and_then(|r| r.attr("status"))
+            .unwrap_or("")
+            .to_string();
+        return match status.as_str() {
+            "completed" => match confirmed_expiry(client, domain).await {
+                Some(expires_at) => Probe::Done {
+                    expires_at,
+                    answer: RegistrarAnswer::new(Some(200), "transfer completed"),
+                },
+                None => Probe::NotYet(PollResult::StillPending {
+                    answer: RegistrarAnswer::new(
+                        Some(200),
+                        "transfer completed; expiry not yet reported",
+                    ),
+                }),
+            },
+            "cancelled" => Probe::Refused(RegistrarAnswer::new(
+                e.classification.code,
+                format!(
+                    "transfer cancelled: {}",
+                    e.outcome
+                        .as_ref()
+                        .ok()
+                        .and_then(|r| r.attr("reason"))
+                        .unwrap_or("refused")
+                ),
+            )),
+            other => Probe::NotYet(PollResult::StillPending {
+                answer: RegistrarAnswer::new(
+                    e.classification.code,
+                    format!(
+                        "transfer {}",
+                        if other.is_empty() {
+                            "not started"
+                        } else {
+                            other
+                        }
+                    ),
+                ),
+            }),
+        };
+    }
+    let e = client
+        .call(&opensrs::Command::BelongsToRsp {
+            domain: name.clone(),
+        })
+        .await;
+    if let Some(t) = transient(&e) {
+        return t;
+    }
+    let reply = e.outcome.as_ref().ok();
+    let belongs = reply
+        .and_then(|r| r.attributes.flag("belongs_to_rsp"))
+        .unwrap_or(false);
+    let expiry = reply
+        .and_then(|r| r.attr("domain_expdate"))
+        .and_then(registry_date);
+    match (order.kind, belongs, expiry) {
+        (OrderKind::Renew, true, Some(t)) if known_expiry.is_none_or(|k| t > k) => {
+            return Probe::Done {
+                expires_at: t,
+                answer: RegistrarAnswer::new(Some(200), "renewal completed"),
+            }
+        }
+        (OrderKind::Register, true, Some(t)) => {
+            return Probe::Done {
+                expires_at: t,
+                answer: RegistrarAnswer::new(Some(200), "registration completed"),
+            }
+        }
+        _ => {}
+    }
+    if let Some(id) = &order.registrar_order_id {
+        let info = client
+            .call(&opensrs::Command::GetOrderInfo {
+                order_id: id.clone(),
+            })
+            .await;
+        let status = info
+            .outcome
+            .as_ref()
+            .ok()
+            .and_then(|r| r.attributes.path(&["field_hash", "status"]))
+            .and_then(opensrs::Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if matches!(status.as_str(), "declined" | "cancelled") {
+            return Probe::Refused(RegistrarAnswer::new(
+                info.classification.code,
+                format!("order {id} {status} at the registry"),
+            ));
+        }
+        if !status.is_empty() {
+            return Probe::NotYet(PollResult::StillPending {
+                answer: RegistrarAnswer::new(
+                    info.classification.code,
+                    format!("order {id} {status}"),
+                ),
+            });
+        }
+    }
+    Probe::NotYet(PollResult::StillPending {
+        answer: RegistrarAnswer::new(e.classification.code, "not in the account yet"),
+    })
+}

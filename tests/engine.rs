@@ -1,0 +1,348 @@
+//! The engine end to end: orders placed in the log, the engine driving the sandbox over
+//! loopback HTTP, a controlled clock for the slow registries.
+
+use chrono::{Duration, TimeZone, Utc};
+use domreg::app::App;
+use domreg::clock::{Clock, ManualClock};
+use domreg::engine::place::{place_order, OrderRequest};
+use domreg::engine::{steps, Engine};
+use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
+use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use domreg::store::{EventStore, ExpectedVersion, NewEvent};
+use domreg_events::*;
+
+const KEY: &str = "engine-test-key-0123456789";
+
+fn contacts() -> ContactSet {
+    ContactSet::all(Contact {
+        first_name: "Owen".into(),
+        last_name: "Ottway".into(),
+        org_name: String::new(),
+        address1: "32 Oak Street".into(),
+        address2: String::new(),
+        address3: String::new(),
+        city: "SomeCity".into(),
+        state: "CA".into(),
+        country: "US".into(),
+        postal_code: "90210".into(),
+        phone: "+1.4165550123".into(),
+        fax: String::new(),
+        email: "owen@example.com".into(),
+    })
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    sandbox: Sandbox,
+    clock: ManualClock,
+}
+
+fn cli(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domreg"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(SandboxConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        "reseller",
+        KEY,
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let port = sandbox.addr.port().to_string();
+    tokio::task::block_in_place(|| {
+        cli(
+            &d,
+            &[
+                "registrar",
+                "add",
+                "main",
+                "--login",
+                "reseller",
+                "--key",
+                KEY,
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--plain-http",
+                "true",
+            ],
+        );
+        for tld in ["com", "de"] {
+            cli(&d, &["tld", "assign", tld, "--registrar", "main"]);
+            cli(
+                &d,
+                &[
+                    "price", "set", tld, "--kind", "register", "--years", "1", "--amount", "12.99",
+                ],
+            );
+            cli(
+                &d,
+                &[
+                    "price", "set", tld, "--kind", "transfer", "--amount", "9.99",
+                ],
+            );
+            cli(
+                &d,
+                &[
+                    "price", "set", tld, "--kind", "renew", "--years", "1", "--amount", "11.00",
+                ],
+            );
+        }
+    });
+    World {
+        _dir: dir,
+        dir: d,
+        sandbox,
+        clock: ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()),
+    }
+}
+
+impl World {
+    fn engine(&self) -> Engine<ManualClock> {
+        Engine::new(App::open(&self.dir).unwrap(), self.clock.clone())
+    }
+
+    async fn order(&self, domain: &str, kind: OrderKind) -> OrderId {
+        let mut app = App::open(&self.dir).unwrap();
+        let req = OrderRequest {
+            domain: domain.into(),
+            account: "alice".into(),
+            kind,
+            years: 1,
+            contacts: Some(contacts()),
+            nameservers: vec![],
+            auth_code: (kind == OrderKind::Transfer).then(|| "EPP-123".into()),
+        };
+        place_order(
+            &mut app,
+            req,
+            Actor::Customer(AccountId::parse("alice").unwrap()),
+            self.clock.now(),
+        )
+        .await
+        .unwrap()
+        .order_id
+    }
+
+    async fn state(&self, domain: &str) -> Domain {
+        let app = App::open(&self.dir).unwrap();
+        steps::load(&app.store, &DomainName::parse(domain).unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn registers(&self, domain: &str) -> u32 {
+        self.sandbox.with_state(|s| {
+            s.counters
+                .sw_register_by_domain
+                .get(domain)
+                .copied()
+                .unwrap_or(0)
+        })
+    }
+}
+
+fn end(state: &Domain, order: OrderId) -> (Option<End>, Option<Money>, Option<Money>) {
+    let o = &state.orders[&order];
+    (o.end(), o.charged, o.refunded)
+}
+
+const FEE: Money = Money::new(1299, Currency::USD);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synchronous_registration_is_confirmed_in_one_round() {
+    let w = world().await;
+    let order = w.order("sync-example.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(round.submitted, 1, "{round:?}");
+    let s = w.state("sync-example.com").await;
+    assert_eq!(end(&s, order), (Some(End::Confirmed), Some(FEE), None));
+    assert!(
+        s.expires_at.unwrap() > w.clock.now() + Duration::days(360),
+        "expiry from BELONGS_TO_RSP"
+    );
+    assert_eq!(w.registers("sync-example.com"), 1);
+    // Nothing more to do, however often the engine runs.
+    assert!(!engine.run_once().await.unwrap().did_anything());
+    assert_eq!(w.registers("sync-example.com"), 1);
+    let balances = engine.app.models.balances().unwrap();
+    assert_eq!(balances[0].balance, Money::new(-1299, Currency::USD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asynchronous_registration_completes_after_hourly_polls() {
+    let w = world().await;
+    let order = w.order("langsam.de", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let s = w.state("langsam.de").await;
+    assert_eq!(s.orders[&order].stage, Stage::Pending);
+    assert_eq!(
+        s.orders[&order].deadline,
+        Some(w.clock.now() + Duration::hours(50)),
+        ".de waits 50 h"
+    );
+    // Not due yet: nothing happens.
+    assert!(!engine.run_once().await.unwrap().did_anything());
+    for poll in 1..=3 {
+        w.clock.advance(Duration::hours(1));
+        let round = engine.run_once().await.unwrap();
+        assert_eq!(round.polled, 1, "poll {poll}: {round:?}");
+    }
+    let s = w.state("langsam.de").await;
+    assert_eq!(end(&s, order), (Some(End::Confirmed), Some(FEE), None));
+    assert_eq!(
+        s.orders[&order].polls, 2,
+        "two polls said 'not yet', the third confirmed"
+    );
+    assert_eq!(w.registers("langsam.de"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_that_never_completes_times_out_and_is_refunded() {
+    let w = world().await;
+    w.sandbox
+        .with_state(|s| s.settings.async_polls = Some(10_000));
+    let order = w.order("niemals.de", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    for _ in 0..60 {
+        w.clock.advance(Duration::hours(1));
+        engine.run_once().await.unwrap();
+    }
+    let s = w.state("niemals.de").await;
+    assert_eq!(end(&s, order), (Some(End::TimedOut), Some(FEE), Some(FEE)));
+    assert_eq!(s.orders[&order].polls, 50);
+    assert_eq!(engine.app.models.balances().unwrap()[0].balance.minor, 0);
+    assert_eq!(engine.app.models.pending_count().unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_are_refunded() {
+    let w = world().await;
+    let taken = w.order("taken-name.com", OrderKind::Register).await;
+    w.sandbox
+        .with_state(|s| s.balances_cents.insert("reseller".into(), 0));
+    let poor = w.order("poor-reseller.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    assert_eq!(engine.run_once().await.unwrap().submitted, 2);
+    assert_eq!(
+        end(&w.state("taken-name.com").await, taken),
+        (Some(End::Rejected), Some(FEE), Some(FEE))
+    );
+    assert_eq!(
+        end(&w.state("poor-reseller.com").await, poor),
+        (Some(End::Rejected), Some(FEE), Some(FEE))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_reply_is_resolved_by_polling_never_by_resending() {
+    let w = world().await;
+    w.sandbox.with_state(|s| {
+        s.faults = vec![FaultRule {
+            command: Some("SW_REGISTER".into()),
+            fault: Fault::PerformThenDrop,
+            percent: 100,
+            times: Some(1),
+        }]
+    });
+    let order = w.order("lost-reply.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let s = w.state("lost-reply.com").await;
+    assert_eq!(s.orders[&order].stage, Stage::Pending);
+    w.clock.advance(Duration::hours(1));
+    engine.run_once().await.unwrap();
+    assert_eq!(
+        end(&w.state("lost-reply.com").await, order),
+        (Some(End::Confirmed), Some(FEE), None)
+    );
+    assert_eq!(w.registers("lost-reply.com"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_submitted_is_recovered_without_a_second_call() {
+    let w = world().await;
+    let order = w.order("crashed.com", OrderKind::Register).await;
+    // The engine wrote Submitted and died before (or during) the call.
+    let app = App::open(&w.dir).unwrap();
+    let name = DomainName::parse("crashed.com").unwrap();
+    let state = steps::load(&app.store, &name).await.unwrap();
+    let events = decide(
+        &state,
+        Command::RecordSubmission { order_id: order },
+        w.clock.now(),
+    )
+    .unwrap();
+    let new = events
+        .iter()
+        .map(|e| {
+            NewEvent::domain(
+                e,
+                EventMetadata::new(Actor::Engine, uuid::Uuid::now_v7(), w.clock.now()),
+            )
+        })
+        .collect();
+    app.store
+        .append(
+            &domain_stream(&name),
+            ExpectedVersion::after(state.version),
+            new,
+        )
+        .await
+        .unwrap();
+    let mut engine = w.engine();
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(round.recovered, 1, "{round:?}");
+    assert_eq!(
+        w.state("crashed.com").await.orders[&order].stage,
+        Stage::Pending
+    );
+    for _ in 0..50 {
+        w.clock.advance(Duration::hours(1));
+        engine.run_once().await.unwrap();
+    }
+    assert_eq!(
+        end(&w.state("crashed.com").await, order),
+        (Some(End::TimedOut), Some(FEE), Some(FEE))
+    );
+    assert_eq!(w.registers("crashed.com"), 0, "never sent again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_log_submit_each_order_once() {
+    let w = world().await;
+    let mut orders = Vec::new();
+    for i in 0..20 {
+        orders.push((
+            format!("twin-{i}.com"),
+            w.order(&format!("twin-{i}.com"), OrderKind::Register).await,
+        ));
+    }
+    let (mut a, mut b) = (w.engine(), w.engine());
+    let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.submitted + rb.submitted, 20, "{ra:?} {rb:?}");
+    for (domain, order) in &orders {
+        let s = w.state(domain).await;
+        assert_eq!(end(&s, *order).0, Some(End::Confirmed), "{domain}");
+        assert_eq!(w.registers(domain), 1, "{domain}");
+    }
+}
