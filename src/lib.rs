@@ -9,6 +9,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod demo;
 pub mod engine;
 pub mod opensrs;
 pub mod secrets;

@@ -261,7 +261,7 @@ fn every_setting_is_validated_with_a_clear_message() {
                 "set",
                 "de",
                 "--poll-every",
-                "1s",
+                "0s",
                 "--timeout",
                 "1h",
             ],

@@ -280,10 +280,10 @@ impl AsyncPolicy {
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
-        if !(10..=7 * 86_400).contains(&self.poll_every_secs) {
+        if !(1..=7 * 86_400).contains(&self.poll_every_secs) {
             return Err(SettingsError::Duration {
                 what: "--poll-every",
-                min: "10s",
+                min: "1s",
                 max: "7d",
                 secs: self.poll_every_secs,
             });
@@ -485,7 +485,7 @@ mod tests {
             AsyncPolicy::hours(1, 48)
         );
         assert!(AsyncPolicy {
-            poll_every_secs: 5,
+            poll_every_secs: 0,
             timeout_secs: 100
         }
         .validate()

@@ -5,6 +5,7 @@ mod bench;
 mod log;
 mod models;
 mod opensrs;
+mod orders;
 mod registrar;
 mod sandbox;
 mod tld;
@@ -62,6 +63,21 @@ pub enum Command {
     Rebuild(models::RebuildArgs),
     /// Compare the read models with a fresh replay of the log.
     Verify,
+    /// Order a new registration (charged now; the engine submits it).
+    Register(orders::OrderArgs),
+    /// Order a transfer in (charged now; the engine submits it).
+    Transfer(orders::OrderArgs),
+    /// Order a renewal (charged now; the engine submits it).
+    Renew(orders::OrderArgs),
+    /// Run the engine: submit charged orders, poll pending ones, time out and refund.
+    Serve(orders::ServeArgs),
+    /// Walk a synchronous and an asynchronous registration through the engine and the
+    /// built-in sandbox, in a fresh data directory.
+    Demo {
+        /// Keep the demo's data here (default: a new temporary directory).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
 }
 
 /// Runs the parsed command line.
@@ -82,6 +98,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Async(args) => models::async_cmd(&cli.data_dir, args).await,
         Command::Rebuild(args) => models::rebuild(&cli.data_dir, args).await,
         Command::Verify => models::verify(&cli.data_dir).await,
+        Command::Register(args) => {
+            orders::order(&cli.data_dir, domreg_events::OrderKind::Register, args).await
+        }
+        Command::Transfer(args) => {
+            orders::order(&cli.data_dir, domreg_events::OrderKind::Transfer, args).await
+        }
+        Command::Renew(args) => {
+            orders::order(&cli.data_dir, domreg_events::OrderKind::Renew, args).await
+        }
+        Command::Serve(args) => orders::serve(&cli.data_dir, args).await,
+        Command::Demo { keep } => match keep {
+            Some(dir) => {
+                crate::demo::run(&dir).await?;
+                println!("The demo's log and read models are in {}", dir.display());
+                Ok(())
+            }
+            None => {
+                let dir = tempfile::Builder::new().prefix("domreg-demo-").tempdir()?;
+                crate::demo::run(dir.path()).await
+            }
+        },
     }
 }
 

@@ -61,6 +61,12 @@ pub enum AsyncWhich {
         #[arg(long)]
         json: bool,
     },
+    /// Cancel a pending order: refund it, and cancel it at OpenSRS where possible.
+    Cancel { order: String },
+    /// Restart a pending order's wait (a new deadline from its TLD's policy).
+    Reset { order: String },
+    /// Poll a pending order now.
+    Check { order: String },
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +87,8 @@ pub enum AccountWhich {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Store the contacts the account's orders use by default (JSON contact set).
+    Contacts(super::orders::ContactsArgs),
 }
 
 fn models_to_rebuild(name: Option<&str>) -> anyhow::Result<Vec<Model>> {
@@ -218,9 +226,16 @@ pub async fn domains(data_dir: &std::path::Path, args: DomainsArgs) -> anyhow::R
 }
 
 pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::Result<()> {
+    match &args.which {
+        AsyncWhich::Cancel { order } => return super::orders::async_cancel(data_dir, order).await,
+        AsyncWhich::Reset { order } => return super::orders::async_reset(data_dir, order).await,
+        AsyncWhich::Check { order } => return super::orders::async_check(data_dir, order).await,
+        AsyncWhich::List { .. } => {}
+    }
     let mut app = App::open(data_dir)?;
     app.catch_up().await?;
     match args.which {
+        AsyncWhich::Cancel { .. } | AsyncWhich::Reset { .. } | AsyncWhich::Check { .. } => {}
         AsyncWhich::List {
             tld,
             account,
@@ -266,6 +281,9 @@ pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::R
 }
 
 pub async fn account(data_dir: &std::path::Path, args: AccountArgs) -> anyhow::Result<()> {
+    if let AccountWhich::Contacts(c) = args.which {
+        return super::orders::store_contacts(data_dir, c).await;
+    }
     let mut app = App::open(data_dir)?;
     app.catch_up().await?;
     match args.which {
@@ -302,6 +320,7 @@ pub async fn account(data_dir: &std::path::Path, args: AccountArgs) -> anyhow::R
                 .unwrap_or_default();
             println!("credited {account} with {amount}; balance {balance}");
         }
+        AccountWhich::Contacts(_) => {}
     }
     Ok(())
 }

@@ -1,0 +1,375 @@
+//! `domreg register|transfer|renew`, `domreg account contacts`, `domreg serve`, and the
+//! Async Manager controls `domreg async cancel|reset|check`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+
+use domreg_events::settings::{account_stream, AccountContactsSet};
+use domreg_events::*;
+
+use crate::app::{cli_actor, App};
+use crate::clock::SystemClock;
+use crate::engine::place::{place_order, OrderRequest, PlacedOrder};
+use crate::engine::steps::{self, StepContext, StepOutcome};
+use crate::engine::{client_for, Engine};
+use crate::opensrs;
+use crate::store::ExpectedVersion;
+
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    pub domain: String,
+    #[arg(long)]
+    pub account: String,
+    /// Period in years (register and renew).
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub years: i64,
+    /// Contacts as JSON (`{"owner": {...}, "admin": ..., "billing": ..., "tech": ...}`);
+    /// default: the account's stored contacts.
+    #[arg(long)]
+    pub contacts: Option<PathBuf>,
+    /// Nameservers (repeat); default: the connection's.
+    #[arg(long = "ns")]
+    pub nameservers: Vec<String>,
+    /// Transfer authorisation (EPP) code.
+    #[arg(long)]
+    pub auth_code: Option<String>,
+    /// Wait until the order ends and print how.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this long.
+    #[arg(long, default_value = "10m", value_parser = super::args::duration)]
+    pub wait_timeout: Duration,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn read_contacts(path: &Path) -> anyhow::Result<ContactSet> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let set: ContactSet = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a contact set: {e}", path.display()))?;
+    set.validate()?;
+    Ok(set)
+}
+
+pub async fn order(data_dir: &Path, kind: OrderKind, args: OrderArgs) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let contacts = args.contacts.as_deref().map(read_contacts).transpose()?;
+    let request = OrderRequest {
+        domain: args.domain.clone(),
+        account: args.account.clone(),
+        kind,
+        years: args.years,
+        contacts,
+        nameservers: args.nameservers.clone(),
+        auth_code: args.auth_code.clone(),
+    };
+    let placed = place_order(&mut app, request, cli_actor(), Utc::now()).await?;
+    if !args.wait {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({ "order": placed, "status": "charged" })
+            );
+        } else {
+            println!(
+                "order {}: {} {} for {} ({}), {} charged; OpenSRS connection {}",
+                placed.order_id,
+                placed.kind,
+                placed.domain,
+                placed.account,
+                placed.period,
+                placed.price,
+                placed.connection
+            );
+        }
+        return Ok(());
+    }
+    let ended = wait_for_end(&app, &placed, args.wait_timeout).await?;
+    let order = &ended.orders[&placed.order_id];
+    let end = order.end().map(|e| format!("{e:?}").to_lowercase());
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "order": placed,
+                "status": end,
+                "answer": order.last_answer.as_ref().map(|a| serde_json::json!({"code": a.code, "text": a.text})),
+                "refunded": order.refunded,
+                "expires_at": ended.expires_at,
+            })
+        );
+    } else {
+        let mut line = format!(
+            "order {}: {} {} ended {}",
+            placed.order_id,
+            placed.kind,
+            placed.domain,
+            end.unwrap_or_default()
+        );
+        if let Some(a) = &order.last_answer {
+            line.push_str(&format!(
+                " ({} {})",
+                a.code.map(|c| c.to_string()).unwrap_or_default(),
+                a.text
+            ));
+        }
+        if let Some(r) = order.refunded {
+            line.push_str(&format!("; {r} refunded"));
+        }
+        if let (Some(End::Confirmed), Some(t)) = (order.end(), ended.expires_at) {
+            line.push_str(&format!("; expires {}", t.format("%Y-%m-%d")));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+async fn wait_for_end(
+    app: &App,
+    placed: &PlacedOrder,
+    timeout: Duration,
+) -> anyhow::Result<Domain> {
+    let name = DomainName::parse(&placed.domain)?;
+    let give_up = tokio::time::Instant::now() + timeout;
+    loop {
+        let state = steps::load(&app.store, &name).await?;
+        if state
+            .orders
+            .get(&placed.order_id)
+            .is_some_and(|o| !o.is_open())
+        {
+            return Ok(state);
+        }
+        if tokio::time::Instant::now() >= give_up {
+            anyhow::bail!("order {} has not ended yet (is `domreg serve` running?); follow it with `domreg async list`", placed.order_id);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ContactsArgs {
+    pub account: String,
+    /// JSON contact set.
+    #[arg(long)]
+    pub file: PathBuf,
+}
+
+pub async fn store_contacts(data_dir: &Path, args: ContactsArgs) -> anyhow::Result<()> {
+    let account = AccountId::parse(&args.account)?;
+    let contacts = read_contacts(&args.file)?;
+    let mut app = App::open(data_dir)?;
+    let event = AccountContactsSet {
+        account: account.clone(),
+        contacts: Box::new(contacts),
+    };
+    app.append_settings(
+        &account_stream(&account),
+        ExpectedVersion::Any,
+        &[event.into()],
+        cli_actor(),
+        Utc::now(),
+    )
+    .await?;
+    println!("stored the contacts of {account}");
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Pause between rounds when there was nothing to do.
+    #[arg(long, default_value = "1s", value_parser = super::args::duration)]
+    pub tick: Duration,
+    /// Run one round and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let mut engine = Engine::new(App::open(data_dir)?, SystemClock);
+    tracing::info!(data_dir = %data_dir.display(), "engine started");
+    eprintln!(
+        "domreg engine running on {} (Ctrl-C stops it)",
+        data_dir.display()
+    );
+    loop {
+        let round = engine.run_once().await?;
+        if round.did_anything() {
+            tracing::info!(
+                submitted = round.submitted,
+                polled = round.polled,
+                recovered = round.recovered,
+                "round"
+            );
+        }
+        if args.once {
+            return Ok(());
+        }
+        if !round.did_anything() {
+            tokio::select! {
+                _ = tokio::time::sleep(args.tick.max(Duration::from_millis(10))) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The domain and state of an open order.
+async fn open_order(app: &mut App, order: &str) -> anyhow::Result<(DomainName, OrderId, Domain)> {
+    app.catch_up().await?;
+    let id: OrderId = order.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "{order:?} is not an order id (a UUID such as those `domreg async list` shows)"
+        )
+    })?;
+    let domain = app
+        .models
+        .open_order_domain(&id.to_string())?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no open order {id}; `domreg async list` shows the pending ones")
+        })?;
+    let name = DomainName::parse(&domain)?;
+    let state = steps::load(&app.store, &name).await?;
+    Ok((name, id, state))
+}
+
+pub async fn async_cancel(data_dir: &Path, order: &str) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let (name, id, state) = open_order(&mut app, order).await?;
+    let o = state.orders[&id].clone();
+    // A pending order at OpenSRS is cancelled there too, where OpenSRS gave an order id.
+    let mut remote = String::new();
+    if let (Stage::Pending, Some(registrar_order)) = (o.stage, &o.registrar_order_id) {
+        let client = client_for(&app, &o.connection).map_err(|e| anyhow::anyhow!(e))?;
+        let e = client
+            .call(&opensrs::Command::ProcessPending {
+                order_id: registrar_order.clone(),
+                cancel: true,
+            })
+            .await;
+        remote = format!(
+            "; OpenSRS order {registrar_order}: {} {}",
+            e.classification
+                .code
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            e.classification.text
+        );
+    }
+    let reason = format!("cancelled by {}", cli_actor());
+    let result = steps::append_decisions(
+        &app.store,
+        &state,
+        vec![
+            Command::Cancel {
+                order_id: id,
+                reason,
+            },
+            Command::Refund { order_id: id },
+        ],
+        Utc::now(),
+    )
+    .await?;
+    match result {
+        Ok(_) => println!(
+            "cancelled order {id} ({} {name}); {} refunded to {}{remote}",
+            o.kind,
+            o.charged
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "nothing".into()),
+            o.account
+        ),
+        Err(DomainError::NotCharged(_)) => {
+            steps::append_decisions(
+                &app.store,
+                &state,
+                vec![Command::Cancel {
+                    order_id: id,
+                    reason: "cancelled".into(),
+                }],
+                Utc::now(),
+            )
+            .await??;
+            println!(
+                "cancelled order {id} ({} {name}); it was never charged{remote}",
+                o.kind
+            );
+        }
+        Err(e) => anyhow::bail!("cannot cancel order {id}: {e}"),
+    }
+    Ok(())
+}
+
+pub async fn async_reset(data_dir: &Path, order: &str) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let (name, id, state) = open_order(&mut app, order).await?;
+    let kind = state.orders[&id].kind;
+    let policy = app
+        .models
+        .policy(name.tld(), kind == OrderKind::Transfer)?
+        .policy;
+    let deadline = Utc::now() + chrono::Duration::seconds(policy.timeout_secs as i64);
+    steps::append_decisions(
+        &app.store,
+        &state,
+        vec![Command::ResetDeadline {
+            order_id: id,
+            deadline,
+        }],
+        Utc::now(),
+    )
+    .await?
+    .map_err(|e| anyhow::anyhow!("cannot reset order {id}: {e}"))?;
+    println!(
+        "order {id} ({kind} {name}) waits again until {}",
+        deadline.format("%Y-%m-%d %H:%M UTC")
+    );
+    Ok(())
+}
+
+pub async fn async_check(data_dir: &Path, order: &str) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let (name, id, state) = open_order(&mut app, order).await?;
+    let o = &state.orders[&id];
+    if o.stage != Stage::Pending {
+        anyhow::bail!(
+            "order {id} is not pending at a registry (it is {:?}); the engine handles it",
+            o.stage
+        );
+    }
+    let client = client_for(&app, &o.connection).map_err(|e| anyhow::anyhow!(e))?;
+    let ctx = StepContext {
+        store: app.store.clone(),
+        secrets: app.secrets.clone(),
+        now: Utc::now(),
+    };
+    let outcome = steps::poll(&ctx, &client, &name, id).await?;
+    let after = steps::load(&app.store, &name).await?;
+    let o = &after.orders[&id];
+    let answer = o
+        .last_answer
+        .as_ref()
+        .map(|a| {
+            format!(
+                "{} {}",
+                a.code.map(|c| c.to_string()).unwrap_or_default(),
+                a.text
+            )
+        })
+        .unwrap_or_default();
+    match (outcome, o.end()) {
+        (StepOutcome::Skipped, _) => println!("order {id} was already moved on by the engine"),
+        (_, Some(end)) => println!(
+            "order {id} ({name}) ended {end:?}: {answer}{}",
+            o.refunded
+                .map(|r| format!("; {r} refunded"))
+                .unwrap_or_default()
+        ),
+        (_, None) => println!("order {id} ({name}) is still pending: {answer}"),
+    }
+    Ok(())
+}
