@@ -346,3 +346,167 @@ async fn two_engines_on_one_log_submit_each_order_once() {
         assert_eq!(w.registers(domain), 1, "{domain}");
     }
 }
+
+impl World {
+    /// Moves the engine's clock and the sandbox's together.
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.sandbox
+            .with_state(|s| s.clock_offset_secs += by.num_seconds());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_completes_and_a_refused_one_is_refunded() {
+    let w = world().await;
+    w.sandbox
+        .with_state(|s| s.settings.declined.push("taken-refused.com".into()));
+    let moving = w.order("taken-moving.com", OrderKind::Transfer).await;
+    let refused = w.order("taken-refused.com", OrderKind::Transfer).await;
+    let mut engine = w.engine();
+    assert_eq!(engine.run_once().await.unwrap().submitted, 2);
+    let s = w.state("taken-moving.com").await;
+    assert_eq!(s.orders[&moving].stage, Stage::Pending);
+    assert_eq!(
+        s.orders[&moving].deadline,
+        Some(w.clock.now() + Duration::hours(168)),
+        "transfers wait 168 h"
+    );
+    for _ in 0..4 {
+        w.advance(Duration::hours(1));
+        engine.run_once().await.unwrap();
+    }
+    let s = w.state("taken-moving.com").await;
+    assert_eq!(
+        end(&s, moving),
+        (
+            Some(End::Confirmed),
+            Some(Money::new(999, Currency::USD)),
+            None
+        )
+    );
+    assert_eq!(s.holder, Some(AccountId::parse("alice").unwrap()));
+    let r = w.state("taken-refused.com").await;
+    assert_eq!(end(&r, refused).0, Some(End::Rejected));
+    assert_eq!(
+        r.orders[&refused].refunded,
+        Some(Money::new(999, Currency::USD))
+    );
+    assert!(r.orders[&refused]
+        .last_answer
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("transfer cancelled"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_renewal_extends_the_expiry_once() {
+    let w = world().await;
+    w.order("renew-me.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let before = w.state("renew-me.com").await.expires_at.unwrap();
+    let renewal = w.order("renew-me.com", OrderKind::Renew).await;
+    assert_eq!(engine.run_once().await.unwrap().submitted, 1);
+    let s = w.state("renew-me.com").await;
+    assert_eq!(
+        end(&s, renewal),
+        (
+            Some(End::Confirmed),
+            Some(Money::new(1100, Currency::USD)),
+            None
+        )
+    );
+    let after = s.expires_at.unwrap();
+    assert!(
+        after > before + Duration::days(364) && after < before + Duration::days(367),
+        "{before} -> {after}"
+    );
+    w.sandbox
+        .with_state(|st| assert_eq!(st.counters.renew_by_domain["renew-me.com"], 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_continues_through_transient_faults() {
+    let w = world().await;
+    let order = w.order("wackelig.de", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    // Every BELONGS_TO_RSP fails for the next poll (the client tries three times).
+    w.sandbox.with_state(|s| {
+        s.faults = vec![FaultRule {
+            command: Some("BELONGS_TO_RSP".into()),
+            fault: Fault::Http500,
+            percent: 100,
+            times: Some(3),
+        }]
+    });
+    w.advance(Duration::hours(1));
+    assert_eq!(engine.run_once().await.unwrap().polled, 1);
+    let s = w.state("wackelig.de").await;
+    assert_eq!(
+        s.orders[&order].stage,
+        Stage::Pending,
+        "a transient error keeps the order pending"
+    );
+    let app = App::open(&w.dir).unwrap();
+    let log: Vec<String> = app
+        .store
+        .read_stream("domain-wackelig.de", 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+        .collect();
+    assert!(
+        log.iter()
+            .any(|d| d.contains("transient_error") && d.contains("500")),
+        "{log:?}"
+    );
+    for _ in 0..3 {
+        w.advance(Duration::hours(1));
+        engine.run_once().await.unwrap();
+    }
+    assert_eq!(
+        end(&w.state("wackelig.de").await, order).0,
+        Some(End::Confirmed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_and_overlapping_rounds_change_nothing_twice() {
+    let w = world().await;
+    let mut orders = Vec::new();
+    for i in 0..6 {
+        let d = format!("dup-{i}.{}", if i % 2 == 0 { "com" } else { "de" });
+        orders.push((d.clone(), w.order(&d, OrderKind::Register).await));
+    }
+    let (mut a, mut b) = (w.engine(), w.engine());
+    for _ in 0..6 {
+        let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
+        assert!(ra.unwrap().errors.is_empty() && rb.unwrap().errors.is_empty());
+        w.advance(Duration::hours(1));
+    }
+    for (d, o) in &orders {
+        let s = w.state(d).await;
+        assert_eq!(end(&s, *o).0, Some(End::Confirmed), "{d}");
+        assert_eq!(w.registers(d), 1, "{d}");
+        let submitted = s.orders[o].polls;
+        assert!(submitted <= 2, "{d}: {submitted} polls");
+    }
+    let app = App::open(&w.dir).unwrap();
+    for (d, _) in &orders {
+        let events = app
+            .store
+            .read_stream(&format!("domain-{d}"), 0, 100)
+            .await
+            .unwrap();
+        let count = |t: &str| events.iter().filter(|e| e.event_type == t).count();
+        assert_eq!(
+            (count("Submitted"), count("Confirmed"), count("Charged")),
+            (1, 1, 1),
+            "{d}"
+        );
+    }
+}
