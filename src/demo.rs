@@ -37,21 +37,21 @@ fn demo_contacts() -> ContactSet {
     })
 }
 
-/// Runs the demo in `data_dir` (which should be empty) and prints what happens.
-pub async fn run(data_dir: &Path) -> anyhow::Result<()> {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new("127.0.0.1:0".parse()?, "demo", DEMO_KEY)).await?;
-    println!(
-        "1. OpenSRS sandbox listening on http://{} (reseller `demo`)",
-        sandbox.addr
-    );
-    let mut app = App::open(data_dir)?;
+/// Configures connection `sandbox` (plain HTTP to the sandbox at `port`, reseller `demo`),
+/// routes `tlds` to it at 12.99 USD a year, and polls .de every `de_poll_secs` (giving up
+/// after 50 polls).
+pub async fn configure(
+    app: &mut App,
+    port: u16,
+    tlds: &[&str],
+    de_poll_secs: u64,
+) -> anyhow::Result<()> {
     let admin = Actor::Admin("demo".into());
     let now = Utc::now();
     let config = RegistrarConfig {
         title: "sandbox".into(),
         server: "127.0.0.1".into(),
-        port: sandbox.addr.port(),
+        port,
         source_ip: None,
         login: "demo".into(),
         license_agreement: "Demo agreement: registrations are bound by the registry's terms."
@@ -75,19 +75,19 @@ pub async fn run(data_dir: &Path) -> anyhow::Result<()> {
         now,
     )
     .await?;
-    let usd = |s| Money::parse(s, Currency::USD);
-    for tld in ["com", "de"] {
+    let price = Money::parse("12.99", Currency::USD)?;
+    for tld in tlds {
         let events: Vec<SettingsEvent> = vec![
             TldAssigned {
-                tld: tld.into(),
+                tld: tld.to_string(),
                 registrar: "sandbox".into(),
             }
             .into(),
             PriceSet {
-                tld: tld.into(),
+                tld: tld.to_string(),
                 kind: PriceKind::Register,
                 years: Some(Period::ONE_YEAR),
-                price: usd("12.99")?,
+                price,
             }
             .into(),
         ];
@@ -100,23 +100,45 @@ pub async fn run(data_dir: &Path) -> anyhow::Result<()> {
         )
         .await?;
     }
-    // Poll .de every 2 seconds (instead of H-Sphere's hourly), so the demo ends quickly.
     let policy = PolicySet {
         tld: "de".into(),
         transfer: false,
         policy: AsyncPolicy {
-            poll_every_secs: 2,
-            timeout_secs: 3_600,
+            poll_every_secs: de_poll_secs,
+            timeout_secs: de_poll_secs * 50,
         },
     };
     app.append_settings(
         &tld_stream("de"),
         ExpectedVersion::Any,
         &[policy.into()],
-        admin.clone(),
+        admin,
         now,
     )
     .await?;
+    Ok(())
+}
+
+/// The sandbox the demo and the benchmarks talk to.
+pub async fn start_sandbox() -> anyhow::Result<Sandbox> {
+    let mut config = SandboxConfig::new("127.0.0.1:0".parse()?, "demo", DEMO_KEY);
+    config.balance_cents = 100_000_000;
+    Ok(Sandbox::start(config).await?)
+}
+
+/// Runs the demo in `data_dir` (which should be empty) and prints what happens.
+pub async fn run(data_dir: &Path) -> anyhow::Result<()> {
+    let sandbox =
+        Sandbox::start(SandboxConfig::new("127.0.0.1:0".parse()?, "demo", DEMO_KEY)).await?;
+    println!(
+        "1. OpenSRS sandbox listening on http://{} (reseller `demo`)",
+        sandbox.addr
+    );
+    let mut app = App::open(data_dir)?;
+    configure(&mut app, sandbox.addr.port(), &["com", "de"], 2).await?;
+    let admin = Actor::Admin("demo".into());
+    let now = Utc::now();
+    let usd = |s| Money::parse(s, Currency::USD);
     let alice = AccountId::parse("alice")?;
     let credit = AccountCredited {
         account: alice.clone(),

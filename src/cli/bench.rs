@@ -17,6 +17,17 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Which {
+    /// End to end: registrations through the engine and the sandbox on loopback.
+    Engine {
+        /// Synchronous (.com) registrations.
+        #[arg(long, default_value_t = 2_000)]
+        orders: u64,
+        /// Asynchronous (.de) registrations, each completing at its third poll.
+        #[arg(long, default_value_t = 500)]
+        async_orders: u64,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Read models: fold speed and query latency (pending-order pages, ledgers) at scale.
     Models {
         /// Domains to fold in (each: requested, charged, submitted, confirmed or pending).
@@ -66,6 +77,30 @@ pub enum Which {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
+        Which::Engine {
+            orders,
+            async_orders,
+            dir,
+        } => {
+            let base = dir.unwrap_or_else(std::env::temp_dir);
+            std::fs::create_dir_all(&base)?;
+            let scratch = tempfile::Builder::new()
+                .prefix("domreg-bench-")
+                .tempdir_in(&base)?;
+            let figures = bench::engine::run(scratch.path(), orders, async_orders).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "bench": "engine", "figures": figures })
+                );
+            } else {
+                print!(
+                    "{}",
+                    bench::table("engine end to end (sandbox on loopback)", &figures)
+                );
+            }
+            Ok(())
+        }
         Which::Models { domains, runs, dir } => {
             let base = dir.unwrap_or_else(std::env::temp_dir);
             std::fs::create_dir_all(&base)?;

@@ -224,21 +224,28 @@ pub async fn submit<S: EventStore + Clone>(
     }
     // The intent goes into the log before the call. Losing this race means another
     // engine submits the order; this one must not call OpenSRS.
-    match append_decisions(
-        &ctx.store,
-        &state,
-        vec![Command::RecordSubmission { order_id }],
-        ctx.now,
-    )
-    .await
+    let Ok(submitted) = decide(&state, Command::RecordSubmission { order_id }, ctx.now) else {
+        return Ok(StepOutcome::Skipped);
+    };
+    let metadata = EventMetadata::new(Actor::Engine, Uuid::now_v7(), ctx.now);
+    let new = submitted
+        .iter()
+        .map(|e| NewEvent::domain(e, metadata.clone()))
+        .collect();
+    match ctx
+        .store
+        .append(
+            &domain_stream(domain),
+            ExpectedVersion::after(state.version),
+            new,
+        )
+        .await
     {
-        Ok(Ok(_)) => {}
-        Ok(Err(_)) | Err(StoreError::WrongExpectedVersion { .. }) => {
-            return Ok(StepOutcome::Skipped)
-        }
+        Ok(_) => {}
+        Err(StoreError::WrongExpectedVersion { .. }) => return Ok(StepOutcome::Skipped),
         Err(e) => return Err(e.into()),
     }
-    let state = load(&ctx.store, domain).await?;
+    let state = submitted.iter().fold(state, evolve);
     let command = match order.kind {
         OrderKind::Register | OrderKind::Transfer => {
             let auth_key = format!("auth-{order_id}");
