@@ -510,3 +510,83 @@ async fn repeated_and_overlapping_rounds_change_nothing_twice() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_warning_and_one_automatic_renewal_per_expiry_date() {
+    let w = world().await;
+    w.order("keep-me.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let s = w.state("keep-me.com").await;
+    assert!(
+        s.auto_renew,
+        "the connection's auto-renew default applies to new domains"
+    );
+    let expiry = s.expires_at.unwrap();
+    let count = |s: &Domain| {
+        (
+            s.warned_for.len(),
+            s.orders
+                .values()
+                .filter(|o| o.kind == OrderKind::Renew)
+                .count(),
+        )
+    };
+
+    // A day before the warning window: nothing.
+    let to_window = (expiry - Duration::days(31)) - w.clock.now();
+    w.advance(to_window);
+    engine.run_once().await.unwrap();
+    assert_eq!(count(&w.state("keep-me.com").await), (0, 0));
+    // Inside the warning window (30 days), for three days: one warning.
+    for _ in 0..3 {
+        w.advance(Duration::days(1));
+        engine.run_once().await.unwrap();
+        engine.run_once().await.unwrap();
+    }
+    assert_eq!(count(&w.state("keep-me.com").await), (1, 0));
+    // Inside the renew window (14 days): one renewal order, submitted and confirmed.
+    w.advance(Duration::days(16));
+    engine.run_once().await.unwrap();
+    engine.run_once().await.unwrap();
+    let s = w.state("keep-me.com").await;
+    assert_eq!(count(&s), (1, 1));
+    let renewal = s
+        .orders
+        .values()
+        .find(|o| o.kind == OrderKind::Renew)
+        .unwrap();
+    assert_eq!(renewal.end(), Some(End::Confirmed));
+    assert_eq!(renewal.account, AccountId::parse("alice").unwrap());
+    let new_expiry = s.expires_at.unwrap();
+    assert!(new_expiry > expiry + Duration::days(364));
+    // Days later: nothing more for the old expiry date.
+    for _ in 0..5 {
+        w.advance(Duration::days(1));
+        engine.run_once().await.unwrap();
+    }
+    assert_eq!(count(&w.state("keep-me.com").await), (1, 1));
+    w.sandbox
+        .with_state(|st| assert_eq!(st.counters.renew_by_domain["keep-me.com"], 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_automatic_renewal_when_auto_renew_is_off() {
+    let w = world().await;
+    tokio::task::block_in_place(|| {
+        cli(
+            &w.dir,
+            &["registrar", "update", "main", "--auto-renew", "false"],
+        )
+    });
+    w.order("let-go.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let expiry = w.state("let-go.com").await.expires_at.unwrap();
+    w.advance((expiry - Duration::days(5)) - w.clock.now());
+    engine.run_once().await.unwrap();
+    let s = w.state("let-go.com").await;
+    assert!(!s.auto_renew);
+    assert_eq!(s.warned_for.len(), 1, "warned all the same");
+    assert!(s.orders.values().all(|o| o.kind != OrderKind::Renew));
+}

@@ -85,6 +85,8 @@ pub struct Domain {
     pub orders: BTreeMap<OrderId, Order>,
     /// Expiry dates the holder has been warned about (one warning per expiry date).
     pub warned_for: BTreeSet<DateTime<Utc>>,
+    /// Expiry dates a renewal order was placed for (one automatic renewal per date).
+    pub renewal_requested_for: BTreeSet<DateTime<Utc>>,
     /// Number of events folded in: the stream version an append must expect.
     pub version: u64,
 }
@@ -111,6 +113,9 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
     match event {
         DomainEvent::Requested(e) => {
             state.name.get_or_insert_with(|| e.domain.clone());
+            if let (OrderKind::Renew, Some(expiry)) = (e.kind, state.expires_at) {
+                state.renewal_requested_for.insert(expiry);
+            }
             state.orders.insert(
                 e.order_id,
                 Order {

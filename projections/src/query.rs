@@ -246,6 +246,20 @@ impl ReadModels {
         Ok(rows)
     }
 
+    /// Registered domains expiring at or before `t`, as `(name, connection)`.
+    pub fn domains_expiring_before(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, ModelError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, connection FROM dm_domains WHERE expires_at <= ?1 ORDER BY expires_at",
+        )?;
+        let rows = stmt
+            .query_map([ts(t)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// The domain of an open order.
     pub fn open_order_domain(&self, order_id: &str) -> Result<Option<String>, ModelError> {
         Ok(self

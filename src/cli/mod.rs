@@ -69,8 +69,11 @@ pub enum Command {
     Transfer(orders::OrderArgs),
     /// Order a renewal (charged now; the engine submits it).
     Renew(orders::OrderArgs),
-    /// Run the engine: submit charged orders, poll pending ones, time out and refund.
+    /// Run the engine: submit charged orders, poll pending ones, time out and refund,
+    /// warn before expiry and renew automatically.
     Serve(orders::ServeArgs),
+    /// Switch a domain's automatic renewal on or off.
+    AutoRenew(orders::AutoRenewArgs),
     /// Walk a synchronous and an asynchronous registration through the engine and the
     /// built-in sandbox, in a fresh data directory.
     Demo {
@@ -108,6 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             orders::order(&cli.data_dir, domreg_events::OrderKind::Renew, args).await
         }
         Command::Serve(args) => orders::serve(&cli.data_dir, args).await,
+        Command::AutoRenew(args) => orders::auto_renew(&cli.data_dir, args).await,
         Command::Demo { keep } => match keep {
             Some(dir) => {
                 crate::demo::run(&dir).await?;

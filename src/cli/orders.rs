@@ -347,7 +347,11 @@ pub async fn async_check(data_dir: &Path, order: &str) -> anyhow::Result<()> {
         secrets: app.secrets.clone(),
         now: Utc::now(),
     };
-    let outcome = steps::poll(&ctx, &client, &name, id).await?;
+    let auto_renew = app
+        .models
+        .registrar(&o.connection)?
+        .is_some_and(|c| c.auto_renew_default);
+    let outcome = steps::poll(&ctx, &client, &name, id, auto_renew).await?;
     let after = steps::load(&app.store, &name).await?;
     let o = &after.orders[&id];
     let answer = o
@@ -372,4 +376,38 @@ pub async fn async_check(data_dir: &Path, order: &str) -> anyhow::Result<()> {
         (_, None) => println!("order {id} ({name}) is still pending: {answer}"),
     }
     Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct AutoRenewArgs {
+    pub domain: String,
+    /// `on` or `off`.
+    #[arg(value_parser = ["on", "off"])]
+    pub state: String,
+}
+
+pub async fn auto_renew(data_dir: &Path, args: AutoRenewArgs) -> anyhow::Result<()> {
+    let app = App::open(data_dir)?;
+    let name = DomainName::parse(&args.domain)?;
+    let enabled = args.state == "on";
+    for _ in 0..3 {
+        let state = steps::load(&app.store, &name).await?;
+        match steps::append_decisions(
+            &app.store,
+            &state,
+            vec![Command::SetAutoRenew { enabled }],
+            Utc::now(),
+        )
+        .await
+        {
+            Ok(Ok(_)) => {
+                println!("auto-renew of {name} is {}", args.state);
+                return Ok(());
+            }
+            Ok(Err(e)) => anyhow::bail!("cannot change auto-renew of {name}: {e}"),
+            Err(crate::store::StoreError::WrongExpectedVersion { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("{name} kept changing; try again")
 }

@@ -8,6 +8,7 @@
 //! processes without an order being sent twice or ending twice.
 
 pub mod place;
+pub mod schedule;
 pub mod steps;
 
 use std::collections::HashMap;
@@ -30,12 +31,15 @@ pub struct Round {
     pub recovered: usize,
     pub submitted: usize,
     pub polled: usize,
+    /// Set on the rounds that ran the daily expiry round.
+    pub expiry: Option<schedule::ExpiryRound>,
     pub errors: Vec<String>,
 }
 
 impl Round {
     pub fn did_anything(&self) -> bool {
-        self.recovered + self.submitted + self.polled > 0
+        let expiry = self.expiry.as_ref().map_or(0, |e| e.warned + e.renewals);
+        self.recovered + self.submitted + self.polled + expiry > 0
     }
 }
 
@@ -44,6 +48,7 @@ pub struct Engine<C: Clock> {
     clock: C,
     clients: HashMap<String, Arc<Client>>,
     started: bool,
+    last_expiry_round: Option<chrono::NaiveDate>,
     pub concurrency: usize,
 }
 
@@ -57,8 +62,8 @@ pub enum EngineError {
 
 enum Job {
     Recover(DomainName, OrderId, AsyncPolicy),
-    Submit(DomainName, OrderId, AsyncPolicy, Arc<Client>),
-    Poll(DomainName, OrderId, Arc<Client>),
+    Submit(DomainName, OrderId, AsyncPolicy, Arc<Client>, bool),
+    Poll(DomainName, OrderId, Arc<Client>, bool),
 }
 
 impl<C: Clock> Engine<C> {
@@ -68,6 +73,7 @@ impl<C: Clock> Engine<C> {
             clock,
             clients: HashMap::new(),
             started: false,
+            last_expiry_round: None,
             concurrency: 64,
         }
     }
@@ -106,6 +112,12 @@ impl<C: Clock> Engine<C> {
         let now = self.clock.now();
         let mut jobs = Vec::new();
         let mut round = Round::default();
+        // Warnings and automatic renewals: at start, then once a day.
+        if self.last_expiry_round != Some(now.date_naive()) {
+            round.expiry = Some(schedule::expiry_round(&self.app, now).await?);
+            self.last_expiry_round = Some(now.date_naive());
+            self.app.catch_up().await?;
+        }
         let pending = self
             .app
             .models
@@ -140,7 +152,13 @@ impl<C: Clock> Engine<C> {
             match self.client(&connection) {
                 Ok(client) => {
                     let policy = self.policy(&d, &kind)?;
-                    jobs.push(Job::Submit(d, o, policy, client));
+                    jobs.push(Job::Submit(
+                        d,
+                        o,
+                        policy,
+                        client,
+                        self.auto_renew_default(&connection)?,
+                    ));
                 }
                 Err(e) => round.errors.push(format!("order {order}: {e}")),
             }
@@ -153,7 +171,10 @@ impl<C: Clock> Engine<C> {
                 continue;
             };
             match self.client(connection) {
-                Ok(client) => jobs.push(Job::Poll(d, o, client)),
+                Ok(client) => {
+                    let auto_renew = self.auto_renew_default(connection)?;
+                    jobs.push(Job::Poll(d, o, client, auto_renew))
+                }
                 Err(e) => round.errors.push(format!("order {order}: {e}")),
             }
         }
@@ -173,10 +194,10 @@ impl<C: Clock> Engine<C> {
                         Job::Recover(d, o, p) => {
                             ("recovered", steps::recover(&ctx, &d, o, p).await)
                         }
-                        Job::Submit(d, o, p, c) => {
-                            ("submitted", steps::submit(&ctx, &c, &d, o, p).await)
+                        Job::Submit(d, o, p, c, a) => {
+                            ("submitted", steps::submit(&ctx, &c, &d, o, p, a).await)
                         }
-                        Job::Poll(d, o, c) => ("polled", steps::poll(&ctx, &c, &d, o).await),
+                        Job::Poll(d, o, c, a) => ("polled", steps::poll(&ctx, &c, &d, o, a).await),
                     }
                 });
             }
@@ -215,6 +236,15 @@ impl<C: Clock> Engine<C> {
             )
             .map_err(domreg_projections::ModelError::from)?;
         Ok(row)
+    }
+
+    /// Whether new domains of a connection renew automatically.
+    fn auto_renew_default(&self, connection: &str) -> Result<bool, EngineError> {
+        Ok(self
+            .app
+            .models
+            .registrar(connection)?
+            .is_some_and(|c| c.auto_renew_default))
     }
 
     fn order_kind(&self, order: &str) -> Result<String, EngineError> {

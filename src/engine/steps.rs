@@ -214,6 +214,7 @@ pub async fn submit<S: EventStore + Clone>(
     domain: &DomainName,
     order_id: OrderId,
     policy: AsyncPolicy,
+    auto_renew_default: bool,
 ) -> Result<StepOutcome, StepError> {
     let state = load(&ctx.store, domain).await?;
     let Some(order) = state.orders.get(&order_id).cloned() else {
@@ -328,14 +329,20 @@ pub async fn submit<S: EventStore + Clone>(
         &ctx.store,
         domain,
         state,
-        |s| outcome_commands(s, order_id, &outcome),
+        |s| outcome_commands(s, order_id, &outcome, auto_renew_default),
         now,
     )
     .await
 }
 
-/// The outcome, and the refund that goes with a rejection, if the order can still take them.
-fn outcome_commands(state: &Domain, order_id: OrderId, outcome: &Outcome) -> Vec<Command> {
+/// The outcome, and the refund that goes with a rejection, if the order can still take
+/// them; a new registration or transfer also takes its connection's auto-renew default.
+fn outcome_commands(
+    state: &Domain,
+    order_id: OrderId,
+    outcome: &Outcome,
+    auto_renew_default: bool,
+) -> Vec<Command> {
     let Some(order) = state.orders.get(&order_id) else {
         return vec![];
     };
@@ -348,6 +355,12 @@ fn outcome_commands(state: &Domain, order_id: OrderId, outcome: &Outcome) -> Vec
             }];
             if matches!(outcome, Outcome::Rejected { .. }) {
                 commands.push(Command::Refund { order_id });
+            }
+            if matches!(outcome, Outcome::Confirmed { .. })
+                && order.kind != OrderKind::Renew
+                && auto_renew_default
+            {
+                commands.push(Command::SetAutoRenew { enabled: true });
             }
             commands
         }
@@ -375,6 +388,7 @@ pub async fn poll<S: EventStore + Clone>(
     client: &Client,
     domain: &DomainName,
     order_id: OrderId,
+    auto_renew_default: bool,
 ) -> Result<StepOutcome, StepError> {
     let state = load(&ctx.store, domain).await?;
     let Some(order) = state.orders.get(&order_id).cloned() else {
@@ -399,14 +413,16 @@ pub async fn poll<S: EventStore + Clone>(
                 return vec![];
             }
             match &result {
-                Probe::Done { expires_at, answer } => vec![Command::RecordOutcome {
+                Probe::Done { expires_at, answer } => outcome_commands(
+                    s,
                     order_id,
-                    outcome: Outcome::Confirmed {
+                    &Outcome::Confirmed {
                         expires_at: *expires_at,
                         registrar_order_id: o.registrar_order_id.clone(),
                         answer: answer.clone(),
                     },
-                }],
+                    auto_renew_default,
+                ),
                 Probe::Refused(answer) => vec![
                     Command::RecordOutcome {
                         order_id,
