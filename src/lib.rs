@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod engine;
+pub mod notify;
 pub mod opensrs;
 pub mod secrets;
 pub mod store;

@@ -6,6 +6,9 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("DOMREG_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    // Two rustls crypto providers are linked in (through different crates); pick one for
+    // the TLS clients that ask for the process default (SMTP with STARTTLS).
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let cli = domreg::cli::Cli::parse();
     match domreg::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -187,10 +187,56 @@ pub struct ServeArgs {
     /// Run one round and exit.
     #[arg(long)]
     pub once: bool,
+    /// Sender address of notifications.
+    #[arg(long, env = "DOMREG_MAIL_FROM", default_value = "domreg@localhost")]
+    pub mail_from: String,
+    /// The admin's address, for the digest of each round.
+    #[arg(long, env = "DOMREG_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// SMTP relay host; without one, mail goes to the file outbox `<data dir>/mail/outbox`.
+    #[arg(long, env = "DOMREG_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "DOMREG_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// Use STARTTLS (on by default; only a relay on loopback may go without).
+    #[arg(long, env = "DOMREG_SMTP_STARTTLS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub smtp_starttls: bool,
+    #[arg(long, env = "DOMREG_SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// The SMTP password (prefer the environment variable).
+    #[arg(long, env = "DOMREG_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+}
+
+/// The mail settings of `serve`.
+pub fn mail_settings(args: &ServeArgs) -> anyhow::Result<crate::notify::MailSettings> {
+    let smtp = match &args.smtp_host {
+        None => None,
+        Some(host) => {
+            if !args.smtp_starttls && !domreg_events::settings::is_loopback(host) {
+                anyhow::bail!(
+                    "--smtp-starttls false is allowed only for a relay on loopback, not {host}"
+                );
+            }
+            Some(crate::notify::SmtpRelay {
+                host: host.clone(),
+                port: args.smtp_port,
+                tls: args.smtp_starttls,
+                user: args.smtp_user.clone(),
+                password: args.smtp_password.clone().map(crate::opensrs::Secret::new),
+            })
+        }
+    };
+    Ok(crate::notify::MailSettings {
+        from: args.mail_from.clone(),
+        admin: args.admin_email.clone(),
+        smtp,
+    })
 }
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let mut engine = Engine::new(App::open(data_dir)?, SystemClock);
+    let mailer = crate::notify::Mailer::new(data_dir, mail_settings(&args)?)?;
+    let mut engine = Engine::new(App::open(data_dir)?, SystemClock).with_mail(mailer);
     tracing::info!(data_dir = %data_dir.display(), "engine started");
     eprintln!(
         "domreg engine running on {} (Ctrl-C stops it)",

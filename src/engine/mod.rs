@@ -31,6 +31,9 @@ pub struct Round {
     pub recovered: usize,
     pub submitted: usize,
     pub polled: usize,
+    /// Emails queued and delivered this round.
+    pub mails_queued: usize,
+    pub mail: crate::notify::Delivery,
     /// Set on the rounds that ran the daily expiry round.
     pub expiry: Option<schedule::ExpiryRound>,
     pub errors: Vec<String>,
@@ -49,6 +52,7 @@ pub struct Engine<C: Clock> {
     clients: HashMap<String, Arc<Client>>,
     started: bool,
     last_expiry_round: Option<chrono::NaiveDate>,
+    mailer: Option<crate::notify::Mailer>,
     pub concurrency: usize,
 }
 
@@ -74,8 +78,15 @@ impl<C: Clock> Engine<C> {
             clients: HashMap::new(),
             started: false,
             last_expiry_round: None,
+            mailer: None,
             concurrency: 64,
         }
+    }
+
+    /// Sends notifications through `mailer` at the end of every round.
+    pub fn with_mail(mut self, mailer: crate::notify::Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     pub fn clock(&self) -> &C {
@@ -220,6 +231,13 @@ impl<C: Clock> Engine<C> {
         }
         if round.did_anything() {
             self.app.catch_up().await?;
+        }
+        if let Some(mailer) = &self.mailer {
+            match crate::notify::compose::compose(&self.app.store, mailer).await {
+                Ok(n) => round.mails_queued = n,
+                Err(e) => round.errors.push(format!("notifications: {e}")),
+            }
+            round.mail = mailer.deliver().await;
         }
         Ok(round)
     }

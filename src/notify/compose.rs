@@ -1,0 +1,258 @@
+//! Which events become which emails. Customers hear when a pending registration or
+//! transfer completes, fails or times out, and when an expiry warning is due; the admin
+//! gets one digest per engine round with the completions, and a separate list of the
+//! orders that timed out or were cancelled.
+
+use std::path::PathBuf;
+
+use domreg_events::*;
+
+use super::{Mail, Mailer};
+use crate::store::{EventStore, Position, RecordedEvent, StoreError};
+
+/// Where the notifier has read the log to, kept in `mail/cursor`.
+pub struct Cursor {
+    path: PathBuf,
+}
+
+impl Cursor {
+    pub fn new(mailer: &Mailer) -> Self {
+        Cursor {
+            path: mailer.dir.join("cursor"),
+        }
+    }
+
+    pub fn load(&self) -> Option<Position> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let (c, p) = text.trim().split_once('/')?;
+        Some(Position {
+            commit: c.parse().ok()?,
+            prepare: p.parse().ok()?,
+        })
+    }
+
+    pub fn save(&self, p: Position) -> std::io::Result<()> {
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, format!("{}/{}", p.commit, p.prepare))?;
+        std::fs::rename(tmp, &self.path)
+    }
+}
+
+fn owner_email(state: &Domain) -> Option<String> {
+    state
+        .orders
+        .values()
+        .rev()
+        .find_map(|o| {
+            o.contacts
+                .as_ref()
+                .map(|c| c.owner.email.trim().to_string())
+        })
+        .filter(|e| !e.is_empty())
+}
+
+#[derive(Default)]
+struct Digest {
+    completed: Vec<String>,
+    ended_otherwise: Vec<String>,
+    first: Option<Position>,
+    last: Option<Position>,
+}
+
+/// Turns the events after the cursor into queued mails and moves the cursor. Without a
+/// cursor (a fresh install) it starts at the end of the log: history is not mailed.
+pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize, StoreError> {
+    let cursor = Cursor::new(mailer);
+    let mut after = match cursor.load() {
+        Some(p) => Some(p),
+        None => {
+            let mut last = None;
+            loop {
+                let page = store.read_all(last, 10_000).await?;
+                match page.last() {
+                    Some(e) => last = Some(e.position),
+                    None => break,
+                }
+            }
+            if let Some(p) = last {
+                let _ = cursor.save(p);
+            }
+            last
+        }
+    };
+    let mut queued = 0;
+    let mut digest = Digest::default();
+    loop {
+        let page = store.read_all(after, 1_000).await?;
+        let Some(last) = page.last().map(|e| e.position) else {
+            break;
+        };
+        for e in &page {
+            queued += mail_for(store, mailer, e, &mut digest).await?;
+        }
+        after = Some(last);
+    }
+    if let (Some(admin), Some(first), Some(last)) =
+        (&mailer.settings().admin, digest.first, digest.last)
+    {
+        let mut body = String::new();
+        if !digest.completed.is_empty() {
+            body.push_str(&format!("Completed ({}):\n", digest.completed.len()));
+            for line in &digest.completed {
+                body.push_str(&format!("  {line}\n"));
+            }
+        }
+        if !digest.ended_otherwise.is_empty() {
+            body.push_str(&format!(
+                "\nTimed out or cancelled, and refunded ({}):\n",
+                digest.ended_otherwise.len()
+            ));
+            for line in &digest.ended_otherwise {
+                body.push_str(&format!("  {line}\n"));
+            }
+        }
+        let mail = Mail {
+            key: format!("digest-{}-{}", first, last),
+            to: admin.clone(),
+            subject: format!(
+                "domreg: {} completed, {} timed out or cancelled",
+                digest.completed.len(),
+                digest.ended_otherwise.len()
+            ),
+            body,
+        };
+        queued += usize::from(
+            mailer
+                .queue(&mail)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+        );
+    }
+    if let Some(p) = after {
+        cursor
+            .save(p)
+            .map_err(|e| StoreError::Unavailable(format!("cannot save the mail cursor: {e}")))?;
+    }
+    Ok(queued)
+}
+
+async fn mail_for<S: EventStore>(
+    store: &S,
+    mailer: &Mailer,
+    e: &RecordedEvent,
+    digest: &mut Digest,
+) -> Result<usize, StoreError> {
+    let Ok(event) = e.decode_domain() else {
+        return Ok(0);
+    };
+    let interesting = matches!(
+        event,
+        DomainEvent::Confirmed(_)
+            | DomainEvent::Rejected(_)
+            | DomainEvent::TimedOut(_)
+            | DomainEvent::Cancelled(_)
+            | DomainEvent::ExpiryWarned(_)
+    );
+    let Some(name) = e.stream.strip_prefix("domain-").filter(|_| interesting) else {
+        return Ok(0);
+    };
+    let Ok(domain) = DomainName::parse(name) else {
+        return Ok(0);
+    };
+    let state = crate::engine::steps::load(store, &domain)
+        .await
+        .map_err(|err| StoreError::Backend(err.to_string()))?;
+    let to = owner_email(&state);
+    let order = event.order_id().and_then(|id| state.orders.get(&id));
+    let mut mails = Vec::new();
+    let subject_kind = |o: &Order| match o.kind {
+        OrderKind::Register => "registration",
+        OrderKind::Transfer => "transfer",
+        OrderKind::Renew => "renewal",
+    };
+    match (&event, order) {
+        (DomainEvent::Confirmed(c), Some(o)) => {
+            if o.kind != OrderKind::Renew {
+                digest.completed.push(format!(
+                    "{domain} ({} for {}, expires {})",
+                    subject_kind(o),
+                    o.account,
+                    c.expires_at.format("%Y-%m-%d")
+                ));
+            }
+            // Only orders that went pending: synchronous ones were answered at once.
+            if o.deadline.is_some() {
+                mails.push((format!("Your {} of {domain} is complete", subject_kind(o)), format!(
+                    "The {} of {domain} for account {} is complete.\nThe domain now expires on {}.\n",
+                    subject_kind(o), o.account, c.expires_at.format("%Y-%m-%d")
+                )));
+            }
+        }
+        (DomainEvent::Rejected(r), Some(o)) if o.deadline.is_some() => {
+            mails.push((format!("Your {} of {domain} failed", subject_kind(o)), format!(
+                "The registry refused the {} of {domain}: {}.\nThe fee of {} is refunded to account {}.\n",
+                subject_kind(o), r.answer.text.trim(), o.price, o.account
+            )));
+        }
+        (DomainEvent::TimedOut(_), Some(o)) => {
+            digest.ended_otherwise.push(format!(
+                "{domain} ({} for {}, timed out)",
+                subject_kind(o),
+                o.account
+            ));
+            mails.push((format!("Your {} of {domain} did not complete", subject_kind(o)), format!(
+                "The registry did not complete the {} of {domain} in time.\nThe fee of {} is refunded to account {}.\n",
+                subject_kind(o), o.price, o.account
+            )));
+        }
+        (DomainEvent::Cancelled(c), Some(o)) => {
+            digest.ended_otherwise.push(format!(
+                "{domain} ({} for {}, cancelled: {})",
+                subject_kind(o),
+                o.account,
+                c.reason
+            ));
+        }
+        (DomainEvent::ExpiryWarned(w), _) => {
+            let renew = if state.auto_renew {
+                "It will be renewed automatically before then."
+            } else {
+                "Renew it before then to keep it."
+            };
+            mails.push((
+                format!("{domain} expires on {}", w.expires_at.format("%Y-%m-%d")),
+                format!(
+                    "The registration of {domain} (account {}) expires on {}.\n{renew}\n",
+                    w.account,
+                    w.expires_at.format("%Y-%m-%d")
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if digest.first.is_none() && !(digest.completed.is_empty() && digest.ended_otherwise.is_empty())
+    {
+        digest.first = Some(e.position);
+    }
+    if !(digest.completed.is_empty() && digest.ended_otherwise.is_empty()) {
+        digest.last = Some(e.position);
+    }
+    let mut queued = 0;
+    for (i, (subject, body)) in mails.into_iter().enumerate() {
+        let Some(to) = to.clone() else {
+            tracing::warn!(%domain, "no contact address to mail {subject:?} to");
+            continue;
+        };
+        let mail = Mail {
+            key: format!("{}-{i}", e.id),
+            to,
+            subject,
+            body,
+        };
+        queued += usize::from(
+            mailer
+                .queue(&mail)
+                .map_err(|err| StoreError::Unavailable(err.to_string()))?,
+        );
+    }
+    Ok(queued)
+}

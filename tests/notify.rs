@@ -1,0 +1,312 @@
+//! Notifications end to end: the engine, the sandbox, and a real SMTP server on loopback
+//! (Python's aiosmtpd, which `.ci/run` installs); the file outbox; a relay that is down.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use chrono::{Duration, TimeZone, Utc};
+use domreg::app::App;
+use domreg::clock::{Clock, ManualClock};
+use domreg::engine::place::{place_order, OrderRequest};
+use domreg::engine::Engine;
+use domreg::notify::{MailSettings, Mailer, SmtpRelay};
+use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use domreg_events::*;
+
+const KEY: &str = "notify-test-key-0123456789";
+
+const SMTP_SERVER: &str = r#"
+import os, sys, time
+from aiosmtpd.controller import Controller
+class Save:
+    async def handle_DATA(self, server, session, envelope):
+        n = len(os.listdir(sys.argv[2]))
+        with open(os.path.join(sys.argv[2], "%04d.eml" % n), "wb") as f:
+            f.write(envelope.content)
+        return "250 OK"
+c = Controller(Save(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+time.sleep(600)
+"#;
+
+struct Smtp {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts aiosmtpd on loopback, or says why it cannot.
+fn smtp_server(dir: &Path) -> Option<Smtp> {
+    let ok = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: SMTP test (python3 with aiosmtpd not found; .ci/run installs it)"
+        );
+        return None;
+    }
+    let port = free_port();
+    let mails = dir.join("received");
+    std::fs::create_dir_all(&mails).unwrap();
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            SMTP_SERVER,
+            &port.to_string(),
+            mails.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    Some(Smtp {
+        child,
+        port,
+        dir: mails,
+    })
+}
+
+fn received(smtp: &Smtp) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(&smtp.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+fn cli(dir: &Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn contacts() -> ContactSet {
+    ContactSet::all(Contact {
+        first_name: "Owen".into(),
+        last_name: "Ottway".into(),
+        org_name: String::new(),
+        address1: "32 Oak Street".into(),
+        address2: String::new(),
+        address3: String::new(),
+        city: "SomeCity".into(),
+        state: "CA".into(),
+        country: "US".into(),
+        postal_code: "90210".into(),
+        phone: "+1.4165550123".into(),
+        fax: String::new(),
+        email: "owen@example.com".into(),
+    })
+}
+
+async fn setup(d: &Path) -> Sandbox {
+    let sb = Sandbox::start(SandboxConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        "reseller",
+        KEY,
+    ))
+    .await
+    .unwrap();
+    let port = sb.addr.port().to_string();
+    tokio::task::block_in_place(|| {
+        cli(
+            d,
+            &[
+                "registrar",
+                "add",
+                "main",
+                "--login",
+                "reseller",
+                "--key",
+                KEY,
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--plain-http",
+                "true",
+            ],
+        );
+        for tld in ["com", "de"] {
+            cli(d, &["tld", "assign", tld, "--registrar", "main"]);
+            cli(
+                d,
+                &[
+                    "price", "set", tld, "--kind", "register", "--years", "1", "--amount", "12.99",
+                ],
+            );
+        }
+    });
+    sb
+}
+
+async fn order(d: &Path, domain: &str, now: chrono::DateTime<Utc>) {
+    let mut app = App::open(d).unwrap();
+    let req = OrderRequest {
+        domain: domain.into(),
+        account: "alice".into(),
+        kind: OrderKind::Register,
+        years: 1,
+        contacts: Some(contacts()),
+        nameservers: vec![],
+        auth_code: None,
+    };
+    place_order(&mut app, req, Actor::Engine, now)
+        .await
+        .unwrap();
+}
+
+fn settings(smtp: Option<SmtpRelay>) -> MailSettings {
+    MailSettings {
+        from: "domreg@provider.example".into(),
+        admin: Some("admin@provider.example".into()),
+        smtp,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completion_and_timeout_mails_and_one_digest_per_round_over_smtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some(smtp) = smtp_server(d) else { return };
+    let sb = setup(d).await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let relay = SmtpRelay {
+        host: "127.0.0.1".into(),
+        port: smtp.port,
+        tls: false,
+        user: None,
+        password: None,
+    };
+    let mailer = Mailer::new(d, settings(Some(relay))).unwrap();
+    let mut engine = Engine::new(App::open(d).unwrap(), clock.clone()).with_mail(mailer);
+    engine.run_once().await.unwrap(); // fresh install: the mail cursor starts here
+    order(d, "fast.com", clock.now()).await;
+    order(d, "slow.de", clock.now()).await;
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(round.mail.failed, 0);
+    let mails = received(&smtp);
+    assert_eq!(mails.len(), 1, "a synchronous registration gets no customer mail; the admin gets the round's digest: {mails:?}");
+    assert!(
+        mails[0].contains("To: admin@provider.example") && mails[0].contains("fast.com"),
+        "{}",
+        mails[0]
+    );
+    for _ in 0..3 {
+        clock.advance(Duration::hours(1));
+        engine.run_once().await.unwrap();
+    }
+    let mails = received(&smtp);
+    assert_eq!(mails.len(), 3, "{mails:#?}");
+    let customer = mails
+        .iter()
+        .find(|m| m.contains("To: owen@example.com"))
+        .unwrap();
+    assert!(
+        customer.contains("Subject: Your registration of slow.de is complete"),
+        "{customer}"
+    );
+    let digests: Vec<_> = mails
+        .iter()
+        .filter(|m| m.contains("To: admin@provider.example"))
+        .collect();
+    assert_eq!(digests.len(), 2, "one digest per round with completions");
+    assert!(digests[1].contains("slow.de") && !digests[1].contains("fast.com"));
+
+    // A registration that never completes: the customer and the admin hear of the timeout.
+    sb.with_state(|s| s.settings.async_polls = Some(10_000));
+    order(d, "never.de", clock.now()).await;
+    for _ in 0..52 {
+        clock.advance(Duration::hours(1));
+        engine.run_once().await.unwrap();
+    }
+    let mails = received(&smtp);
+    let timeout = mails
+        .iter()
+        .find(|m| m.contains("did not complete"))
+        .expect("timeout mail");
+    assert!(
+        timeout.contains("never.de") && timeout.contains("12.99 USD is refunded"),
+        "{timeout}"
+    );
+    let digest = mails
+        .iter()
+        .find(|m| m.contains("Timed out or cancelled"))
+        .expect("timeout digest");
+    assert!(digest.contains("never.de"));
+    assert_eq!(mails.len(), 5, "nothing mailed twice: {mails:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_relay_mail_goes_to_the_outbox_and_a_down_relay_delays_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let _sandbox = setup(d).await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    // A relay nobody listens on: mail waits in the spool, the order goes on.
+    let dead = SmtpRelay {
+        host: "127.0.0.1".into(),
+        port: free_port(),
+        tls: false,
+        user: None,
+        password: None,
+    };
+    let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
+        .with_mail(Mailer::new(d, settings(Some(dead))).unwrap());
+    engine.run_once().await.unwrap();
+    order(d, "spooled.com", clock.now()).await;
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(round.submitted, 1);
+    assert_eq!(
+        (round.mails_queued, round.mail.sent, round.mail.failed),
+        (1, 0, 1)
+    );
+    assert_eq!(std::fs::read_dir(d.join("mail/spool")).unwrap().count(), 1);
+    // Without a relay the spool is delivered to the file outbox.
+    let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
+        .with_mail(Mailer::new(d, settings(None)).unwrap());
+    let round = engine.run_once().await.unwrap();
+    assert_eq!((round.mails_queued, round.mail.sent), (0, 1));
+    let outbox: Vec<_> = std::fs::read_dir(d.join("mail/outbox")).unwrap().collect();
+    assert_eq!(outbox.len(), 1);
+    let text = std::fs::read_to_string(outbox[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        text.contains("spooled.com") && text.contains("admin@provider.example"),
+        "{text}"
+    );
+}
