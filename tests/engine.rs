@@ -237,18 +237,33 @@ async fn a_registration_that_never_completes_times_out_and_is_refunded() {
 async fn rejections_are_refunded() {
     let w = world().await;
     let taken = w.order("taken-name.com", OrderKind::Register).await;
-    w.sandbox
-        .with_state(|s| s.balances_cents.insert("reseller".into(), 0));
-    let poor = w.order("poor-reseller.com", OrderKind::Register).await;
+    let invalid = w.order("invalid-data.com", OrderKind::Register).await;
     let mut engine = w.engine();
     assert_eq!(engine.run_once().await.unwrap().submitted, 2);
+    let t = w.state("taken-name.com").await;
+    assert_eq!(end(&t, taken), (Some(End::Rejected), Some(FEE), Some(FEE)));
     assert_eq!(
-        end(&w.state("taken-name.com").await, taken),
+        t.orders[&taken].last_answer.as_ref().unwrap().code,
+        Some(485)
+    );
+    let s = w.state("invalid-data.com").await;
+    assert_eq!(
+        end(&s, invalid),
         (Some(End::Rejected), Some(FEE), Some(FEE))
     );
     assert_eq!(
-        end(&w.state("poor-reseller.com").await, poor),
-        (Some(End::Rejected), Some(FEE), Some(FEE))
+        s.orders[&invalid].last_answer.as_ref().unwrap().code,
+        Some(465)
+    );
+    w.sandbox
+        .with_state(|s| s.balances_cents.insert("reseller".into(), 0));
+    let poor = w.order("poor-reseller.com", OrderKind::Register).await;
+    assert_eq!(engine.run_once().await.unwrap().submitted, 1);
+    let p = w.state("poor-reseller.com").await;
+    assert_eq!(end(&p, poor), (Some(End::Rejected), Some(FEE), Some(FEE)));
+    assert_eq!(
+        p.orders[&poor].last_answer.as_ref().unwrap().code,
+        Some(440)
     );
 }
 
@@ -589,4 +604,87 @@ async fn no_automatic_renewal_when_auto_renew_is_off() {
     assert!(!s.auto_renew);
     assert_eq!(s.warned_for.len(), 1, "warned all the same");
     assert!(s.orders.values().all(|o| o.kind != OrderKind::Renew));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engines_stopped_at_any_point_and_restarted_end_every_order_once() {
+    let w = world().await;
+    w.sandbox.with_state(|s| {
+        s.faults = vec![FaultRule {
+            command: Some("SW_REGISTER".into()),
+            fault: Fault::Latency { ms: 150 },
+            percent: 100,
+            times: None,
+        }]
+    });
+    let mut orders = Vec::new();
+    for i in 0..12 {
+        let d = format!("crash-{i}.{}", ["com", "de", "com"][i % 3]);
+        orders.push((d.clone(), w.order(&d, OrderKind::Register).await));
+    }
+    // Each engine is stopped after a short, growing time, wherever it happens to be (after
+    // Submitted, during the call, before the outcome is appended); a new one takes over.
+    for cut_ms in [1u64, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233] {
+        let mut engine = w.engine();
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_millis(cut_ms), engine.run_once()).await;
+        w.advance(Duration::hours(1));
+    }
+    let mut engine = w.engine();
+    for _ in 0..60 {
+        engine.run_once().await.unwrap();
+        w.advance(Duration::hours(1));
+    }
+    let app = App::open(&w.dir).unwrap();
+    for (d, o) in &orders {
+        let s = w.state(d).await;
+        let order = &s.orders[o];
+        assert!(order.end().is_some(), "{d} ended");
+        assert!(w.registers(d) <= 1, "{d}: at most one SW_REGISTER");
+        match order.end() {
+            Some(End::Confirmed) => assert!(order.refunded.is_none()),
+            _ => assert_eq!(order.refunded, order.charged, "{d}"),
+        }
+        let events = app
+            .store
+            .read_stream(&format!("domain-{d}"), 0, 100)
+            .await
+            .unwrap();
+        let ends = events
+            .iter()
+            .filter(|e| {
+                ["Confirmed", "Rejected", "TimedOut", "Cancelled"].contains(&e.event_type.as_str())
+            })
+            .count();
+        assert_eq!(ends, 1, "{d}: exactly one end");
+    }
+    // Some engine was stopped between Submitted and the outcome (the calls take 150 ms).
+    let mut lost = 0;
+    for (d, _) in &orders {
+        let events = app
+            .store
+            .read_stream(&format!("domain-{d}"), 0, 100)
+            .await
+            .unwrap();
+        lost += events
+            .iter()
+            .filter(|e| String::from_utf8_lossy(&e.data).contains("outcome_lost"))
+            .count();
+    }
+    assert!(lost > 0, "no stop landed during a call");
+    // The read models equal a fresh replay.
+    let mut fresh = domreg_projections::ReadModels::open_in_memory().unwrap();
+    domreg::app::catch_up(&app.store, &mut fresh, |_| {})
+        .await
+        .unwrap();
+    let mut stored = App::open(&w.dir).unwrap();
+    stored.catch_up().await.unwrap();
+    for model in domreg_projections::Model::ALL {
+        assert_eq!(
+            stored.models.dump(model).unwrap(),
+            fresh.dump(model).unwrap(),
+            "{}",
+            model.name()
+        );
+    }
 }

@@ -272,6 +272,12 @@ impl Handler<'_> {
                 "Domain already exists in a processing state; retry later",
             );
         }
+        if name.starts_with("invalid-") {
+            return self.fail(
+                465,
+                "Invalid data: the registry refused the registrant's contact data",
+            );
+        }
         if self.state.domains.contains_key(name) || self.state.transfers.contains_key(name) {
             return self.fail(485, "Domain taken");
         }
