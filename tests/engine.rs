@@ -688,3 +688,38 @@ async fn engines_stopped_at_any_point_and_restarted_end_every_order_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_made_elsewhere_is_read_back_not_renewed_again() {
+    let w = world().await;
+    w.order("renewed-elsewhere.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let expiry = w.state("renewed-elsewhere.com").await.expires_at.unwrap();
+    // Someone renews it in the Reseller Web Interface: the registry's date moves a year.
+    w.sandbox.with_state(|s| {
+        let d = s.domains.get_mut("renewed-elsewhere.com").unwrap();
+        d.expires += Duration::days(365);
+    });
+    w.advance((expiry - Duration::days(10)) - w.clock.now());
+    let round = engine.run_once().await.unwrap();
+    let expiry_round = round.expiry.unwrap();
+    assert_eq!(
+        (
+            expiry_round.synced,
+            expiry_round.warned,
+            expiry_round.renewals
+        ),
+        (1, 0, 0),
+        "{expiry_round:?}"
+    );
+    let s = w.state("renewed-elsewhere.com").await;
+    assert!(s.expires_at.unwrap() > expiry + Duration::days(364));
+    assert!(s.warned_for.is_empty() && s.orders.values().all(|o| o.kind != OrderKind::Renew));
+    w.sandbox.with_state(|st| {
+        assert!(!st
+            .counters
+            .renew_by_domain
+            .contains_key("renewed-elsewhere.com"))
+    });
+}

@@ -310,3 +310,36 @@ async fn without_a_relay_mail_goes_to_the_outbox_and_a_down_relay_delays_nothing
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_warning_is_mailed_once_to_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let _sandbox = setup(d).await;
+    tokio::task::block_in_place(|| {
+        cli(d, &["registrar", "update", "main", "--auto-renew", "false"])
+    });
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
+        .with_mail(Mailer::new(d, settings(None)).unwrap());
+    engine.run_once().await.unwrap();
+    order(d, "expiring.com", clock.now()).await;
+    engine.run_once().await.unwrap();
+    // 30 warn days by default; the sandbox's clock stays behind, which does not matter here.
+    clock.advance(Duration::days(365 - 20));
+    engine.run_once().await.unwrap();
+    clock.advance(Duration::days(1));
+    engine.run_once().await.unwrap();
+    let outbox: Vec<String> = std::fs::read_dir(d.join("mail/outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let warnings: Vec<_> = outbox
+        .iter()
+        .filter(|m| m.contains("expiring.com expires on"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{outbox:#?}");
+    assert!(
+        warnings[0].contains("owen@example.com") && warnings[0].contains("Renew it before then")
+    );
+}

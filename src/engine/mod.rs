@@ -125,7 +125,13 @@ impl<C: Clock> Engine<C> {
         let mut round = Round::default();
         // Warnings and automatic renewals: at start, then once a day.
         if self.last_expiry_round != Some(now.date_naive()) {
-            round.expiry = Some(schedule::expiry_round(&self.app, now).await?);
+            let mut clients = HashMap::new();
+            for config in self.app.models.registrars()? {
+                if let Ok(client) = self.client(&config.title) {
+                    clients.insert(config.title.clone(), client);
+                }
+            }
+            round.expiry = Some(schedule::expiry_round(&self.app, &clients, now).await?);
             self.last_expiry_round = Some(now.date_naive());
             self.app.catch_up().await?;
         }

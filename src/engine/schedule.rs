@@ -18,13 +18,23 @@ use crate::store::StoreError;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExpiryRound {
+    /// Expiry dates corrected from the registrar's GET DOMAIN.
+    pub synced: usize,
     pub warned: usize,
     pub renewals: usize,
     /// Domains that should renew but cannot (no renew price), for the admin.
     pub problems: Vec<String>,
 }
 
-pub async fn expiry_round(app: &App, now: DateTime<Utc>) -> Result<ExpiryRound, EngineError> {
+/// `clients` are the connections' clients, to re-read a domain's expiry from the registrar
+/// (GET DOMAIN) before warning or renewing: a renewal made elsewhere (the Reseller Web
+/// Interface, a registry auto-renew) moves the date, and acting on a stale date would
+/// warn wrongly or renew twice. H-Sphere never re-read it.
+pub async fn expiry_round(
+    app: &App,
+    clients: &HashMap<String, std::sync::Arc<crate::opensrs::Client>>,
+    now: DateTime<Utc>,
+) -> Result<ExpiryRound, EngineError> {
     let mut round = ExpiryRound::default();
     let mut configs: HashMap<String, Option<RegistrarConfig>> = HashMap::new();
     for (name, connection) in app
@@ -42,7 +52,8 @@ pub async fn expiry_round(app: &App, now: DateTime<Utc>) -> Result<ExpiryRound, 
         let (Some(config), Ok(domain)) = (config, DomainName::parse(&name)) else {
             continue;
         };
-        for _attempt in 0..3 {
+        let mut synced = false;
+        for _attempt in 0..4 {
             let state = load(&app.store, &domain).await.map_err(|e| {
                 EngineError::App(crate::app::AppError::Unreadable {
                     position: Default::default(),
@@ -64,6 +75,37 @@ pub async fn expiry_round(app: &App, now: DateTime<Utc>) -> Result<ExpiryRound, 
                 && now >= renew_from
                 && state.open_order().is_none()
                 && !state.renewal_requested_for.contains(&expires);
+            let due = !commands.is_empty() || wants_renewal;
+            if due && !synced {
+                synced = true;
+                if let Some(client) =
+                    clients.get(state.connection.as_deref().unwrap_or(&connection))
+                {
+                    let e = client
+                        .call(&crate::opensrs::Command::GetDomain {
+                            domain: domain.to_string(),
+                        })
+                        .await;
+                    let reported = e.outcome.as_ref().ok().and_then(|r| {
+                        r.attr("registry_expiredate")
+                            .or(r.attr("expiredate"))
+                            .and_then(super::steps::registry_date)
+                    });
+                    if let Some(t) = reported.filter(|t| *t != expires) {
+                        let sync = Command::SyncExpiry {
+                            expires_at: t,
+                            source: "GET DOMAIN".into(),
+                        };
+                        match append_decisions(&app.store, &state, vec![sync], now).await {
+                            Ok(_) | Err(StoreError::WrongExpectedVersion { .. }) => {
+                                round.synced += 1;
+                                continue;
+                            }
+                            Err(e) => return Err(EngineError::App(e.into())),
+                        }
+                    }
+                }
+            }
             let mut renewing = false;
             if wants_renewal {
                 match app.models.price(domain.tld(), PriceKind::Renew, Some(1))? {
