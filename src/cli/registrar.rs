@@ -1,6 +1,5 @@
 //! `domreg registrar add|update|list|show|remove|test`: OpenSRS connections.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use chrono::Utc;
@@ -10,7 +9,7 @@ use domreg_events::settings::*;
 
 use crate::app::{cli_actor, App};
 use crate::opensrs::client::{DEFAULT_PORT, LIVE_HOST, TEST_HOST};
-use crate::opensrs::{Class, Client, Command, ConnectionSettings, Secret};
+use crate::opensrs::{Class, Command, Secret};
 use crate::store::{EventStore, ExpectedVersion};
 
 #[derive(Debug, Args)]
@@ -209,24 +208,6 @@ fn json_of(app: &App, c: &RegistrarConfig, tlds: &[String]) -> serde_json::Value
     v
 }
 
-/// A client for a configured connection, with its secret key.
-pub fn client_for(app: &App, config: &RegistrarConfig) -> anyhow::Result<Client> {
-    let key = app.secrets.get(&config.title)?;
-    let mut settings = ConnectionSettings::new(
-        &config.title,
-        &config.server,
-        config.port,
-        &config.login,
-        key,
-    );
-    settings.plain_http = config.plain_http;
-    settings.source_ip = config
-        .source_ip
-        .as_deref()
-        .and_then(|ip| ip.parse::<IpAddr>().ok());
-    Ok(Client::new(settings)?)
-}
-
 pub async fn run(data_dir: &std::path::Path, args: RegistrarArgs) -> anyhow::Result<()> {
     let mut app = App::open(data_dir)?;
     app.catch_up().await?;
@@ -411,7 +392,8 @@ pub async fn run(data_dir: &std::path::Path, args: RegistrarArgs) -> anyhow::Res
                 .models
                 .registrar(&title)?
                 .ok_or(SettingsError::UnknownRegistrar(title.clone()))?;
-            let client = client_for(&app, &c)?;
+            let client =
+                crate::engine::client_for(&app, &c.title).map_err(|e| anyhow::anyhow!(e))?;
             let exchange = client.call(&Command::GetBalance).await;
             let cl = &exchange.classification;
             let (ok, message) = match (cl.class, cl.code) {
