@@ -1,6 +1,9 @@
 //! The engine end to end: orders placed in the log, the engine driving the sandbox over
 //! loopback HTTP, a controlled clock for the slow registries.
 
+#[path = "support/contacts.rs"]
+mod support_contacts;
+
 use chrono::{Duration, TimeZone, Utc};
 use domreg::app::App;
 use domreg::clock::{Clock, ManualClock};
@@ -14,21 +17,7 @@ use domreg_events::*;
 const KEY: &str = "engine-test-key-0123456789";
 
 fn contacts() -> ContactSet {
-    ContactSet::all(Contact {
-        first_name: "Owen".into(),
-        last_name: "Ottway".into(),
-        org_name: String::new(),
-        address1: "32 Oak Street".into(),
-        address2: String::new(),
-        address3: String::new(),
-        city: "SomeCity".into(),
-        state: "CA".into(),
-        country: "US".into(),
-        postal_code: "90210".into(),
-        phone: "+1.4165550123".into(),
-        fax: String::new(),
-        email: "owen@example.com".into(),
-    })
+    support_contacts::owen("")
 }
 
 struct World {

@@ -1,6 +1,9 @@
 //! Notifications end to end: the engine, the sandbox, and a real SMTP server on loopback
 //! (Python's aiosmtpd, which `.ci/run` installs); the file outbox; a relay that is down.
 
+#[path = "support/contacts.rs"]
+mod support_contacts;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -117,21 +120,7 @@ fn cli(dir: &Path, args: &[&str]) {
 }
 
 fn contacts() -> ContactSet {
-    ContactSet::all(Contact {
-        first_name: "Owen".into(),
-        last_name: "Ottway".into(),
-        org_name: String::new(),
-        address1: "32 Oak Street".into(),
-        address2: String::new(),
-        address3: String::new(),
-        city: "SomeCity".into(),
-        state: "CA".into(),
-        country: "US".into(),
-        postal_code: "90210".into(),
-        phone: "+1.4165550123".into(),
-        fax: String::new(),
-        email: "owen@example.com".into(),
-    })
+    support_contacts::owen("")
 }
 
 async fn setup(d: &Path) -> Sandbox {

@@ -2,6 +2,9 @@
 //! of answer, each injected fault, authentication, and requests written by hand the way
 //! other OpenSRS clients write them.
 
+#[path = "support/contacts.rs"]
+mod support_contacts;
+
 use std::time::Duration;
 
 use domreg::opensrs::command::{Command, RegType, SwRegister};
@@ -9,8 +12,7 @@ use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
 use domreg::opensrs::sandbox::state::OrderStatus;
 use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
 use domreg::opensrs::{
-    signature, Class, Client, ConnectionSettings, Contact, ContactSet, PendingKind, Secret,
-    TransportError,
+    signature, Class, Client, ConnectionSettings, ContactSet, PendingKind, Secret, TransportError,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -40,21 +42,7 @@ fn client(sb: &Sandbox) -> Client {
 }
 
 fn contacts() -> ContactSet {
-    ContactSet::all(Contact {
-        first_name: "Owen".into(),
-        last_name: "Ottway".into(),
-        org_name: "Example & Sons <Ltd>".into(),
-        address1: "32 Oak Street".into(),
-        address2: String::new(),
-        address3: String::new(),
-        city: "SomeCity".into(),
-        state: "CA".into(),
-        country: "US".into(),
-        postal_code: "90210".into(),
-        phone: "+1.4165550123".into(),
-        fax: String::new(),
-        email: "owen@example.com".into(),
-    })
+    support_contacts::owen("Example & Sons <Ltd>")
 }
 
 fn register(domain: &str, reg_type: RegType) -> Command {
