@@ -3,6 +3,8 @@
 
 #[path = "support/contacts.rs"]
 mod support_contacts;
+#[path = "support/sandbox_setup.rs"]
+mod support_setup;
 
 use chrono::{Duration, TimeZone, Utc};
 use domreg::app::App;
@@ -51,34 +53,9 @@ async fn world() -> World {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
-    let port = sandbox.addr.port().to_string();
     tokio::task::block_in_place(|| {
-        cli(
-            &d,
-            &[
-                "registrar",
-                "add",
-                "main",
-                "--login",
-                "reseller",
-                "--key",
-                KEY,
-                "--server",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--plain-http",
-                "true",
-            ],
-        );
+        support_setup::connect_sandbox(&d, sandbox.addr.port(), KEY, &["com", "de"]);
         for tld in ["com", "de"] {
-            cli(&d, &["tld", "assign", tld, "--registrar", "main"]);
-            cli(
-                &d,
-                &[
-                    "price", "set", tld, "--kind", "register", "--years", "1", "--amount", "12.99",
-                ],
-            );
             cli(
                 &d,
                 &[

@@ -3,6 +3,8 @@
 
 #[path = "support/contacts.rs"]
 mod support_contacts;
+#[path = "support/sandbox_setup.rs"]
+mod support_setup;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -131,35 +133,8 @@ async fn setup(d: &Path) -> Sandbox {
     ))
     .await
     .unwrap();
-    let port = sb.addr.port().to_string();
     tokio::task::block_in_place(|| {
-        cli(
-            d,
-            &[
-                "registrar",
-                "add",
-                "main",
-                "--login",
-                "reseller",
-                "--key",
-                KEY,
-                "--server",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--plain-http",
-                "true",
-            ],
-        );
-        for tld in ["com", "de"] {
-            cli(d, &["tld", "assign", tld, "--registrar", "main"]);
-            cli(
-                d,
-                &[
-                    "price", "set", tld, "--kind", "register", "--years", "1", "--amount", "12.99",
-                ],
-            );
-        }
+        support_setup::connect_sandbox(d, sb.addr.port(), KEY, &["com", "de"])
     });
     sb
 }
