@@ -6,6 +6,7 @@
 //! benchmarks.
 
 pub mod app;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod clock;

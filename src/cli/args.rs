@@ -22,6 +22,35 @@ pub fn duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is too long"))
 }
 
+/// Parses a moment: RFC 3339 (`2026-11-28T10:00:00Z`, any offset), or UTC as
+/// `2026-11-28 10:00[:00]` or `2026-11-28` (midnight).
+pub fn moment(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+    }
+    if let Some(t) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+    {
+        return Ok(Utc.from_utc_datetime(&t));
+    }
+    Err(format!(
+        "{s:?} is not a time: write 2026-11-28T10:00:00Z, 2026-11-28 10:00 (UTC) or 2026-11-28"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +64,21 @@ mod tests {
         assert!(duration("1.5h").unwrap_err().contains("unknown unit"));
         assert!(duration("h").unwrap_err().contains("not a duration"));
         assert!(duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn moments() {
+        let t = moment("2026-11-28T10:00:00+01:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-28T09:00:00+00:00");
+        assert_eq!(
+            moment("2026-11-28 10:05").unwrap().to_rfc3339(),
+            "2026-11-28T10:05:00+00:00"
+        );
+        assert_eq!(
+            moment("2026-11-28").unwrap().to_rfc3339(),
+            "2026-11-28T00:00:00+00:00"
+        );
+        assert!(moment("yesterday").unwrap_err().contains("not a time"));
+        assert!(moment("2026-13-01").is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The `domreg` command line: argument parsing and dispatch. Each verb lives in its own file.
 
 mod args;
+mod audit;
 mod bench;
 mod log;
 mod models;
@@ -35,6 +36,8 @@ pub struct Cli {
 pub enum Command {
     /// Measure performance (figures for docs/benchmarks.md).
     Bench(bench::BenchArgs),
+    /// A domain's or an account's history from the log, as of any moment (billing disputes).
+    Audit(audit::AuditArgs),
     /// Inspect the event log.
     Log(log::LogArgs),
     /// Run an OpenSRS-compatible sandbox server (for tests and trying domreg out).
@@ -87,6 +90,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Bench(args) => bench::run(args).await,
+        Command::Audit(args) => audit::run(&cli.data_dir, args).await,
         Command::Log(args) => log::run(&cli.data_dir, args).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Lookup(args) => opensrs::lookup(args).await,
