@@ -1,6 +1,7 @@
 //! `domreg bench`: measured figures for docs/benchmarks.md. Each benchmark prints a table,
 //! or one JSON object with `--json`.
 
+pub mod audit;
 pub mod engine;
 pub mod models;
 pub mod opensrs;

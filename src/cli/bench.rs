@@ -17,6 +17,15 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Which {
+    /// Audit replay: an account with 100,000 events (in a log of 200,000) and one domain.
+    Audit {
+        /// Orders of the audited account (five events each); as many again of another account.
+        #[arg(long, default_value_t = 20_000)]
+        orders: u64,
+        /// Directory for the scratch database (removed afterwards); default: the system temp dir.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// End to end: registrations through the engine and the sandbox on loopback.
     Engine {
         /// Synchronous (.com) registrations.
@@ -77,16 +86,28 @@ pub enum Which {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
+        Which::Audit { orders, dir } => {
+            let scratch = scratch_dir(dir)?;
+            let figures = bench::audit::run(scratch.path(), orders).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "bench": "audit", "figures": figures })
+                );
+            } else {
+                print!(
+                    "{}",
+                    bench::table("audit replay (target: the account in under 1 s)", &figures)
+                );
+            }
+            Ok(())
+        }
         Which::Engine {
             orders,
             async_orders,
             dir,
         } => {
-            let base = dir.unwrap_or_else(std::env::temp_dir);
-            std::fs::create_dir_all(&base)?;
-            let scratch = tempfile::Builder::new()
-                .prefix("domreg-bench-")
-                .tempdir_in(&base)?;
+            let scratch = scratch_dir(dir)?;
             let figures = bench::engine::run(scratch.path(), orders, async_orders).await?;
             if args.json {
                 println!(
@@ -102,11 +123,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Which::Models { domains, runs, dir } => {
-            let base = dir.unwrap_or_else(std::env::temp_dir);
-            std::fs::create_dir_all(&base)?;
-            let scratch = tempfile::Builder::new()
-                .prefix("domreg-bench-")
-                .tempdir_in(&base)?;
+            let scratch = scratch_dir(dir)?;
             let (fold, latencies) = bench::models::run(scratch.path(), domains, runs)?;
             if args.json {
                 println!(
@@ -147,11 +164,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             batches,
             batch_writers,
         } => {
-            let base = dir.unwrap_or_else(std::env::temp_dir);
-            std::fs::create_dir_all(&base)?;
-            let scratch = tempfile::Builder::new()
-                .prefix("domreg-bench-")
-                .tempdir_in(&base)?;
+            let scratch = scratch_dir(dir)?;
             let size = StoreBenchSize {
                 single_appends: single,
                 concurrent_writers: writers,
@@ -163,13 +176,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({ "bench": "store", "dir": base, "figures": figures })
+                    serde_json::json!({ "bench": "store", "dir": scratch.path(), "figures": figures })
                 );
             } else {
                 print!(
                     "{}",
                     bench::table(
-                        &format!("event store (SQLite in {})", base.display()),
+                        &format!("event store (SQLite in {})", scratch.path().display()),
                         &figures
                     )
                 );
@@ -177,4 +190,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A scratch directory under `dir` (default: the system temp dir), removed when dropped.
+fn scratch_dir(dir: Option<PathBuf>) -> anyhow::Result<tempfile::TempDir> {
+    let base = dir.unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&base)?;
+    Ok(tempfile::Builder::new()
+        .prefix("domreg-bench-")
+        .tempdir_in(&base)?)
 }
