@@ -5,6 +5,7 @@
 //! `domreg-projections`; this crate holds the edges: the event stores, the CLI and the
 //! benchmarks.
 
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod bench;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod engine;
+pub mod metrics;
 pub mod notify;
 pub mod opensrs;
 pub mod secrets;

@@ -224,16 +224,31 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?)
         };
+    let state = match event {
+        DomainEvent::Submitted(_) => Some("submitted"),
+        DomainEvent::UnknownStatus(_) => Some("pending"),
+        DomainEvent::Confirmed(_) => Some("confirmed"),
+        DomainEvent::Rejected(_) => Some("rejected"),
+        DomainEvent::TimedOut(_) => Some("timed_out"),
+        DomainEvent::Cancelled(_) => Some("cancelled"),
+        _ => None,
+    };
+    if let (Some(state), Some(order)) = (state, event.order_id()) {
+        tx.prepare_cached("UPDATE dm_orders SET state = ?2 WHERE order_id = ?1")?
+            .execute(params![order.to_string(), state])?;
+    }
     match event {
         DomainEvent::Requested(r) => {
-            tx.prepare_cached("INSERT OR REPLACE INTO dm_orders VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![
-                    r.order_id.to_string(),
-                    name,
-                    r.account.as_str(),
-                    r.kind.as_str(),
-                    r.connection
-                ])?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO dm_orders VALUES (?1, ?2, ?3, ?4, ?5, 'accepted')",
+            )?
+            .execute(params![
+                r.order_id.to_string(),
+                name,
+                r.account.as_str(),
+                r.kind.as_str(),
+                r.connection
+            ])?;
             let status = match r.kind {
                 OrderKind::Register => "registering",
                 OrderKind::Transfer => "transferring",

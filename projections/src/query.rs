@@ -269,6 +269,34 @@ impl ReadModels {
             .optional()?)
     }
 
+    /// Orders by state (`accepted`, `pending`, `confirmed`, ...), every state listed.
+    pub fn order_counts(&self) -> Result<Vec<(String, u64)>, ModelError> {
+        let mut counts: Vec<(String, u64)> = [
+            "accepted",
+            "submitted",
+            "pending",
+            "confirmed",
+            "rejected",
+            "timed_out",
+            "cancelled",
+        ]
+        .iter()
+        .map(|s| (s.to_string(), 0))
+        .collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, COUNT(*) FROM dm_orders GROUP BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (state, n) = row?;
+            match counts.iter_mut().find(|(s, _)| *s == state) {
+                Some(slot) => slot.1 = n as u64,
+                None => counts.push((state, n as u64)),
+            }
+        }
+        Ok(counts)
+    }
+
     pub fn pending_count(&self) -> Result<u64, ModelError> {
         Ok(self
             .conn

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::{apply, Envelope, LogPosition, Model, ModelError};
 
 /// Bumped whenever `schema.sql` changes.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 pub struct ReadModels {
     pub(crate) conn: Connection,

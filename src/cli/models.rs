@@ -6,12 +6,10 @@ use std::io::IsTerminal;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 
-use domreg_events::settings::{account_stream, AccountCredited};
-use domreg_events::{AccountId, Currency, Money};
+use domreg_events::AccountId;
 use domreg_projections::{Model, PendingQuery, ReadModels};
 
 use crate::app::{catch_up, cli_actor, App};
-use crate::store::ExpectedVersion;
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
@@ -293,32 +291,19 @@ pub async fn account(data_dir: &std::path::Path, args: AccountArgs) -> anyhow::R
             currency,
             note,
         } => {
-            let account = AccountId::parse(&account)?;
-            let amount = Money::parse(&amount, Currency::parse(&currency)?)?;
-            if !amount.is_positive() {
-                anyhow::bail!("a credit must be more than zero, not {amount}");
-            }
-            let event = AccountCredited {
-                account: account.clone(),
-                amount,
-                note,
-            };
-            app.append_settings(
-                &account_stream(&account),
-                ExpectedVersion::Any,
-                &[event.into()],
+            let c = crate::admin::settings::credit(
+                &mut app,
+                &account,
+                &amount,
+                &currency,
+                &note,
                 cli_actor(),
-                Utc::now(),
             )
             .await?;
-            let balance = app
-                .models
-                .balances()?
-                .into_iter()
-                .find(|b| b.account == account.as_str() && b.balance.currency == amount.currency)
-                .map(|b| b.balance.to_string())
-                .unwrap_or_default();
-            println!("credited {account} with {amount}; balance {balance}");
+            println!(
+                "credited {} with {}; balance {}",
+                c.account, c.amount, c.balance
+            );
         }
         AccountWhich::Contacts(_) => {}
     }

@@ -72,22 +72,6 @@ pub struct DomainQueryArgs {
     pub connection: ConnectionArgs,
 }
 
-fn json_of(domain: &str, exchange: &Exchange) -> serde_json::Value {
-    let attributes = exchange
-        .outcome
-        .as_ref()
-        .map(|r| r.attributes.to_json())
-        .unwrap_or(serde_json::Value::Null);
-    serde_json::json!({
-        "domain": domain,
-        "command": exchange.kind,
-        "classification": exchange.classification,
-        "code": exchange.classification.code,
-        "text": exchange.classification.text,
-        "attributes": attributes,
-    })
-}
-
 /// Prints the exchange; fails (exit code 1) when no answer could be had.
 fn finish(
     domain: &str,
@@ -97,7 +81,7 @@ fn finish(
 ) -> anyhow::Result<()> {
     let answered = matches!(exchange.classification.class, Class::Done | Class::Pending);
     if json {
-        println!("{}", json_of(domain, exchange));
+        println!("{}", exchange.to_json(domain));
     } else if answered {
         println!("{}", sentence(exchange));
     }

@@ -7,16 +7,14 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::Args;
 
-use domreg_events::settings::{account_stream, AccountContactsSet};
 use domreg_events::*;
 
+use crate::admin;
 use crate::app::{cli_actor, App};
 use crate::clock::SystemClock;
 use crate::engine::place::{place_order, OrderRequest, PlacedOrder};
-use crate::engine::steps::{self, StepContext, StepOutcome};
-use crate::engine::{client_for, Engine};
-use crate::opensrs;
-use crate::store::ExpectedVersion;
+use crate::engine::steps;
+use crate::engine::Engine;
 
 #[derive(Debug, Args)]
 pub struct OrderArgs {
@@ -160,21 +158,10 @@ pub struct ContactsArgs {
 }
 
 pub async fn store_contacts(data_dir: &Path, args: ContactsArgs) -> anyhow::Result<()> {
-    let account = AccountId::parse(&args.account)?;
     let contacts = read_contacts(&args.file)?;
     let mut app = App::open(data_dir)?;
-    let event = AccountContactsSet {
-        account: account.clone(),
-        contacts: Box::new(contacts),
-    };
-    app.append_settings(
-        &account_stream(&account),
-        ExpectedVersion::Any,
-        &[event.into()],
-        cli_actor(),
-        Utc::now(),
-    )
-    .await?;
+    let account =
+        admin::settings::store_contacts(&mut app, &args.account, contacts, cli_actor()).await?;
     println!("stored the contacts of {account}");
     Ok(())
 }
@@ -264,145 +251,8 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The domain and state of an open order.
-async fn open_order(app: &mut App, order: &str) -> anyhow::Result<(DomainName, OrderId, Domain)> {
-    app.catch_up().await?;
-    let id: OrderId = order.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "{order:?} is not an order id (a UUID such as those `domreg async list` shows)"
-        )
-    })?;
-    let domain = app
-        .models
-        .open_order_domain(&id.to_string())?
-        .ok_or_else(|| {
-            anyhow::anyhow!("no open order {id}; `domreg async list` shows the pending ones")
-        })?;
-    let name = DomainName::parse(&domain)?;
-    let state = steps::load(&app.store, &name).await?;
-    Ok((name, id, state))
-}
-
-pub async fn async_cancel(data_dir: &Path, order: &str) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
-    let (name, id, state) = open_order(&mut app, order).await?;
-    let o = state.orders[&id].clone();
-    // A pending order at OpenSRS is cancelled there too, where OpenSRS gave an order id.
-    let mut remote = String::new();
-    if let (Stage::Pending, Some(registrar_order)) = (o.stage, &o.registrar_order_id) {
-        let client = client_for(&app, &o.connection).map_err(|e| anyhow::anyhow!(e))?;
-        let e = client
-            .call(&opensrs::Command::ProcessPending {
-                order_id: registrar_order.clone(),
-                cancel: true,
-            })
-            .await;
-        remote = format!(
-            "; OpenSRS order {registrar_order}: {} {}",
-            e.classification
-                .code
-                .map(|c| c.to_string())
-                .unwrap_or_default(),
-            e.classification.text
-        );
-    }
-    let reason = format!("cancelled by {}", cli_actor());
-    let result = steps::append_decisions(
-        &app.store,
-        &state,
-        vec![
-            Command::Cancel {
-                order_id: id,
-                reason,
-            },
-            Command::Refund { order_id: id },
-        ],
-        Utc::now(),
-    )
-    .await?;
-    match result {
-        Ok(_) => println!(
-            "cancelled order {id} ({} {name}); {} refunded to {}{remote}",
-            o.kind,
-            o.charged
-                .map(|m| m.to_string())
-                .unwrap_or_else(|| "nothing".into()),
-            o.account
-        ),
-        Err(DomainError::NotCharged(_)) => {
-            steps::append_decisions(
-                &app.store,
-                &state,
-                vec![Command::Cancel {
-                    order_id: id,
-                    reason: "cancelled".into(),
-                }],
-                Utc::now(),
-            )
-            .await??;
-            println!(
-                "cancelled order {id} ({} {name}); it was never charged{remote}",
-                o.kind
-            );
-        }
-        Err(e) => anyhow::bail!("cannot cancel order {id}: {e}"),
-    }
-    Ok(())
-}
-
-pub async fn async_reset(data_dir: &Path, order: &str) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
-    let (name, id, state) = open_order(&mut app, order).await?;
-    let kind = state.orders[&id].kind;
-    let policy = app
-        .models
-        .policy(name.tld(), kind == OrderKind::Transfer)?
-        .policy;
-    let deadline = Utc::now() + chrono::Duration::seconds(policy.timeout_secs as i64);
-    steps::append_decisions(
-        &app.store,
-        &state,
-        vec![Command::ResetDeadline {
-            order_id: id,
-            deadline,
-        }],
-        Utc::now(),
-    )
-    .await?
-    .map_err(|e| anyhow::anyhow!("cannot reset order {id}: {e}"))?;
-    println!(
-        "order {id} ({kind} {name}) waits again until {}",
-        deadline.format("%Y-%m-%d %H:%M UTC")
-    );
-    Ok(())
-}
-
-pub async fn async_check(data_dir: &Path, order: &str) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
-    let (name, id, state) = open_order(&mut app, order).await?;
-    let o = &state.orders[&id];
-    if o.stage != Stage::Pending {
-        anyhow::bail!(
-            "order {id} is not pending at a registry (it is {:?}); the engine handles it",
-            o.stage
-        );
-    }
-    let client = client_for(&app, &o.connection).map_err(|e| anyhow::anyhow!(e))?;
-    let ctx = StepContext {
-        store: app.store.clone(),
-        secrets: app.secrets.clone(),
-        now: Utc::now(),
-    };
-    let auto_renew = app
-        .models
-        .registrar(&o.connection)?
-        .is_some_and(|c| c.auto_renew_default);
-    let outcome = steps::poll(&ctx, &client, &name, id, auto_renew).await?;
-    let after = steps::load(&app.store, &name).await?;
-    let o = &after.orders[&id];
-    let answer = o
-        .last_answer
-        .as_ref()
+fn answer_text(a: &Option<RegistrarAnswer>) -> String {
+    a.as_ref()
         .map(|a| {
             format!(
                 "{} {}",
@@ -410,16 +260,66 @@ pub async fn async_check(data_dir: &Path, order: &str) -> anyhow::Result<()> {
                 a.text
             )
         })
+        .unwrap_or_default()
+}
+
+pub async fn async_cancel(data_dir: &Path, order: &str) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let o = admin::orders::cancel(&mut app, order, cli_actor()).await?;
+    let remote = o
+        .registrar_call
+        .as_ref()
+        .map(|a| format!("; {}", answer_text(&Some(a.clone()))))
         .unwrap_or_default();
-    match (outcome, o.end()) {
-        (StepOutcome::Skipped, _) => println!("order {id} was already moved on by the engine"),
-        (_, Some(end)) => println!(
-            "order {id} ({name}) ended {end:?}: {answer}{}",
+    match o.refunded {
+        Some(r) => println!(
+            "cancelled order {} ({} {}); {r} refunded to {}{remote}",
+            o.order_id, o.kind, o.domain, o.account
+        ),
+        None => println!(
+            "cancelled order {} ({} {}); it was never charged{remote}",
+            o.order_id, o.kind, o.domain
+        ),
+    }
+    Ok(())
+}
+
+pub async fn async_reset(data_dir: &Path, order: &str) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let o = admin::orders::reset(&mut app, order, cli_actor()).await?;
+    println!(
+        "order {} ({} {}) waits again until {}",
+        o.order_id,
+        o.kind,
+        o.domain,
+        o.deadline
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+pub async fn async_check(data_dir: &Path, order: &str) -> anyhow::Result<()> {
+    let mut app = App::open(data_dir)?;
+    let o = admin::orders::check(&mut app, order).await?;
+    let answer = answer_text(&o.last_answer);
+    if o.already_moved_on {
+        println!("order {} was already moved on by the engine", o.order_id);
+    } else if o.state == "pending" {
+        println!(
+            "order {} ({}) is still pending: {answer}",
+            o.order_id, o.domain
+        );
+    } else {
+        println!(
+            "order {} ({}) ended {}: {answer}{}",
+            o.order_id,
+            o.domain,
+            o.state,
             o.refunded
                 .map(|r| format!("; {r} refunded"))
                 .unwrap_or_default()
-        ),
-        (_, None) => println!("order {id} ({name}) is still pending: {answer}"),
+        );
     }
     Ok(())
 }
@@ -434,26 +334,8 @@ pub struct AutoRenewArgs {
 
 pub async fn auto_renew(data_dir: &Path, args: AutoRenewArgs) -> anyhow::Result<()> {
     let app = App::open(data_dir)?;
-    let name = DomainName::parse(&args.domain)?;
-    let enabled = args.state == "on";
-    for _ in 0..3 {
-        let state = steps::load(&app.store, &name).await?;
-        match steps::append_decisions(
-            &app.store,
-            &state,
-            vec![Command::SetAutoRenew { enabled }],
-            Utc::now(),
-        )
-        .await
-        {
-            Ok(Ok(_)) => {
-                println!("auto-renew of {name} is {}", args.state);
-                return Ok(());
-            }
-            Ok(Err(e)) => anyhow::bail!("cannot change auto-renew of {name}: {e}"),
-            Err(crate::store::StoreError::WrongExpectedVersion { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    anyhow::bail!("{name} kept changing; try again")
+    let name =
+        admin::orders::set_auto_renew(&app, &args.domain, args.state == "on", cli_actor()).await?;
+    println!("auto-renew of {name} is {}", args.state);
+    Ok(())
 }

@@ -2,15 +2,13 @@
 
 use std::path::PathBuf;
 
-use chrono::Utc;
 use clap::{Args, Subcommand};
 
 use domreg_events::settings::*;
 
+use crate::admin::settings::{self, RegistrarFields, RegistrarView};
 use crate::app::{cli_actor, App};
-use crate::opensrs::client::{DEFAULT_PORT, LIVE_HOST, TEST_HOST};
-use crate::opensrs::{Class, Command, Secret};
-use crate::store::{EventStore, ExpectedVersion};
+use crate::opensrs::Secret;
 
 #[derive(Debug, Args)]
 pub struct RegistrarArgs {
@@ -105,59 +103,35 @@ fn read_file(path: &PathBuf, what: &str) -> anyhow::Result<String> {
 }
 
 fn new_key(fields: &Fields) -> anyhow::Result<Option<Secret>> {
-    let key = match (&fields.key, &fields.key_file) {
-        (Some(k), _) => Some(k.trim().to_string()),
-        (None, Some(path)) => Some(read_file(path, "key")?.trim().to_string()),
+    Ok(match (&fields.key, &fields.key_file) {
+        (Some(k), _) => Some(Secret::new(k.clone())),
+        (None, Some(path)) => Some(Secret::new(read_file(path, "key")?)),
         (None, None) => None,
-    };
-    match key {
-        Some(k) if k.is_empty() => Err(SettingsError::EmptyKey.into()),
-        Some(k) => Ok(Some(Secret::new(k))),
-        None => Ok(None),
-    }
+    })
 }
 
-fn apply_fields(config: &mut RegistrarConfig, fields: &Fields) -> anyhow::Result<()> {
-    if let Some(t) = fields.test_mode {
-        config.test_mode = t;
+impl Fields {
+    fn to_admin(&self) -> anyhow::Result<RegistrarFields> {
+        let license_agreement = match (&self.license, &self.license_file) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(path)) => Some(read_file(path, "license")?),
+            _ => None,
+        };
+        Ok(RegistrarFields {
+            server: self.server.clone(),
+            port: self.port,
+            source_ip: self.source_ip.clone(),
+            login: self.login.clone(),
+            license_agreement,
+            warn_days: self.warn_days,
+            renew_days: self.renew_days,
+            test_mode: self.test_mode,
+            plain_http: self.plain_http,
+            nameservers: Some(self.nameservers.clone()),
+            auto_renew_default: self.auto_renew,
+            key: new_key(self)?,
+        })
     }
-    if let Some(s) = &fields.server {
-        config.server = s.trim().to_string();
-    }
-    if let Some(p) = fields.port {
-        config.port = p;
-    }
-    if let Some(ip) = &fields.source_ip {
-        config.source_ip = (!ip.trim().is_empty()).then(|| ip.trim().to_string());
-    }
-    if let Some(l) = &fields.login {
-        config.login = l.trim().to_string();
-    }
-    match (&fields.license, &fields.license_file) {
-        (Some(text), _) => config.license_agreement = text.clone(),
-        (None, Some(path)) => config.license_agreement = read_file(path, "license")?,
-        _ => {}
-    }
-    if let Some(d) = fields.warn_days {
-        config.warn_days = validate_days("warn-days", d)?;
-    }
-    if let Some(d) = fields.renew_days {
-        config.renew_days = validate_days("renew-days", d)?;
-    }
-    if let Some(p) = fields.plain_http {
-        config.plain_http = p;
-    }
-    if !fields.nameservers.is_empty() {
-        config.nameservers = fields
-            .nameservers
-            .iter()
-            .map(|n| n.trim().to_ascii_lowercase())
-            .collect();
-    }
-    if let Some(a) = fields.auto_renew {
-        config.auto_renew_default = a;
-    }
-    Ok(())
 }
 
 fn describe(c: &RegistrarConfig, key: &str, tlds: &[String]) -> String {
@@ -191,236 +165,78 @@ fn describe(c: &RegistrarConfig, key: &str, tlds: &[String]) -> String {
     out
 }
 
-fn redacted_key(app: &App, title: &str) -> String {
-    app.secrets
-        .get(title)
-        .map(|k| k.redacted())
-        .unwrap_or_else(|e| format!("MISSING: {e}"))
-}
-
-fn json_of(app: &App, c: &RegistrarConfig, tlds: &[String]) -> serde_json::Value {
-    let mut v = serde_json::to_value(c).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("key".into(), redacted_key(app, &c.title).into());
-        obj.insert("tlds".into(), tlds.into());
-        obj.insert("production".into(), c.is_production().into());
+fn print_warnings(view: &RegistrarView) {
+    for w in &view.warnings {
+        eprintln!("warning: {w}");
     }
-    v
 }
 
 pub async fn run(data_dir: &std::path::Path, args: RegistrarArgs) -> anyhow::Result<()> {
     let mut app = App::open(data_dir)?;
     app.catch_up().await?;
-    let tlds_of = |app: &App, title: &str| -> anyhow::Result<Vec<String>> {
-        Ok(app
-            .models
-            .routes()?
-            .into_iter()
-            .filter(|(_, r)| r == title)
-            .map(|(t, _)| t)
-            .collect())
-    };
     match args.which {
         Which::Add { title, fields } => {
-            validate_title(&title)?;
-            if app.models.registrar(&title)?.is_some() {
-                return Err(SettingsError::RegistrarExists(title).into());
-            }
-            let key = new_key(&fields)?.ok_or(SettingsError::EmptyKey)?;
-            let test_mode = fields.test_mode.unwrap_or(false);
-            let mut config = RegistrarConfig {
-                title: title.clone(),
-                server: if test_mode { TEST_HOST } else { LIVE_HOST }.to_string(),
-                port: DEFAULT_PORT,
-                source_ip: None,
-                login: String::new(),
-                license_agreement: String::new(),
-                warn_days: 30,
-                renew_days: 14,
-                test_mode,
-                plain_http: false,
-                nameservers: Vec::new(),
-                auto_renew_default: true,
-            };
-            apply_fields(&mut config, &fields)?;
-            let warnings = config.validate()?;
-            // The key goes to the secret store first: a connection in the log is never
-            // left without its key.
-            app.secrets.put(&title, &key)?;
-            let stream = registrar_stream(&title);
-            let version = app.store.read_stream(&stream, 0, usize::MAX).await?.len() as u64;
-            app.append_settings(
-                &stream,
-                ExpectedVersion::after(version),
-                &[RegistrarAdded {
-                    config: config.clone(),
-                }
-                .into()],
-                cli_actor(),
-                Utc::now(),
-            )
-            .await?;
-            for w in warnings {
-                eprintln!("warning: {}", w.0);
-            }
-            print!("added {}", describe(&config, &key.redacted(), &[]));
+            let view =
+                settings::add_registrar(&mut app, &title, &fields.to_admin()?, cli_actor()).await?;
+            print_warnings(&view);
+            print!("added {}", describe(&view.config, &view.key, &[]));
         }
         Which::Update { title, fields } => {
-            let mut config = app
-                .models
-                .registrar(&title)?
-                .ok_or_else(|| SettingsError::UnknownRegistrar(title.clone()))?;
-            apply_fields(&mut config, &fields)?;
-            let warnings = config.validate()?;
-            let key = new_key(&fields)?;
-            let stream = registrar_stream(&title);
-            let version = app.store.read_stream(&stream, 0, usize::MAX).await?.len() as u64;
-            let mut events: Vec<SettingsEvent> = vec![RegistrarUpdated {
-                config: config.clone(),
-            }
-            .into()];
-            if let Some(key) = &key {
-                app.secrets.put(&title, key)?;
-                events.push(
-                    RegistrarKeyReplaced {
-                        title: title.clone(),
-                    }
-                    .into(),
-                );
-            }
-            app.append_settings(
-                &stream,
-                ExpectedVersion::after(version),
-                &events,
-                cli_actor(),
-                Utc::now(),
-            )
-            .await?;
-            for w in warnings {
-                eprintln!("warning: {}", w.0);
-            }
-            let tlds = tlds_of(&app, &title)?;
-            print!(
-                "updated {}",
-                describe(&config, &redacted_key(&app, &title), &tlds)
-            );
+            let view =
+                settings::update_registrar(&mut app, &title, &fields.to_admin()?, cli_actor())
+                    .await?;
+            print_warnings(&view);
+            print!("updated {}", describe(&view.config, &view.key, &view.tlds));
         }
         Which::List { json } => {
-            let all = app.models.registrars()?;
+            let all = settings::registrars(&app)?;
             if json {
-                let list: Vec<_> = all
-                    .iter()
-                    .map(|c| tlds_of(&app, &c.title).map(|t| json_of(&app, c, &t)))
-                    .collect::<anyhow::Result<_>>()?;
-                println!("{}", serde_json::Value::Array(list));
+                println!("{}", serde_json::to_value(&all)?);
             } else if all.is_empty() {
                 println!("no OpenSRS connections; add one with `domreg registrar add TITLE --login L --key-file F`");
             } else {
-                for c in &all {
-                    let tlds = tlds_of(&app, &c.title)?;
+                for v in &all {
+                    let c = &v.config;
                     println!(
                         "{:<16} {}@{}:{}{}  TLDs: {}",
                         c.title,
                         c.login,
                         c.server,
                         c.port,
-                        if c.is_production() {
+                        if v.production {
                             " (live)"
                         } else {
                             " (non-production)"
                         },
-                        if tlds.is_empty() {
+                        if v.tlds.is_empty() {
                             "-".into()
                         } else {
-                            tlds.join(", ")
+                            v.tlds.join(", ")
                         }
                     );
                 }
             }
         }
         Which::Show { title, json } => {
-            let c = app
-                .models
-                .registrar(&title)?
-                .ok_or(SettingsError::UnknownRegistrar(title.clone()))?;
-            let tlds = tlds_of(&app, &title)?;
+            let v = settings::registrar(&app, &title)?;
             if json {
-                println!("{}", json_of(&app, &c, &tlds));
+                println!("{}", serde_json::to_value(&v)?);
             } else {
-                print!("{}", describe(&c, &redacted_key(&app, &title), &tlds));
+                print!("{}", describe(&v.config, &v.key, &v.tlds));
             }
         }
         Which::Remove { title } => {
-            app.models
-                .registrar(&title)?
-                .ok_or(SettingsError::UnknownRegistrar(title.clone()))?;
-            let tlds = tlds_of(&app, &title)?;
-            if !tlds.is_empty() {
-                anyhow::bail!(
-                    "{title} still serves {}; assign those TLDs to another connection first (`domreg tld assign TLD --registrar OTHER`)",
-                    tlds.join(", ")
-                );
-            }
-            let pending = app
-                .models
-                .pending_orders(&domreg_projections::PendingQuery {
-                    limit: 1_000_000,
-                    ..Default::default()
-                })?;
-            let using = pending.iter().filter(|p| p.connection == title).count();
-            if using > 0 {
-                anyhow::bail!("{using} pending orders still use {title}; they keep their connection until they end");
-            }
-            let stream = registrar_stream(&title);
-            let version = app.store.read_stream(&stream, 0, usize::MAX).await?.len() as u64;
-            app.append_settings(
-                &stream,
-                ExpectedVersion::after(version),
-                &[RegistrarRemoved {
-                    title: title.clone(),
-                }
-                .into()],
-                cli_actor(),
-                Utc::now(),
-            )
-            .await?;
-            app.secrets.remove(&title);
+            settings::remove_registrar(&mut app, &title, cli_actor()).await?;
             println!("removed {title} and its stored key");
         }
         Which::Test { title, json } => {
-            let c = app
-                .models
-                .registrar(&title)?
-                .ok_or(SettingsError::UnknownRegistrar(title.clone()))?;
-            let client =
-                crate::engine::client_for(&app, &c.title).map_err(|e| anyhow::anyhow!(e))?;
-            let exchange = client.call(&Command::GetBalance).await;
-            let cl = &exchange.classification;
-            let (ok, message) = match (cl.class, cl.code) {
-                (Class::Done, _) => {
-                    let balance = exchange.outcome.as_ref().ok().and_then(|r| r.attr("balance")).unwrap_or("?").to_string();
-                    (true, format!("OK: {title} reached {}:{} as {}; reseller balance {balance}", c.server, c.port, c.login))
-                }
-                (_, Some(401 | 410)) => (false, format!(
-                    "authentication failed: OpenSRS did not accept login {:?} with the stored key. Check both in the Reseller Web Interface and run `domreg registrar update {title} --login ... --key-file ...`",
-                    c.login
-                )),
-                (_, Some(400)) if cl.configuration_error => (false, format!(
-                    "OpenSRS refused this machine's IP address{}. Add it in the Reseller Web Interface under Profile Management > Add IPs for Script/API Access",
-                    c.source_ip.as_deref().map(|ip| format!(" ({ip})")).unwrap_or_default()
-                )),
-                (_, Some(code)) => (false, format!("OpenSRS answered {code}: {}", cl.text)),
-                (_, None) => (false, format!("no answer from {}:{}: {}", c.server, c.port, cl.text)),
-            };
+            let t = settings::test_registrar(&app, &title).await?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "title": title, "ok": ok, "message": message, "code": cl.code })
-                );
+                println!("{}", serde_json::to_value(&t)?);
             } else {
-                println!("{message}");
+                println!("{}", t.message);
             }
-            if !ok {
+            if !t.ok {
                 std::process::exit(1);
             }
         }

@@ -1,13 +1,12 @@
 //! `domreg tld ...`, `domreg price ...`, `domreg policy ...`: routing, prices, async policies.
 
-use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
 
 use domreg_events::settings::*;
-use domreg_events::{Currency, Money, Period};
+use domreg_events::Period;
 
+use crate::admin::settings;
 use crate::app::{cli_actor, App};
-use crate::store::ExpectedVersion;
 
 #[derive(Debug, Args)]
 pub struct TldArgs {
@@ -132,31 +131,13 @@ pub async fn tld(data_dir: &std::path::Path, args: TldArgs) -> anyhow::Result<()
     app.catch_up().await?;
     match args.which {
         TldWhich::Assign { tld, registrar } => {
-            let tld = parse_tld(&tld)?;
-            if tld == "*" {
-                anyhow::bail!("give a TLD such as com or co.uk; `*` is for policies only");
-            }
-            app.models
-                .registrar(&registrar)?
-                .ok_or(SettingsError::UnknownRegistrar(registrar.clone()))?;
-            let previous = app.models.route(&tld)?;
-            app.append_settings(
-                &tld_stream(&tld),
-                ExpectedVersion::Any,
-                &[TldAssigned {
-                    tld: tld.clone(),
-                    registrar: registrar.clone(),
-                }
-                .into()],
-                cli_actor(),
-                Utc::now(),
-            )
-            .await?;
-            match previous {
-                Some(p) if p != registrar => println!(
-                    ".{tld} now goes through {registrar} (was {p}; orders already placed keep {p})"
+            let r = settings::assign_tld(&mut app, &tld, &registrar, cli_actor()).await?;
+            match r.previous {
+                Some(p) => println!(
+                    ".{} now goes through {registrar} (was {p}; orders already placed keep {p})",
+                    r.tld
                 ),
-                _ => println!(".{tld} goes through {registrar}"),
+                None => println!(".{} goes through {registrar}", r.tld),
             }
         }
         TldWhich::List { json } => {
@@ -234,10 +215,6 @@ pub async fn tld(data_dir: &std::path::Path, args: TldArgs) -> anyhow::Result<()
     Ok(())
 }
 
-fn period(years: Option<i64>) -> anyhow::Result<Option<Period>> {
-    Ok(years.map(Period::years).transpose()?)
-}
-
 pub async fn price(data_dir: &std::path::Path, args: PriceArgs) -> anyhow::Result<()> {
     let mut app = App::open(data_dir)?;
     app.catch_up().await?;
@@ -249,65 +226,33 @@ pub async fn price(data_dir: &std::path::Path, args: PriceArgs) -> anyhow::Resul
             amount,
             currency,
         } => {
-            let tld = parse_tld(&tld)?;
-            let currency = Currency::parse(&currency)?;
-            let price = Money::parse(&amount, currency)?;
-            let (kind, years) = (PriceKind::from(kind), period(years)?);
-            validate_price(kind, years, price)?;
-            if let Some(other) = app
-                .models
-                .prices(Some(&tld))?
-                .iter()
-                .find(|p| p.price.currency != currency)
-            {
-                anyhow::bail!(
-                    ".{tld} is priced in {}; all its prices must share one currency",
-                    other.price.currency
-                );
-            }
-            app.append_settings(
-                &tld_stream(&tld),
-                ExpectedVersion::Any,
-                &[PriceSet {
-                    tld: tld.clone(),
-                    kind,
-                    years,
-                    price,
-                }
-                .into()],
+            let p = settings::set_price(
+                &mut app,
+                &tld,
+                kind.into(),
+                years,
+                &amount,
+                &currency,
                 cli_actor(),
-                Utc::now(),
             )
             .await?;
-            let period = years
-                .map(|y| format!("for {y}"))
+            let period = p
+                .years
+                .map(|y| {
+                    format!(
+                        "for {}",
+                        Period::years(y.into())
+                            .map(|p| p.to_string())
+                            .unwrap_or_default()
+                    )
+                })
                 .unwrap_or_else(|| "once".into());
-            println!(".{tld} {} {period}: {price}", kind.as_str());
+            println!(".{} {} {period}: {}", p.tld, p.kind.as_str(), p.price);
         }
         PriceWhich::Remove { tld, kind, years } => {
-            let tld = parse_tld(&tld)?;
-            let (kind, years) = (PriceKind::from(kind), period(years)?);
-            if app
-                .models
-                .price(&tld, kind, years.map(Period::get))?
-                .is_none()
-            {
-                anyhow::bail!(".{tld} has no such {} price", kind.as_str());
-            }
-            app.append_settings(
-                &tld_stream(&tld),
-                ExpectedVersion::Any,
-                &[PriceRemoved {
-                    tld: tld.clone(),
-                    kind,
-                    years,
-                }
-                .into()],
-                cli_actor(),
-                Utc::now(),
-            )
-            .await?;
-            println!("removed the .{tld} {} price", kind.as_str());
+            let kind = PriceKind::from(kind);
+            settings::remove_price(&mut app, &tld, kind, years, cli_actor()).await?;
+            println!("removed the .{} {} price", parse_tld(&tld)?, kind.as_str());
         }
         PriceWhich::List { tld, json } => {
             let tld = tld.map(|t| parse_tld(&t)).transpose()?;
@@ -346,27 +291,14 @@ pub async fn policy(data_dir: &std::path::Path, args: PolicyArgs) -> anyhow::Res
             poll_every,
             timeout,
         } => {
-            let tld = parse_tld(&tld)?;
             let policy = AsyncPolicy {
                 poll_every_secs: poll_every.as_secs(),
                 timeout_secs: timeout.as_secs(),
             };
-            policy.validate()?;
-            app.append_settings(
-                &tld_stream(&tld),
-                ExpectedVersion::Any,
-                &[PolicySet {
-                    tld: tld.clone(),
-                    transfer,
-                    policy,
-                }
-                .into()],
-                cli_actor(),
-                Utc::now(),
-            )
-            .await?;
+            let row = settings::set_policy(&mut app, &tld, transfer, policy, cli_actor()).await?;
             println!(
-                ".{tld} {}: poll every {}, time out after {}",
+                ".{} {}: poll every {}, time out after {}",
+                row.tld,
                 if transfer {
                     "transfers"
                 } else {

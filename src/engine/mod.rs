@@ -245,6 +245,10 @@ impl<C: Clock> Engine<C> {
             }
             round.mail = mailer.deliver().await;
         }
+        let m = crate::metrics::global();
+        crate::metrics::Metrics::add(&m.rounds, 1);
+        crate::metrics::Metrics::add(&m.polls, round.polled as u64);
+        crate::metrics::Metrics::add(&m.submissions, round.submitted as u64);
         Ok(round)
     }
 

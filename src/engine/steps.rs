@@ -62,6 +62,18 @@ pub async fn append_decisions<S: EventStore>(
     commands: Vec<Command>,
     now: DateTime<Utc>,
 ) -> Result<Result<Vec<&'static str>, DomainError>, StoreError> {
+    append_decisions_by(store, state, commands, Actor::Engine, now).await
+}
+
+/// [`append_decisions`] on behalf of `actor` (an admin's cancel or reset), so the audit
+/// names who did it.
+pub async fn append_decisions_by<S: EventStore>(
+    store: &S,
+    state: &Domain,
+    commands: Vec<Command>,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<Vec<&'static str>, DomainError>, StoreError> {
     let Some(name) = &state.name else {
         return Ok(Err(DomainError::NotRegistered(String::new())));
     };
@@ -84,7 +96,7 @@ pub async fn append_decisions<S: EventStore>(
     let correlation = Uuid::now_v7();
     let new: Vec<NewEvent> = events
         .iter()
-        .map(|e| NewEvent::domain(e, EventMetadata::new(Actor::Engine, correlation, now)))
+        .map(|e| NewEvent::domain(e, EventMetadata::new(actor.clone(), correlation, now)))
         .collect();
     store
         .append(

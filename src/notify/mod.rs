@@ -13,6 +13,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::{self, Metrics};
+
 /// One message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mail {
@@ -138,9 +140,13 @@ impl Mailer {
                 None => Ok(self.dir.join("outbox").join(name)),
             };
             match result.and_then(|dest| std::fs::rename(&path, dest).map_err(|e| e.to_string())) {
-                Ok(()) => delivery.sent += 1,
+                Ok(()) => {
+                    delivery.sent += 1;
+                    Metrics::add(&metrics::global().emails_sent, 1);
+                }
                 Err(e) => {
                     delivery.failed += 1;
+                    Metrics::add(&metrics::global().emails_failed, 1);
                     tracing::warn!(to = %mail.to, subject = %mail.subject, error = %e, "email not sent; it stays queued and is retried");
                 }
             }

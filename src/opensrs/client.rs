@@ -45,6 +45,13 @@ impl Secret {
     }
 }
 
+/// Read from JSON request bodies (the HTTP API's write-only key); never serialized.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
@@ -132,6 +139,25 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
+impl Exchange {
+    /// The exchange as `lookup --json` and the HTTP API show it: no request, no key.
+    pub fn to_json(&self, domain: &str) -> serde_json::Value {
+        let attributes = self
+            .outcome
+            .as_ref()
+            .map(|r| r.attributes.to_json())
+            .unwrap_or(serde_json::Value::Null);
+        serde_json::json!({
+            "domain": domain,
+            "command": self.kind,
+            "classification": self.classification,
+            "code": self.classification.code,
+            "text": self.classification.text,
+            "attributes": attributes,
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -213,6 +239,11 @@ impl Client {
                     code = ?classification.code,
                     "OpenSRS call"
                 );
+                let result = classification
+                    .code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "no_reply".into());
+                crate::metrics::global().record_call(&kind.label(), &result, started.elapsed());
                 return Exchange {
                     kind,
                     request,

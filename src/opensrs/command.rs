@@ -21,6 +21,14 @@ pub enum CommandKind {
 }
 
 impl CommandKind {
+    /// The name used in metrics and logs (`LOOKUP`, `CHECK_TRANSFER`, ...).
+    pub fn label(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => format!("{self:?}"),
+        }
+    }
+
     /// Commands that change state at OpenSRS. The client never resends these; whether to
     /// try again is the engine's decision, after it has found out what happened.
     pub fn is_mutating(self) -> bool {

@@ -71,8 +71,11 @@ CREATE TABLE IF NOT EXISTS dm_orders (
     domain     TEXT NOT NULL,
     account    TEXT NOT NULL,
     kind       TEXT NOT NULL,
-    connection TEXT NOT NULL
+    connection TEXT NOT NULL,
+    -- accepted, submitted, pending, confirmed, rejected, timed_out or cancelled.
+    state      TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS dm_orders_by_state ON dm_orders (state);
 CREATE TABLE IF NOT EXISTS dm_domains (
     name       TEXT PRIMARY KEY,
     tld        TEXT NOT NULL,

@@ -1,0 +1,8 @@
+//! What an admin can do, as typed operations: the CLI and the HTTP API both call these,
+//! so the two give the same answers for the same data.
+
+mod error;
+pub mod orders;
+pub mod settings;
+
+pub use error::AdminError;
