@@ -127,7 +127,9 @@ pub async fn start_sandbox() -> anyhow::Result<Sandbox> {
 }
 
 /// Runs the demo in `data_dir` (which should be empty) and prints what happens.
-pub async fn run(data_dir: &Path) -> anyhow::Result<()> {
+/// Walks the demo; with `api`, keeps the engine, the sandbox and the admin API running
+/// afterwards until Ctrl-C.
+pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Result<()> {
     let sandbox =
         Sandbox::start(SandboxConfig::new("127.0.0.1:0".parse()?, "demo", DEMO_KEY)).await?;
     println!(
@@ -257,5 +259,16 @@ pub async fn run(data_dir: &Path) -> anyhow::Result<()> {
         counters.values().sum::<u32>(),
         orders.len()
     );
-    Ok(())
+    let Some(api) = api else {
+        return Ok(());
+    };
+    if let Some(addr) = api.addr() {
+        println!("8. The admin API is on http://{addr}/api/v1 (docs/admin-api.md); for example:");
+        println!(
+            "   curl -H \"Authorization: Bearer $DOMREG_API_TOKEN\" http://{addr}/api/v1/ledger"
+        );
+        println!("   The engine and the sandbox keep running; Ctrl-C stops them.");
+    }
+    let engine = Engine::new(App::open(data_dir)?, SystemClock);
+    crate::serve::run(data_dir, engine, Some(api), Duration::from_secs(1), false).await
 }

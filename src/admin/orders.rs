@@ -173,7 +173,7 @@ pub async fn check(app: &mut App, order: &str) -> Result<OrderOutcome, AdminErro
 
 /// Switches a domain's automatic renewal on or off.
 pub async fn set_auto_renew(
-    app: &App,
+    app: &mut App,
     domain: &str,
     enabled: bool,
     actor: Actor,

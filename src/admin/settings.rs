@@ -112,8 +112,11 @@ fn view(
     })
 }
 
-async fn stream_version(app: &App, stream: &str) -> Result<ExpectedVersion, AdminError> {
-    let len = app.store.read_stream(stream, 0, usize::MAX).await?.len() as u64;
+async fn stream_version(
+    store: &crate::store::SqliteStore,
+    stream: &str,
+) -> Result<ExpectedVersion, AdminError> {
+    let len = store.read_stream(stream, 0, usize::MAX).await?.len() as u64;
     Ok(ExpectedVersion::after(len))
 }
 
@@ -174,7 +177,7 @@ pub async fn add_registrar(
     // without its key.
     app.secrets.put(title, &key)?;
     let stream = registrar_stream(title);
-    let expected = stream_version(app, &stream).await?;
+    let expected = stream_version(&app.store, &stream).await?;
     let event = RegistrarAdded {
         config: config.clone(),
     };
@@ -199,7 +202,7 @@ pub async fn update_registrar(
     let warnings = config.validate()?;
     let key = key.map(non_empty_key).transpose()?;
     let stream = registrar_stream(title);
-    let expected = stream_version(app, &stream).await?;
+    let expected = stream_version(&app.store, &stream).await?;
     let mut events: Vec<SettingsEvent> = vec![RegistrarUpdated {
         config: config.clone(),
     }
@@ -244,7 +247,7 @@ pub async fn remove_registrar(app: &mut App, title: &str, actor: Actor) -> Resul
         )));
     }
     let stream = registrar_stream(title);
-    let expected = stream_version(app, &stream).await?;
+    let expected = stream_version(&app.store, &stream).await?;
     let event = RegistrarRemoved {
         title: title.to_string(),
     };
@@ -264,7 +267,7 @@ pub struct ConnectionTest {
 }
 
 /// Calls GET_BALANCE to check the login, key and IP allow-list, and explains a failure.
-pub async fn test_registrar(app: &App, title: &str) -> Result<ConnectionTest, AdminError> {
+pub async fn test_registrar(app: &mut App, title: &str) -> Result<ConnectionTest, AdminError> {
     let c = app
         .models
         .registrar(title)?

@@ -395,3 +395,32 @@ pub async fn account_audit(
         balances: balances_now,
     })
 }
+
+/// Parses a moment: RFC 3339 (`2026-11-28T10:00:00Z`, any offset), or UTC as
+/// `2026-11-28 10:00[:00]` or `2026-11-28` (midnight).
+pub fn parse_moment(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+    }
+    if let Some(t) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+    {
+        return Ok(Utc.from_utc_datetime(&t));
+    }
+    Err(format!(
+        "{s:?} is not a time: write 2026-11-28T10:00:00Z, 2026-11-28 10:00 (UTC) or 2026-11-28"
+    ))
+}

@@ -83,6 +83,10 @@ pub enum Command {
         /// Keep the demo's data here (default: a new temporary directory).
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// With --listen, keep running afterwards with the admin API (token from
+        /// DOMREG_API_TOKEN, or a new one printed once).
+        #[command(flatten)]
+        api: crate::serve::ApiArgs,
     },
 }
 
@@ -116,18 +120,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => orders::serve(&cli.data_dir, args).await,
         Command::AutoRenew(args) => orders::auto_renew(&cli.data_dir, args).await,
-        Command::Demo { keep } => match keep {
-            Some(dir) => {
-                crate::demo::run(&dir).await?;
-                println!("The demo's log and read models are in {}", dir.display());
-                Ok(())
+        Command::Demo { keep, api } => {
+            let api = demo_api(&api).await?;
+            match keep {
+                Some(dir) => {
+                    crate::demo::run(&dir, api).await?;
+                    println!("The demo's log and read models are in {}", dir.display());
+                    Ok(())
+                }
+                None => {
+                    let dir = tempfile::Builder::new().prefix("domreg-demo-").tempdir()?;
+                    crate::demo::run(dir.path(), api).await
+                }
             }
-            None => {
-                let dir = tempfile::Builder::new().prefix("domreg-demo-").tempdir()?;
-                crate::demo::run(dir.path()).await
-            }
-        },
+        }
     }
+}
+
+/// The demo's API listener: the configured token, or a fresh random one shown once.
+async fn demo_api(args: &crate::serve::ApiArgs) -> anyhow::Result<Option<crate::serve::Api>> {
+    let Some(addr) = args.listen else {
+        return Ok(None);
+    };
+    let token = match args.token()? {
+        Some(t) => t,
+        None => {
+            use rand::distr::{Alphanumeric, SampleString};
+            let t = Alphanumeric.sample_string(&mut rand::rng(), 32);
+            println!("Admin API token for this demo (export DOMREG_API_TOKEN={t})");
+            crate::opensrs::Secret::new(t)
+        }
+    };
+    Ok(Some(crate::serve::Api::bind(addr, token).await?))
 }
 
 /// The embedded log file inside the data directory.

@@ -193,6 +193,8 @@ pub struct ServeArgs {
     /// The SMTP password (prefer the environment variable).
     #[arg(long, env = "DOMREG_SMTP_PASSWORD", hide_env_values = true)]
     pub smtp_password: Option<String>,
+    #[command(flatten)]
+    pub api: crate::serve::ApiArgs,
 }
 
 /// The mail settings of `serve`.
@@ -223,32 +225,23 @@ pub fn mail_settings(args: &ServeArgs) -> anyhow::Result<crate::notify::MailSett
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let mailer = crate::notify::Mailer::new(data_dir, mail_settings(&args)?)?;
-    let mut engine = Engine::new(App::open(data_dir)?, SystemClock).with_mail(mailer);
+    let engine = Engine::new(App::open(data_dir)?, SystemClock).with_mail(mailer);
+    let api = match (args.api.listen, args.api.token()?) {
+        (None, _) => None,
+        (Some(addr), Some(token)) => Some(crate::serve::Api::bind(addr, token).await?),
+        (Some(_), None) => anyhow::bail!(
+            "--listen needs the admin token: set DOMREG_API_TOKEN or give --api-token-file FILE"
+        ),
+    };
     tracing::info!(data_dir = %data_dir.display(), "engine started");
     eprintln!(
         "domreg engine running on {} (Ctrl-C stops it)",
         data_dir.display()
     );
-    loop {
-        let round = engine.run_once().await?;
-        if round.did_anything() {
-            tracing::info!(
-                submitted = round.submitted,
-                polled = round.polled,
-                recovered = round.recovered,
-                "round"
-            );
-        }
-        if args.once {
-            return Ok(());
-        }
-        if !round.did_anything() {
-            tokio::select! {
-                _ = tokio::time::sleep(args.tick.max(Duration::from_millis(10))) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-            }
-        }
+    if let Some(addr) = api.as_ref().and_then(|a| a.addr()) {
+        eprintln!("admin API on http://{addr}/api/v1 (bearer token required)");
     }
+    crate::serve::run(data_dir, engine, api, args.tick, args.once).await
 }
 
 fn answer_text(a: &Option<RegistrarAnswer>) -> String {
@@ -333,9 +326,10 @@ pub struct AutoRenewArgs {
 }
 
 pub async fn auto_renew(data_dir: &Path, args: AutoRenewArgs) -> anyhow::Result<()> {
-    let app = App::open(data_dir)?;
+    let mut app = App::open(data_dir)?;
     let name =
-        admin::orders::set_auto_renew(&app, &args.domain, args.state == "on", cli_actor()).await?;
+        admin::orders::set_auto_renew(&mut app, &args.domain, args.state == "on", cli_actor())
+            .await?;
     println!("auto-renew of {name} is {}", args.state);
     Ok(())
 }

@@ -230,7 +230,7 @@ pub async fn run(data_dir: &std::path::Path, args: RegistrarArgs) -> anyhow::Res
             println!("removed {title} and its stored key");
         }
         Which::Test { title, json } => {
-            let t = settings::test_registrar(&app, &title).await?;
+            let t = settings::test_registrar(&mut app, &title).await?;
             if json {
                 println!("{}", serde_json::to_value(&t)?);
             } else {

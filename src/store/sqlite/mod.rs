@@ -87,6 +87,18 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// The last position in the log (0 when empty), as any process has written it.
+    pub async fn head(&self) -> Result<u64, StoreError> {
+        self.with_reader(|conn| {
+            conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|p| p as u64)
+            .map_err(backend)
+        })
+        .await
+    }
+
     /// Runs `f` on a pooled read connection, off the async threads.
     async fn with_reader<T: Send + 'static>(
         &self,

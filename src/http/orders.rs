@@ -1,0 +1,273 @@
+//! Orders, the Async Manager, the ledger, accounts, domains and audits over HTTP.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use domreg_events::{AccountId, ContactSet, DomainName, OrderKind};
+use domreg_projections::PendingQuery;
+
+use super::error::{ApiError, ApiJson, ApiQuery};
+use super::{actor, ApiState};
+use crate::admin::{self, AdminError};
+use crate::audit::{self, AccountAudit, DomainAudit};
+use crate::engine::place::{place_order, OrderRequest};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBody {
+    pub kind: OrderKind,
+    pub domain: String,
+    pub account: String,
+    #[serde(default = "one")]
+    pub years: i64,
+    pub contacts: Option<ContactSet>,
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    pub auth_code: Option<String>,
+}
+
+/// `POST /api/v1/orders`: charged now; the engine submits it.
+pub async fn place(
+    State(s): State<Arc<ApiState>>,
+    ApiJson(body): ApiJson<OrderBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if let Some(c) = &body.contacts {
+        c.validate().map_err(AdminError::from)?;
+    }
+    let request = OrderRequest {
+        domain: body.domain,
+        account: body.account,
+        kind: body.kind,
+        years: body.years,
+        contacts: body.contacts,
+        nameservers: body.nameservers,
+        auth_code: body.auth_code,
+    };
+    let mut app = s.app.lock().await;
+    let placed = place_order(&mut app, request, actor(), Utc::now())
+        .await
+        .map_err(AdminError::from)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "order": placed, "status": "charged" })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsyncQuery {
+    pub tld: Option<String>,
+    pub account: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// `GET /api/v1/async`: pending orders, oldest first.
+pub async fn pending(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<AsyncQuery>) -> Answer {
+    let mut app = s.app.lock().await;
+    app.catch_up().await?;
+    let rows = app.models.pending_orders(&PendingQuery {
+        tld: q
+            .tld
+            .map(|t| t.trim_start_matches('.').to_ascii_lowercase()),
+        account: q.account,
+        due_by: None,
+        limit: q.limit.unwrap_or(50).min(10_000),
+        offset: q.offset.unwrap_or(0),
+    })?;
+    Ok(Json(json!(rows)))
+}
+
+pub async fn cancel(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
+    let mut app = s.app.lock().await;
+    let out = admin::orders::cancel(&mut app, &order, actor()).await?;
+    Ok(Json(json!(out)))
+}
+
+pub async fn reset(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
+    let mut app = s.app.lock().await;
+    let out = admin::orders::reset(&mut app, &order, actor()).await?;
+    Ok(Json(json!(out)))
+}
+
+pub async fn check(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
+    let mut app = s.app.lock().await;
+    let out = admin::orders::check(&mut app, &order).await?;
+    Ok(Json(json!(out)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub account: Option<String>,
+    pub limit: Option<usize>,
+}
+
+fn account_filter(account: &Option<String>) -> Result<(), ApiError> {
+    if let Some(a) = account {
+        AccountId::parse(a).map_err(AdminError::from)?;
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/ledger`: entries and balances, as `domreg ledger --json`.
+pub async fn ledger(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
+    account_filter(&q.account)?;
+    let mut app = s.app.lock().await;
+    app.catch_up().await?;
+    let entries = app
+        .models
+        .ledger(q.account.as_deref(), q.limit.unwrap_or(1000).min(100_000))?;
+    let balances: Vec<_> = app
+        .models
+        .balances()?
+        .into_iter()
+        .filter(|b| q.account.as_ref().is_none_or(|a| *a == b.account))
+        .collect();
+    Ok(Json(json!({ "entries": entries, "balances": balances })))
+}
+
+/// `GET /api/v1/domains`, as `domreg domains --json`.
+pub async fn domains(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
+    account_filter(&q.account)?;
+    let mut app = s.app.lock().await;
+    app.catch_up().await?;
+    let rows = app
+        .models
+        .domains(q.account.as_deref(), q.limit.unwrap_or(1000).min(100_000))?;
+    Ok(Json(json!(rows)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoRenewBody {
+    pub enabled: bool,
+}
+
+pub async fn auto_renew(
+    State(s): State<Arc<ApiState>>,
+    Path(domain): Path<String>,
+    ApiJson(body): ApiJson<AutoRenewBody>,
+) -> Answer {
+    let mut app = s.app.lock().await;
+    let name = admin::orders::set_auto_renew(&mut app, &domain, body.enabled, actor()).await?;
+    Ok(Json(json!({ "domain": name, "auto_renew": body.enabled })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    pub amount: String,
+    #[serde(default = "usd")]
+    pub currency: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+fn usd() -> String {
+    "USD".into()
+}
+
+/// `POST /api/v1/accounts/{account}/credits`: a payment received.
+pub async fn credit(
+    State(s): State<Arc<ApiState>>,
+    Path(account): Path<String>,
+    ApiJson(body): ApiJson<CreditBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut app = s.app.lock().await;
+    let c = admin::settings::credit(
+        &mut app,
+        &account,
+        &body.amount,
+        &body.currency,
+        &body.note,
+        actor(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!(c))))
+}
+
+pub async fn contacts(
+    State(s): State<Arc<ApiState>>,
+    Path(account): Path<String>,
+    ApiJson(body): ApiJson<ContactSet>,
+) -> Answer {
+    let mut app = s.app.lock().await;
+    let account = admin::settings::store_contacts(&mut app, &account, body, actor()).await?;
+    Ok(Json(json!({ "account": account, "stored": true })))
+}
+
+fn moment(field: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    value
+        .as_deref()
+        .map(|v| {
+            audit::parse_moment(v).map_err(|m| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_time",
+                    format!("{field}: {m}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainAuditQuery {
+    pub order: Option<String>,
+    pub at: Option<String>,
+}
+
+/// `GET /api/v1/audit/domains/{domain}`, as `domreg audit DOMAIN --json`.
+pub async fn audit_domain(
+    State(s): State<Arc<ApiState>>,
+    Path(domain): Path<String>,
+    ApiQuery(q): ApiQuery<DomainAuditQuery>,
+) -> Answer {
+    let query = DomainAudit {
+        domain: DomainName::parse(&domain).map_err(AdminError::from)?,
+        order: q
+            .order
+            .as_deref()
+            .map(admin::orders::parse_order_id)
+            .transpose()?,
+        at: moment("at", &q.at)?,
+    };
+    let store = s.app.lock().await.store.clone();
+    Ok(Json(json!(audit::domain_audit(&store, &query).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountAuditQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// `GET /api/v1/audit/accounts/{account}`, as `domreg audit --account A --json`.
+pub async fn audit_account(
+    State(s): State<Arc<ApiState>>,
+    Path(account): Path<String>,
+    ApiQuery(q): ApiQuery<AccountAuditQuery>,
+) -> Answer {
+    let query = AccountAudit {
+        account: AccountId::parse(&account).map_err(AdminError::from)?,
+        from: moment("from", &q.from)?,
+        to: moment("to", &q.to)?,
+    };
+    let store = s.app.lock().await.store.clone();
+    Ok(Json(json!(audit::account_audit(&store, &query).await?)))
+}

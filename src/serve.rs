@@ -1,0 +1,126 @@
+//! The long-running process of `domreg serve` (and `domreg demo --listen`): engine rounds
+//! and, when asked, the admin HTTP API beside them, until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::App;
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::http::{self, ApiState};
+use crate::opensrs::Secret;
+
+/// Where and how the admin API listens.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    /// Serve the admin HTTP API on this address (e.g. 127.0.0.1:8080).
+    #[arg(long, env = "DOMREG_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// File holding the API's bearer token (or set DOMREG_API_TOKEN).
+    #[arg(long, env = "DOMREG_API_TOKEN_FILE")]
+    pub api_token_file: Option<PathBuf>,
+    /// The API's bearer token; prefer the environment variable or --api-token-file.
+    #[arg(long, env = "DOMREG_API_TOKEN", hide_env_values = true, hide = true)]
+    pub api_token: Option<String>,
+}
+
+impl ApiArgs {
+    /// The configured token, if any.
+    pub fn token(&self) -> anyhow::Result<Option<Secret>> {
+        match (&self.api_token, &self.api_token_file) {
+            (Some(t), _) => Ok(Some(Secret::new(t.trim()))),
+            (None, Some(path)) => {
+                let t = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read the API token file {}: {e}", path.display())
+                })?;
+                Ok(Some(Secret::new(t.trim())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// A bound API listener and its token.
+pub struct Api {
+    pub listener: tokio::net::TcpListener,
+    pub token: Secret,
+}
+
+impl Api {
+    pub async fn bind(addr: SocketAddr, token: Secret) -> anyhow::Result<Api> {
+        let listener = http::bind(addr, &token).await?;
+        Ok(Api { listener, token })
+    }
+
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs engine rounds every `tick` (at once again when a round did something) and the API,
+/// until a stop signal; with `once`, one round and no API.
+pub async fn run<C: Clock>(
+    data_dir: &Path,
+    mut engine: Engine<C>,
+    api: Option<Api>,
+    tick: Duration,
+    once: bool,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server = None;
+    if let (Some(api), false) = (api, once) {
+        let state = Arc::new(ApiState {
+            app: tokio::sync::Mutex::new(App::open(data_dir)?),
+            token: api.token,
+        });
+        let mut rx = stop_rx.clone();
+        let shutdown = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        server = Some(tokio::spawn(http::serve(api.listener, state, shutdown)));
+    }
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let round = engine.run_once().await?;
+        if round.did_anything() {
+            tracing::info!(
+                submitted = round.submitted,
+                polled = round.polled,
+                recovered = round.recovered,
+                "round"
+            );
+        }
+        if once {
+            break;
+        }
+        if !round.did_anything() {
+            tokio::select! {
+                _ = tokio::time::sleep(tick.max(Duration::from_millis(10))) => {}
+                _ = &mut stop => break,
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    if let Some(server) = server {
+        server.await??;
+    }
+    Ok(())
+}
