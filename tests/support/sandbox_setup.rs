@@ -21,6 +21,7 @@ pub fn domreg_ok(dir: &Path, args: &[&str]) -> String {
 
 /// Adds connection `main` (reseller `reseller`, plain HTTP to the sandbox on `port`),
 /// routes `tlds` to it and prices a 1-year registration at 12.99 USD.
+#[allow(dead_code)] // not every test binary configures through the CLI
 pub fn connect_sandbox(dir: &Path, port: u16, key: &str, tlds: &[&str]) {
     let port = port.to_string();
     domreg_ok(

@@ -1,0 +1,584 @@
+//! The admin HTTP API over real loopback HTTP: auth, every route, validation, the same
+//! answers as the CLI, metrics that move with the orders, and the OpenAPI description.
+
+#[path = "support/api.rs"]
+mod support_api;
+#[path = "support/contacts.rs"]
+mod support_contacts;
+#[path = "support/sandbox_setup.rs"]
+mod support_setup;
+
+use std::sync::Arc;
+
+use domreg::app::App;
+use domreg::clock::SystemClock;
+use domreg::engine::Engine;
+use domreg::http::{self, ApiState};
+use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use domreg::opensrs::Secret;
+use serde_json::{json, Value};
+use support_api::ApiClient;
+use support_setup::domreg_ok;
+
+const KEY: &str = "api-test-opensrs-key-0123456789";
+const TOKEN: &str = "api-test-token-abcdefghijklmnop";
+
+struct World {
+    dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    api: ApiClient,
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(SandboxConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        "reseller",
+        KEY,
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = Arc::new(ApiState {
+        app: tokio::sync::Mutex::new(App::open(dir.path()).unwrap()),
+        token: Secret::new(TOKEN),
+    });
+    let listener = http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new(TOKEN))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(http::serve(listener, state, std::future::pending()));
+    World {
+        dir,
+        sandbox,
+        api: ApiClient::new(base, TOKEN),
+    }
+}
+
+impl World {
+    async fn engine_round(&self) {
+        let mut engine = Engine::new(App::open(self.dir.path()).unwrap(), SystemClock);
+        engine.run_once().await.unwrap();
+    }
+
+    fn cli(&self, args: &[&str]) -> Value {
+        let out = tokio::task::block_in_place(|| domreg_ok(self.dir.path(), args));
+        serde_json::from_str(&out).unwrap()
+    }
+
+    async fn metric(&self, line_start: &str) -> u64 {
+        let (status, _, text) = self.api.send_as("GET", "/metrics", None, Some(TOKEN)).await;
+        assert_eq!(status, 200);
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(line_start)
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("no metric {line_start} in\n{text}"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_missing_wrong_and_right_token() {
+    let w = world().await;
+    let (s, body, _) = w.api.send_as("GET", "/api/v1/ledger", None, None).await;
+    assert_eq!(s, 401);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    let (s, body, _) = w
+        .api
+        .send_as(
+            "GET",
+            "/api/v1/ledger",
+            None,
+            Some("api-test-token-abcdefghijklmnoq"),
+        )
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(body["error"]["code"], "forbidden");
+    let (s, _, _) = w
+        .api
+        .send_as("GET", "/api/v1/ledger", None, Some("short"))
+        .await;
+    assert_eq!(s, 403);
+    let (s, _, _) = w
+        .api
+        .send_as("GET", "/api/v1/ledger", None, Some(TOKEN))
+        .await;
+    assert_eq!(s, 200);
+    // Open: liveness and the description.
+    let (s, body, _) = w.api.send_as("GET", "/healthz", None, None).await;
+    assert_eq!((s, body["status"].as_str()), (200, Some("ok")));
+    let (s, body, _) = w
+        .api
+        .send_as("GET", "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!((s, body["openapi"].as_str()), (200, Some("3.1.0")));
+    // A token shorter than 16 characters is refused at start.
+    assert!(
+        http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new("too-short"))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_route_exists_and_needs_the_token() {
+    let w = world().await;
+    let doc: Value = serde_json::from_str(http::OPENAPI).unwrap();
+    let mut operations = 0;
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, op) in methods.as_object().unwrap() {
+            operations += 1;
+            let concrete = path
+                .replace("{order}", "0190aaaa-0000-7000-8000-000000000000")
+                .replace("{domain}", "example.com")
+                .replace("{account}", "alice")
+                .replace("{title}", "main")
+                .replace("{tld}", "com");
+            let (s, _, _) = w
+                .api
+                .send_as(&method.to_uppercase(), &concrete, None, None)
+                .await;
+            let open = op.get("security").is_some_and(|s| s == &json!([]));
+            if open {
+                assert_eq!(s, 200, "{method} {path} is documented as open");
+            } else {
+                assert_eq!(
+                    s, 401,
+                    "{method} {path}: documented routes exist and need the token"
+                );
+            }
+        }
+    }
+    assert_eq!(operations, 30);
+    let (s, body, _) = w
+        .api
+        .send_as("GET", "/api/v1/nothing-here", None, Some(TOKEN))
+        .await;
+    assert_eq!((s, body["error"]["code"].as_str()), (404, Some("no_route")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_orders_and_the_async_manager_over_http_match_the_cli() {
+    let w = world().await;
+    let api = &w.api;
+    let port = w.sandbox.addr.port();
+    let mut bodies = Vec::new();
+
+    // Settings.
+    let added = api
+        .expect(
+            "POST",
+            "/api/v1/registrars/main",
+            Some(&json!({"login": "reseller", "key": KEY, "server": "127.0.0.1", "port": port, "plain_http": true})),
+            201,
+        )
+        .await;
+    assert_eq!(added["title"], "main");
+    bodies.push(added.to_string());
+    let dup = api
+        .send(
+            "POST",
+            "/api/v1/registrars/main",
+            Some(&json!({"login": "reseller", "key": KEY})),
+        )
+        .await;
+    assert_eq!(
+        (dup.0, dup.1["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let updated = api
+        .expect(
+            "PATCH",
+            "/api/v1/registrars/main",
+            Some(&json!({"warn_days": 20})),
+            200,
+        )
+        .await;
+    assert_eq!(updated["warn_days"], 20);
+    let tested = api
+        .expect("POST", "/api/v1/registrars/main/test", None, 200)
+        .await;
+    assert_eq!(tested["ok"], true, "{tested}");
+    for tld in ["com", "de"] {
+        api.expect(
+            "PUT",
+            &format!("/api/v1/tlds/{tld}"),
+            Some(&json!({"registrar": "main"})),
+            200,
+        )
+        .await;
+        api.expect(
+            "PUT",
+            &format!("/api/v1/prices/{tld}"),
+            Some(&json!({"kind": "register", "years": 1, "amount": "12.99"})),
+            200,
+        )
+        .await;
+    }
+    api.expect(
+        "PUT",
+        "/api/v1/prices/com",
+        Some(&json!({"kind": "transfer", "amount": "9.00"})),
+        200,
+    )
+    .await;
+    api.expect("DELETE", "/api/v1/prices/com?kind=transfer", None, 200)
+        .await;
+    let gone = api
+        .send("DELETE", "/api/v1/prices/com?kind=transfer", None)
+        .await;
+    assert_eq!(gone.0, 404, "{}", gone.1);
+    let policy = api
+        .expect(
+            "PUT",
+            "/api/v1/policies/de",
+            Some(&json!({"poll_every_secs": 3600, "timeout_secs": 180000})),
+            200,
+        )
+        .await;
+    assert_eq!(policy["configured"], true, "{policy}");
+    for (path, cli) in [
+        ("/api/v1/registrars", vec!["registrar", "list", "--json"]),
+        ("/api/v1/tlds", vec!["tld", "list", "--json"]),
+        ("/api/v1/prices", vec!["price", "list", "--json"]),
+        ("/api/v1/policies", vec!["policy", "list", "--json"]),
+    ] {
+        let http = api.expect("GET", path, None, 200).await;
+        assert_eq!(
+            http,
+            w.cli(&cli),
+            "GET {path} answers as `domreg {}`",
+            cli.join(" ")
+        );
+        bodies.push(http.to_string());
+    }
+    let one = api
+        .expect("GET", "/api/v1/registrars/main", None, 200)
+        .await;
+    assert_eq!(one, w.cli(&["registrar", "show", "main", "--json"]));
+
+    // Money and contacts.
+    let credit = api
+        .expect(
+            "POST",
+            "/api/v1/accounts/alice/credits",
+            Some(&json!({"amount": "100.00", "note": "wire"})),
+            201,
+        )
+        .await;
+    assert_eq!(credit["balance"]["minor"], 10_000);
+    let contacts = serde_json::to_value(support_contacts::owen("Ottway & <Sons>")).unwrap();
+    api.expect(
+        "PUT",
+        "/api/v1/accounts/alice/contacts",
+        Some(&contacts),
+        200,
+    )
+    .await;
+
+    // Orders: one synchronous, one asynchronous.
+    assert_eq!(w.metric("domreg_orders{state=\"pending\"}").await, 0);
+    let placed = api
+        .expect(
+            "POST",
+            "/api/v1/orders",
+            Some(&json!({"kind": "register", "domain": "api-sync.com", "account": "alice"})),
+            201,
+        )
+        .await;
+    assert_eq!(placed["status"], "charged");
+    let slow = api
+        .expect(
+            "POST",
+            "/api/v1/orders",
+            Some(&json!({"kind": "register", "domain": "api-langsam.de", "account": "alice"})),
+            201,
+        )
+        .await;
+    let refused = api
+        .send("POST", "/api/v1/orders", Some(&json!({"kind": "register", "domain": "api-langsam.de", "account": "bob", "contacts": contacts})))
+        .await;
+    assert_eq!(
+        (refused.0, refused.1["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{}",
+        refused.1
+    );
+    let order = slow["order"]["order_id"].as_str().unwrap().to_string();
+    w.engine_round().await;
+    assert_eq!(w.metric("domreg_orders{state=\"pending\"}").await, 1);
+    assert_eq!(w.metric("domreg_orders{state=\"confirmed\"}").await, 1);
+    assert!(
+        w.metric("domreg_opensrs_calls_total{command=\"REGISTER\",result=\"250\"}")
+            .await
+            >= 1
+    );
+
+    let pending = api.expect("GET", "/api/v1/async?tld=de", None, 200).await;
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+    assert_eq!(pending[0]["order_id"], order.as_str());
+    assert_eq!(pending, w.cli(&["async", "list", "--tld", "de", "--json"]));
+    let checked = api
+        .expect("POST", &format!("/api/v1/async/{order}/check"), None, 200)
+        .await;
+    assert_eq!(checked["state"], "pending", "{checked}");
+    assert!(
+        checked["last_answer"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("waiting"),
+        "{checked}"
+    );
+    let reset = api
+        .expect("POST", &format!("/api/v1/async/{order}/reset"), None, 200)
+        .await;
+    assert!(reset["deadline"].is_string());
+    let cancelled = api
+        .expect("POST", &format!("/api/v1/async/{order}/cancel"), None, 200)
+        .await;
+    assert_eq!(cancelled["state"], "cancelled");
+    assert_eq!(cancelled["refunded"]["minor"], 1299);
+    assert_eq!(w.metric("domreg_orders{state=\"pending\"}").await, 0);
+    assert_eq!(w.metric("domreg_orders{state=\"cancelled\"}").await, 1);
+    let again = api
+        .send("POST", &format!("/api/v1/async/{order}/cancel"), None)
+        .await;
+    assert_eq!(
+        (again.0, again.1["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+
+    // Read models and audits answer as the CLI does.
+    for (path, cli) in [
+        (
+            "/api/v1/ledger?account=alice",
+            vec!["ledger", "--account", "alice", "--json"],
+        ),
+        ("/api/v1/domains", vec!["domains", "--json"]),
+    ] {
+        let http = api.expect("GET", path, None, 200).await;
+        assert_eq!(http, w.cli(&cli), "GET {path}");
+        bodies.push(http.to_string());
+    }
+    let audit = api
+        .expect("GET", "/api/v1/audit/domains/api-langsam.de", None, 200)
+        .await;
+    assert_eq!(audit, w.cli(&["audit", "api-langsam.de", "--json"]));
+    let cancel_entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "Cancelled")
+        .unwrap();
+    assert_eq!(cancel_entry["actor"], json!({"kind": "admin", "id": "api"}));
+    let account = api
+        .expect(
+            "GET",
+            "/api/v1/audit/accounts/alice?from=2000-01-01",
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(
+        account,
+        w.cli(&[
+            "audit",
+            "--account",
+            "alice",
+            "--from",
+            "2000-01-01",
+            "--json"
+        ])
+    );
+    let renewal = api
+        .expect(
+            "PUT",
+            "/api/v1/domains/api-sync.com/auto-renew",
+            Some(&json!({"enabled": false})),
+            200,
+        )
+        .await;
+    assert_eq!(renewal["auto_renew"], false);
+
+    // Registry queries through the configured connection.
+    let lookup = api
+        .expect("GET", "/api/v1/lookup/frei-api.com", None, 200)
+        .await;
+    assert_eq!(lookup["code"], 210);
+    let transfer = api
+        .expect("GET", "/api/v1/transfer-status/api-sync.com", None, 200)
+        .await;
+    assert!(transfer["code"].is_u64(), "{transfer}");
+    let unrouted = api.send("GET", "/api/v1/lookup/example.org", None).await;
+    assert_eq!(unrouted.1["error"]["code"], "not_orderable");
+
+    // Removing a connection in use is refused; nothing ever shows the key.
+    let busy = api.send("DELETE", "/api/v1/registrars/main", None).await;
+    assert_eq!(
+        (busy.0, busy.1["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    for body in bodies {
+        assert!(!body.contains(KEY), "the key leaked: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_json_errors_and_write_nothing() {
+    let w = world().await;
+    let api = &w.api;
+    let head = || async {
+        let (_, h, _) = api.send_as("GET", "/healthz", None, None).await;
+        h["log_position"].as_u64().unwrap()
+    };
+    let before = head().await;
+    let huge = json!({"kind": "register", "domain": "a.com", "account": "x".repeat(70_000)});
+    let cases: Vec<(&str, &str, Option<Value>, u16, &str)> = vec![
+        ("POST", "/api/v1/orders", Some(huge), 413, "body_too_large"),
+        (
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"kind": "register", "domain": "bad..com", "account": "alice"})),
+            400,
+            "invalid_domain",
+        ),
+        (
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"kind": "register", "domain": "ok.com", "account": "alice", "years": 0})),
+            400,
+            "invalid_period",
+        ),
+        (
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"kind": "register", "domain": "ok.com", "account": "a b"})),
+            400,
+            "invalid_account",
+        ),
+        (
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"kind": "steal", "domain": "ok.com", "account": "alice"})),
+            422,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"kind": "register", "domain": "ok.com", "account": "alice", "price": "0"})),
+            422,
+            "invalid_body",
+        ),
+        (
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"kind": "register", "domain": "ok.com", "account": "alice"})),
+            422,
+            "not_orderable",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/alice/credits",
+            Some(json!({"amount": "12.999"})),
+            400,
+            "invalid_amount",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/alice/credits",
+            Some(json!({"amount": "-5"})),
+            400,
+            "invalid_amount",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/alice/credits",
+            Some(json!({"amount": "1e9"})),
+            400,
+            "invalid_amount",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/alice/credits",
+            Some(json!({"amount": "5", "currency": "XYZ1"})),
+            400,
+            "invalid_amount",
+        ),
+        (
+            "POST",
+            "/api/v1/async/0190aaaa-0000-7000-8000-000000000000/cancel",
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/async/not-a-uuid/check",
+            None,
+            400,
+            "invalid_order_id",
+        ),
+        (
+            "GET",
+            "/api/v1/audit/domains/example.com?at=soon",
+            None,
+            400,
+            "invalid_time",
+        ),
+        (
+            "GET",
+            "/api/v1/async?limit=many",
+            None,
+            400,
+            "invalid_query",
+        ),
+        (
+            "PUT",
+            "/api/v1/prices/com",
+            Some(json!({"kind": "register", "years": 11, "amount": "1"})),
+            400,
+            "invalid_period",
+        ),
+        (
+            "PUT",
+            "/api/v1/policies/de",
+            Some(json!({"poll_every_secs": 0, "timeout_secs": 1})),
+            400,
+            "invalid_setting",
+        ),
+        (
+            "PUT",
+            "/api/v1/tlds/com",
+            Some(json!({"registrar": "nobody"})),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/registrars/bad%20title",
+            Some(json!({"key": "k", "login": "l"})),
+            400,
+            "invalid_setting",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (s, j) = api.send(method, path, body.as_ref()).await;
+        assert_eq!(
+            (s, j["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {j}"
+        );
+        assert!(!j["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // Not JSON at all.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/orders", api.base))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body("kind=register")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+    assert_eq!(head().await, before, "no rejected request wrote to the log");
+}
