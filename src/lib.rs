@@ -15,6 +15,7 @@ pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod migrate;
 pub mod notify;
 pub mod opensrs;
 pub mod secrets;

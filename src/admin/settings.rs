@@ -353,10 +353,23 @@ pub async fn set_price(
     currency: &str,
     actor: Actor,
 ) -> Result<PriceRow, AdminError> {
-    app.catch_up().await?;
-    let tld = parse_tld(tld)?;
     let currency = Currency::parse(currency)?;
     let price = Money::parse(amount, currency)?;
+    set_price_of(app, tld, kind, years, price, actor).await
+}
+
+/// [`set_price`] with the amount already parsed.
+pub async fn set_price_of(
+    app: &mut App,
+    tld: &str,
+    kind: PriceKind,
+    years: Option<i64>,
+    price: Money,
+    actor: Actor,
+) -> Result<PriceRow, AdminError> {
+    app.catch_up().await?;
+    let tld = parse_tld(tld)?;
+    let currency = price.currency;
     let years = years.map(Period::years).transpose()?;
     validate_price(kind, years, price)?;
     if let Some(other) = app

@@ -4,6 +4,7 @@ mod args;
 mod audit;
 mod bench;
 mod log;
+mod migrate;
 mod models;
 mod opensrs;
 mod orders;
@@ -62,6 +63,8 @@ pub enum Command {
     Domains(models::DomainsArgs),
     /// The Async Manager: orders waiting for a registry.
     Async(models::AsyncArgs),
+    /// Create the OpenSRS connection (and prices) of an H-Sphere 2.2 `OpenSRS.conf`.
+    MigrateOpensrsConf(migrate::MigrateArgs),
     /// Rebuild read models from the log.
     Rebuild(models::RebuildArgs),
     /// Compare the read models with a fresh replay of the log.
@@ -107,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(args) => models::ledger(&cli.data_dir, args).await,
         Command::Domains(args) => models::domains(&cli.data_dir, args).await,
         Command::Async(args) => models::async_cmd(&cli.data_dir, args).await,
+        Command::MigrateOpensrsConf(args) => migrate::run(&cli.data_dir, args).await,
         Command::Rebuild(args) => models::rebuild(&cli.data_dir, args).await,
         Command::Verify => models::verify(&cli.data_dir).await,
         Command::Register(args) => {

@@ -1,0 +1,53 @@
+//! `domreg migrate-opensrs-conf`: bring an H-Sphere 2.2 `OpenSRS.conf` over.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::app::{cli_actor, App};
+use crate::migrate::{self, Environment, MigrateOptions};
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The legacy Perl configuration file (H-Sphere 2.2 kept it at /etc/OpenSRS.conf).
+    pub path: PathBuf,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Title of the connection to create.
+    #[arg(long, default_value = "opensrs")]
+    pub title: String,
+    /// A flat legacy price per TLD, such as com=12.00: n years cost n times it (repeat).
+    #[arg(long = "price", value_parser = price_pair)]
+    pub prices: Vec<(String, String)>,
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    /// Use this system whatever the file says (needed when the file contradicts itself).
+    #[arg(long, value_enum)]
+    pub environment: Option<Environment>,
+}
+
+fn price_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(t, a)| (t.trim().to_string(), a.trim().to_string()))
+        .filter(|(t, a)| !t.is_empty() && !a.is_empty())
+        .ok_or_else(|| format!("{s:?} is not TLD=AMOUNT, such as com=12.00"))
+}
+
+pub async fn run(data_dir: &Path, args: MigrateArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.path.display()))?;
+    // Old installs may hold Latin-1 comments; the values that matter are ASCII.
+    let text = String::from_utf8_lossy(&bytes);
+    let mut app = App::open(data_dir)?;
+    let opts = MigrateOptions {
+        title: args.title,
+        prices: args.prices,
+        currency: args.currency,
+        environment: args.environment,
+        dry_run: args.dry_run,
+    };
+    let report = migrate::migrate(&mut app, &text, &opts, cli_actor()).await?;
+    print!("{}", report.render(args.dry_run));
+    Ok(())
+}
