@@ -76,6 +76,7 @@ pub async fn configure(
     )
     .await?;
     let price = Money::parse("12.99", Currency::USD)?;
+    let renew_price = Money::parse("11.00", Currency::USD)?;
     for tld in tlds {
         let events: Vec<SettingsEvent> = vec![
             TldAssigned {
@@ -88,6 +89,13 @@ pub async fn configure(
                 kind: PriceKind::Register,
                 years: Some(Period::ONE_YEAR),
                 price,
+            }
+            .into(),
+            PriceSet {
+                tld: tld.to_string(),
+                kind: PriceKind::Renew,
+                years: Some(Period::ONE_YEAR),
+                price: renew_price,
             }
             .into(),
         ];
@@ -147,15 +155,19 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
         amount: usd("50.00")?,
         note: "demo payment".into(),
     };
+    let contacts = AccountContactsSet {
+        account: alice.clone(),
+        contacts: Box::new(demo_contacts()),
+    };
     app.append_settings(
         &account_stream(&alice),
         ExpectedVersion::Any,
-        &[credit.into()],
+        &[credit.into(), contacts.into()],
         admin,
         now,
     )
     .await?;
-    println!("2. Settings: connection `sandbox`, .com and .de at 12.99 USD, .de polled every 2 s; alice credited 50.00 USD");
+    println!("2. Settings: connection `sandbox`, .com and .de at 12.99 USD (renewals 11.00 USD), .de polled every 2 s; alice credited 50.00 USD, her contacts stored");
 
     let mut orders = Vec::new();
     for domain in ["ada-lovelace.com", "ada-lovelace.de"] {
