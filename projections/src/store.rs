@@ -56,14 +56,7 @@ impl ReadModels {
     }
 
     pub fn checkpoint(&self, model: Model) -> Result<Option<LogPosition>, ModelError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT commit_position, prepare_position FROM checkpoints WHERE model = ?1",
-                [model.name()],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-            )
-            .optional()?)
+        checkpoint_in(&self.conn, model)
     }
 
     /// The lowest checkpoint of all models: where catching up must start (`None`: from
@@ -85,11 +78,16 @@ impl ReadModels {
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(());
         };
+        // The checkpoints are read inside a write (IMMEDIATE) transaction: another process
+        // catching up at the same time waits, then sees this batch as applied, so no event
+        // is ever folded twice.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let checkpoints: Vec<(Model, Option<LogPosition>)> = Model::ALL
             .iter()
-            .map(|m| self.checkpoint(*m).map(|c| (*m, c)))
+            .map(|m| checkpoint_in(&tx, *m).map(|c| (*m, c)))
             .collect::<Result<_, _>>()?;
-        let tx = self.conn.transaction()?;
         for (model, checkpoint) in &checkpoints {
             for e in events
                 .iter()
@@ -150,4 +148,14 @@ impl ReadModels {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+fn checkpoint_in(conn: &Connection, model: Model) -> Result<Option<LogPosition>, ModelError> {
+    Ok(conn
+        .query_row(
+            "SELECT commit_position, prepare_position FROM checkpoints WHERE model = ?1",
+            [model.name()],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )
+        .optional()?)
 }

@@ -358,3 +358,49 @@ fn a_model_can_be_rebuilt_alone() {
         ("alpha.com", "registered", "bob")
     );
 }
+
+/// Several processes catch up the same models file at once (the CLI, the API and the
+/// engine all do): every event is folded exactly once.
+#[test]
+fn concurrent_catch_ups_on_one_file_fold_each_event_once() {
+    let mut steps = Vec::new();
+    for d in 0..DOMAINS.len() {
+        steps.push(Step::Order {
+            domain: d,
+            order: 0,
+            account: d % ACCOUNTS.len(),
+            kind: 0,
+        });
+        steps.push(Step::Charge(d, 0));
+    }
+    for i in 0..60 {
+        steps.push(Step::Credit {
+            account: i % ACCOUNTS.len(),
+            cents: 100 + i as i64,
+        });
+    }
+    let (events, _) = log(&steps);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readmodels.db");
+    drop(ReadModels::open(&path).unwrap());
+    let events = std::sync::Arc::new(events);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (events, path) = (events.clone(), path.clone());
+            std::thread::spawn(move || {
+                let mut models = ReadModels::open(&path).unwrap();
+                // Each "process" folds the same log in small batches, as catch-up does.
+                for chunk in events.chunks(3) {
+                    models.apply_batch(chunk).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let models = ReadModels::open(&path).unwrap();
+    let mut fresh = ReadModels::open_in_memory().unwrap();
+    fresh.apply_batch(&events).unwrap();
+    assert_eq!(dump_all(&models), dump_all(&fresh));
+}

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Parses `90s`, `15m`, `1h`, `7d` (or a bare number of seconds).
+/// Parses `250ms`, `90s`, `15m`, `1h`, `7d` (or a bare number of seconds).
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -10,12 +10,19 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     let n: u64 = digits.parse().map_err(|_| {
         format!("{s:?} is not a duration: write a number and a unit, such as 90s, 15m, 1h or 7d")
     })?;
+    if unit == "ms" {
+        return Ok(Duration::from_millis(n));
+    }
     let scale = match unit {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3_600,
         "d" => 86_400,
-        other => return Err(format!("unknown unit {other:?} in {s:?}: use s, m, h or d")),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {s:?}: use ms, s, m, h or d"
+            ))
+        }
     };
     n.checked_mul(scale)
         .map(Duration::from_secs)
@@ -37,6 +44,7 @@ mod tests {
         assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(duration("7d"), Ok(Duration::from_secs(604_800)));
         assert_eq!(duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(duration("1.5h").unwrap_err().contains("unknown unit"));
         assert!(duration("h").unwrap_err().contains("not a duration"));
         assert!(duration("99999999999999999999d").is_err());

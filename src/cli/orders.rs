@@ -193,6 +193,10 @@ pub struct ServeArgs {
     /// The SMTP password (prefer the environment variable).
     #[arg(long, env = "DOMREG_SMTP_PASSWORD", hide_env_values = true)]
     pub smtp_password: Option<String>,
+    /// Give up waiting for an OpenSRS answer after this long (the order is then resolved
+    /// by polling, never resent).
+    #[arg(long, env = "DOMREG_OPENSRS_TIMEOUT", default_value = "120s", value_parser = super::args::duration)]
+    pub opensrs_timeout: Duration,
     #[command(flatten)]
     pub api: crate::serve::ApiArgs,
 }
@@ -225,7 +229,9 @@ pub fn mail_settings(args: &ServeArgs) -> anyhow::Result<crate::notify::MailSett
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let mailer = crate::notify::Mailer::new(data_dir, mail_settings(&args)?)?;
-    let engine = Engine::new(App::open(data_dir)?, SystemClock).with_mail(mailer);
+    let engine = Engine::new(App::open(data_dir)?, SystemClock)
+        .with_mail(mailer)
+        .with_call_timeout(args.opensrs_timeout);
     let api = match (args.api.listen, args.api.token()?) {
         (None, _) => None,
         (Some(addr), Some(token)) => Some(crate::serve::Api::bind(addr, token).await?),

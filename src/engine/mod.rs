@@ -14,6 +14,7 @@ pub mod steps;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 
@@ -54,6 +55,7 @@ pub struct Engine<C: Clock> {
     last_expiry_round: Option<chrono::NaiveDate>,
     mailer: Option<crate::notify::Mailer>,
     pub concurrency: usize,
+    call_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +82,16 @@ impl<C: Clock> Engine<C> {
             last_expiry_round: None,
             mailer: None,
             concurrency: 64,
+            call_timeout: None,
         }
+    }
+
+    /// Gives up on an OpenSRS call after `timeout` (default: the client's 120 s). The
+    /// order is then pending with its outcome unknown and is resolved by polling.
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self.clients.clear();
+        self
     }
 
     /// Sends notifications through `mailer` at the end of every round.
@@ -98,7 +109,7 @@ impl<C: Clock> Engine<C> {
         if let Some(c) = self.clients.get(title) {
             return Ok(c.clone());
         }
-        let client = client_for(&self.app, title)?;
+        let client = client_with(&self.app, title, self.call_timeout)?;
         self.clients.insert(title.to_string(), client.clone());
         Ok(client)
     }
@@ -282,6 +293,15 @@ impl<C: Clock> Engine<C> {
 
 /// A client for a configured connection, with its secret key.
 pub fn client_for(app: &App, title: &str) -> Result<Arc<Client>, String> {
+    client_with(app, title, None)
+}
+
+/// [`client_for`] with a call timeout other than the client's default.
+pub fn client_with(
+    app: &App,
+    title: &str,
+    timeout: Option<Duration>,
+) -> Result<Arc<Client>, String> {
     let config = app
         .models
         .registrar(title)
@@ -296,6 +316,10 @@ pub fn client_for(app: &App, title: &str) -> Result<Arc<Client>, String> {
         key,
     );
     settings.plain_http = config.plain_http;
+    if let Some(t) = timeout {
+        settings.timeout = t;
+        settings.connect_timeout = settings.connect_timeout.min(t);
+    }
     settings.source_ip = config
         .source_ip
         .as_deref()

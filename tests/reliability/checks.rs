@@ -1,0 +1,235 @@
+//! What must hold at the end, checked from the log itself, the read models (`domreg
+//! verify`, `domreg domains`) and the sandbox's own state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::load::Acks;
+use super::world::{cli, Endpoints};
+
+/// One order as the log tells it.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFacts {
+    pub domain: String,
+    pub kind: String,
+    pub charged: u32,
+    pub refunded: u32,
+    pub submitted: u32,
+    pub ends: Vec<String>,
+    pub requested_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// Every order in the log, by id.
+pub fn orders_in_log(dir: &Path) -> BTreeMap<String, OrderFacts> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("events.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the log opens");
+    let mut stmt = conn
+        .prepare("SELECT event_type, data, at_micros FROM events ORDER BY position")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .unwrap();
+    let mut orders: BTreeMap<String, OrderFacts> = BTreeMap::new();
+    for row in rows {
+        let (event_type, data, at) = row.unwrap();
+        let v: Value = serde_json::from_slice(&data).unwrap_or(Value::Null);
+        let Some(id) = v["order_id"].as_str() else {
+            continue;
+        };
+        let o = orders.entry(id.to_string()).or_default();
+        match event_type.as_str() {
+            "Requested" => {
+                o.domain = v["domain"].as_str().unwrap_or_default().to_string();
+                o.kind = v["kind"].as_str().unwrap_or_default().to_string();
+                o.requested_at = at;
+            }
+            "Charged" => o.charged += 1,
+            "Refunded" => o.refunded += 1,
+            "Submitted" => o.submitted += 1,
+            "Confirmed" | "Rejected" | "TimedOut" | "Cancelled" => {
+                o.ends.push(event_type.clone());
+                o.ended_at.get_or_insert(at);
+            }
+            _ => {}
+        }
+    }
+    orders
+}
+
+/// Orders that have not ended yet.
+pub fn open_orders(dir: &Path) -> usize {
+    orders_in_log(dir)
+        .values()
+        .filter(|o| o.ends.is_empty())
+        .count()
+}
+
+#[derive(Debug, Default)]
+pub struct Verdict {
+    pub violations: Vec<String>,
+    pub ends: BTreeMap<String, u64>,
+    pub still_pending: u64,
+    pub sw_register_calls: u64,
+    pub renew_calls: u64,
+    /// Requested → end of synchronous (.com) registrations, in milliseconds.
+    pub sync_latencies_ms: Vec<f64>,
+}
+
+pub async fn check(ep: &Endpoints, acks: &Acks) -> Verdict {
+    let mut v = Verdict::default();
+    let orders = orders_in_log(&ep.dir);
+
+    for id in &acks.orders {
+        if !orders.contains_key(id) {
+            v.violations
+                .push(format!("acknowledged order {id} is not in the log"));
+        }
+    }
+    let mut submitted_by_domain: BTreeMap<(String, bool), u32> = BTreeMap::new();
+    for (id, o) in &orders {
+        match o.ends.as_slice() {
+            [] => v.still_pending += 1,
+            [end] => *v.ends.entry(end.clone()).or_default() += 1,
+            many => v.violations.push(format!(
+                "order {id} ({}) ended {} times: {many:?}",
+                o.domain,
+                many.len()
+            )),
+        }
+        if o.charged > 1 {
+            v.violations.push(format!(
+                "order {id} ({}) was charged {} times",
+                o.domain, o.charged
+            ));
+        }
+        if o.refunded > o.charged {
+            v.violations.push(format!(
+                "order {id} ({}) was refunded more than charged",
+                o.domain
+            ));
+        }
+        if let [end] = o.ends.as_slice() {
+            let should_refund = u32::from(end != "Confirmed" && o.charged == 1);
+            if o.refunded != should_refund {
+                v.violations.push(format!(
+                    "order {id} ({}) ended {end} with {} refunds, not {should_refund}",
+                    o.domain, o.refunded
+                ));
+            }
+        }
+        if o.submitted > 1 {
+            v.violations.push(format!(
+                "order {id} ({}) was submitted {} times",
+                o.domain, o.submitted
+            ));
+        }
+        if o.submitted == 1 {
+            *submitted_by_domain
+                .entry((o.domain.clone(), o.kind == "renew"))
+                .or_default() += 1;
+        }
+        if o.kind == "register" && o.domain.ends_with(".com") && !o.domain.starts_with("taken") {
+            if let Some(end) = o.ended_at {
+                v.sync_latencies_ms
+                    .push((end - o.requested_at) as f64 / 1000.0);
+            }
+        }
+    }
+
+    // The sandbox: never more calls that act than orders submitted.
+    let counters = ep.sandbox_get("/sandbox/counters").await;
+    for (field, renew) in [("sw_register_by_domain", false), ("renew_by_domain", true)] {
+        for (domain, n) in counters[field].as_object().cloned().unwrap_or_default() {
+            let n = n.as_u64().unwrap_or(0) as u32;
+            let allowed = submitted_by_domain
+                .get(&(domain.clone(), renew))
+                .copied()
+                .unwrap_or(0);
+            if n > allowed {
+                v.violations.push(format!(
+                    "the sandbox performed {n} {} for {domain}, but only {allowed} orders were submitted",
+                    if renew { "RENEW" } else { "SW_REGISTER" }
+                ));
+            }
+        }
+    }
+    let calls = &counters["calls"];
+    let count = |k: &str| calls[k].as_u64().unwrap_or(0);
+    v.sw_register_calls = count("SW_REGISTER") + count("SW_REGISTER (faulted)");
+    v.renew_calls = count("RENEW") + count("RENEW (faulted)");
+    let submitted_registers: u64 = submitted_by_domain
+        .iter()
+        .filter(|((_, renew), _)| !renew)
+        .map(|(_, n)| u64::from(*n))
+        .sum();
+    if v.sw_register_calls > submitted_registers {
+        v.violations.push(format!(
+            "the sandbox received {} SW_REGISTER calls for {submitted_registers} submitted orders",
+            v.sw_register_calls
+        ));
+    }
+
+    // Read models equal a fresh replay.
+    if let Err(e) = cli(&ep.dir, &["verify"]).await {
+        v.violations.push(format!("domreg verify: {e}"));
+    }
+
+    // Domains: the sandbox's and the engine's agree.
+    let state = ep.sandbox_get("/sandbox/state").await;
+    let at_sandbox: BTreeSet<String> = state["domains"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, d)| d["owner"] == "reseller")
+                .map(|(n, _)| n.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let ours: BTreeSet<String> =
+        match cli(&ep.dir, &["domains", "--json", "--limit", "1000000"]).await {
+            Ok(out) => serde_json::from_str::<Value>(&out)
+                .ok()
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter(|d| d["expires_at"].is_string())
+                .filter_map(|d| d["name"].as_str().map(str::to_string))
+                .collect(),
+            Err(e) => {
+                v.violations.push(format!("domreg domains: {e}"));
+                BTreeSet::new()
+            }
+        };
+    for d in at_sandbox.difference(&ours) {
+        v.violations.push(format!(
+            "{d} is registered at the sandbox but the engine does not know it"
+        ));
+    }
+    for d in ours.difference(&at_sandbox) {
+        v.violations
+            .push(format!("the engine holds {d} but the sandbox does not"));
+    }
+    v
+}
+
+/// The `q`-quantile of `values` (sorted in place).
+pub fn quantile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let i = ((values.len() as f64 - 1.0) * q).round() as usize;
+    values[i]
+}

@@ -1,0 +1,168 @@
+//! The reliability suite, run like a user runs the product: `domreg sandbox` and
+//! `domreg serve` as real processes, a few hundred orders through the CLI and the API,
+//! the engine killed with SIGKILL at random moments (and, in the soak, the sandbox failing
+//! 20% of calls), then the log, the read models and the sandbox checked against each other.
+//!
+//! `cargo test --test reliability` runs the bounded version CI runs. Longer runs:
+//! `cargo test --release --test reliability -- --kills 200 --orders 2000 [--seed N]
+//! [--only crash|soak]`. Exits non-zero on any violation, printing the seed to replay.
+
+mod checks;
+mod load;
+mod world;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::Mutex;
+
+struct Options {
+    kills: u64,
+    orders: u64,
+    seed: u64,
+    only: Option<String>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        kills: 20,
+        orders: 240,
+        seed: rand::random::<u32>() as u64,
+        only: None,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--kills" => o.kills = value.parse().expect("--kills N"),
+            "--orders" => o.orders = value.parse().expect("--orders N"),
+            "--seed" => o.seed = value.parse().expect("--seed N"),
+            "--only" => o.only = Some(value),
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    o
+}
+
+/// Every fault the sandbox has, together failing about 20% of calls.
+fn faults() -> serde_json::Value {
+    let kinds = [
+        json!({"kind": "latency", "ms": 300}),
+        json!({"kind": "no_reply"}),
+        json!({"kind": "drop"}),
+        json!({"kind": "http500"}),
+        json!({"kind": "malformed_xml"}),
+        json!({"kind": "registry705"}),
+        json!({"kind": "perform_then_drop"}),
+    ];
+    json!(kinds
+        .iter()
+        .map(|f| json!({"fault": f, "percent": 3}))
+        .collect::<Vec<_>>())
+}
+
+async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) -> bool {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let serve_args = if soak {
+        vec!["--opensrs-timeout".to_string(), "3s".to_string()]
+    } else {
+        vec![]
+    };
+    let world = world::World::start(dir.path(), serve_args).await;
+    if soak {
+        world.ep.sandbox_post("/sandbox/faults", faults()).await;
+    }
+    let ep = world.ep.clone();
+    let world = Arc::new(Mutex::new(world));
+    println!(
+        "reliability[{name}]: seed {seed}, {orders} order attempts, {kills} kills{}",
+        if soak {
+            ", sandbox faults on 20% of calls"
+        } else {
+            ""
+        }
+    );
+    let acks = load::run(world.clone(), seed, orders, kills).await;
+    // Let the engine finish undisturbed: every order ends (a lost submission waits for
+    // its one-minute deadline).
+    let settle = Instant::now();
+    while checks::open_orders(&ep.dir) > 0 && settle.elapsed() < Duration::from_secs(150) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "reliability[{name}]: load done in {:.1}s, settled in {:.1}s",
+        acks.seconds,
+        settle.elapsed().as_secs_f64()
+    );
+    if soak {
+        ep.sandbox_post("/sandbox/faults", json!([])).await;
+    }
+    let mut world = Arc::try_unwrap(world)
+        .ok()
+        .expect("the load is done")
+        .into_inner();
+    world.stop_serve().await;
+    let mut verdict = checks::check(&ep, &acks).await;
+    world.shutdown().await;
+    let p50 = checks::quantile(&mut verdict.sync_latencies_ms, 0.5);
+    let p99 = checks::quantile(&mut verdict.sync_latencies_ms, 0.99);
+    println!(
+        "reliability[{name}] seed={seed} orders={} (cli {}, api {}, refused {}) cancels={} kills={} restarts={} ends: {} still_pending={} sandbox SW_REGISTER={} RENEW={} | {:.1} orders/s over {:.1}s, sync Requested->end p50 {:.0} ms p99 {:.0} ms | violations: {}",
+        acks.orders.len(),
+        acks.by_cli,
+        acks.by_api,
+        acks.refused,
+        acks.cancels,
+        acks.kills,
+        acks.kills,
+        verdict
+            .ends
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        verdict.still_pending,
+        verdict.sw_register_calls,
+        verdict.renew_calls,
+        acks.orders.len() as f64 / acks.seconds.max(0.001),
+        acks.seconds,
+        p50,
+        p99,
+        verdict.violations.len()
+    );
+    for v in &verdict.violations {
+        println!("  VIOLATION: {v}");
+    }
+    if !verdict.violations.is_empty() {
+        println!("  replay with: cargo test --test reliability -- --seed {seed} --only {name}");
+    }
+    verdict.violations.is_empty()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let o = options();
+    let mut ok = true;
+    if o.only.as_deref().is_none_or(|s| s == "crash") {
+        ok &= scenario("crash", o.seed, o.orders, o.kills, false).await;
+    }
+    if o.only.as_deref().is_none_or(|s| s == "soak") {
+        ok &= scenario(
+            "soak",
+            o.seed.wrapping_add(1),
+            o.orders / 2,
+            o.kills / 4,
+            true,
+        )
+        .await;
+    }
+    if !ok {
+        std::process::exit(1);
+    }
+}
