@@ -8,53 +8,23 @@ mod support_contacts;
 #[path = "support/sandbox_setup.rs"]
 mod support_setup;
 
-use std::sync::Arc;
-
 use domreg::app::App;
 use domreg::clock::SystemClock;
 use domreg::engine::Engine;
-use domreg::http::{self, ApiState};
-use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use domreg::http;
 use domreg::opensrs::Secret;
 use serde_json::{json, Value};
-use support_api::ApiClient;
 use support_setup::domreg_ok;
 
-const KEY: &str = "api-test-opensrs-key-0123456789";
-const TOKEN: &str = "api-test-token-abcdefghijklmnop";
+use support_api::{api_world as world, ApiWorld as World, KEY, TOKEN};
 
-struct World {
-    dir: tempfile::TempDir,
-    sandbox: Sandbox,
-    api: ApiClient,
+trait WorldExt {
+    async fn engine_round(&self);
+    fn cli(&self, args: &[&str]) -> Value;
+    async fn metric(&self, line_start: &str) -> u64;
 }
 
-async fn world() -> World {
-    let sandbox = Sandbox::start(SandboxConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        "reseller",
-        KEY,
-    ))
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state = Arc::new(ApiState {
-        app: tokio::sync::Mutex::new(App::open(dir.path()).unwrap()),
-        token: Secret::new(TOKEN),
-    });
-    let listener = http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new(TOKEN))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(http::serve(listener, state, std::future::pending()));
-    World {
-        dir,
-        sandbox,
-        api: ApiClient::new(base, TOKEN),
-    }
-}
-
-impl World {
+impl WorldExt for World {
     async fn engine_round(&self) {
         let mut engine = Engine::new(App::open(self.dir.path()).unwrap(), SystemClock);
         engine.run_once().await.unwrap();

@@ -37,6 +37,12 @@ pub enum DomainNameError {
     NoTld { name: String },
     #[error("top-level domain {tld:?} is all digits; no registry sells such names")]
     NumericTld { tld: String },
+    #[error("label {label:?} in {name:?} mixes {scripts} letters, which makes it look like another name; use one script per label")]
+    MixedScripts {
+        name: String,
+        label: String,
+        scripts: String,
+    },
 }
 
 /// A registrable domain name: lowercase ASCII (Unicode names are stored as punycode),
@@ -72,6 +78,7 @@ impl DomainName {
             })?
         };
         check_syntax(&ascii)?;
+        check_scripts(&ascii)?;
         let tld = registry_suffix(&ascii);
         if tld.len() == ascii.len() {
             if !ascii.contains('.') {
@@ -110,6 +117,42 @@ impl DomainName {
     pub fn tld(&self) -> &str {
         &self.ascii[self.tld_start..]
     }
+}
+
+/// The script of a letter, for the scripts whose letters look alike.
+fn script(c: char) -> Option<&'static str> {
+    match c as u32 {
+        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1E00..=0x1EFF => Some("Latin"),
+        0x370..=0x3FF | 0x1F00..=0x1FFF => Some("Greek"),
+        0x400..=0x52F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Some("Cyrillic"),
+        _ => None,
+    }
+}
+
+/// Refuses labels that mix Latin, Greek and Cyrillic letters (`pаypal` with a Cyrillic
+/// `а`): the classic look-alike of another name. The check reads the normalised name
+/// (decoded from punycode), so typed and punycode input are judged alike.
+fn check_scripts(ascii: &str) -> Result<(), DomainNameError> {
+    if !ascii.contains("xn--") {
+        return Ok(());
+    }
+    let unicode = idna::domain_to_unicode(ascii).0;
+    for label in unicode.split('.') {
+        let mut seen: Vec<&str> = Vec::new();
+        for s in label.chars().filter_map(script) {
+            if !seen.contains(&s) {
+                seen.push(s);
+            }
+        }
+        if seen.len() > 1 {
+            return Err(DomainNameError::MixedScripts {
+                name: ascii.to_string(),
+                label: label.to_string(),
+                scripts: seen.join(" and "),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check_syntax(ascii: &str) -> Result<(), DomainNameError> {
@@ -219,6 +262,25 @@ mod tests {
         assert_eq!(d.tld(), "org.uk");
         let d = DomainName::parse("beispiel.de").unwrap();
         assert_eq!(d.tld(), "de");
+    }
+
+    #[test]
+    fn labels_mixing_look_alike_scripts_are_refused() {
+        // A Cyrillic "а" in an otherwise Latin name, typed or as punycode.
+        let e = DomainName::parse("p\u{0430}ypal.com").unwrap_err();
+        assert!(
+            matches!(&e, DomainNameError::MixedScripts { scripts, .. } if scripts == "Latin and Cyrillic"),
+            "{e}"
+        );
+        let puny = idna::domain_to_ascii("p\u{0430}ypal.com").unwrap();
+        assert!(matches!(
+            DomainName::parse(&puny),
+            Err(DomainNameError::MixedScripts { .. })
+        ));
+        // One script per label is fine: German umlauts, an all-Cyrillic name, Greek.
+        assert!(DomainName::parse("bücher.de").is_ok());
+        assert!(DomainName::parse("\u{043f}\u{0440}\u{0438}\u{043c}\u{0435}\u{0440}.com").is_ok());
+        assert!(DomainName::parse("\u{03b1}\u{03b2}\u{03b3}.com").is_ok());
     }
 
     #[test]

@@ -370,3 +370,26 @@ fn the_generator_reaches_every_event_type() {
     let missing: Vec<_> = all.difference(&seen).collect();
     assert!(missing.is_empty(), "never generated: {missing:?}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Any input, however hostile: the parser answers Ok or a clear error, never panics;
+    /// whatever it accepts is canonical and parses back to itself.
+    #[test]
+    fn the_domain_name_parser_never_panics_and_accepts_only_canonical_names(
+        input in prop_oneof![
+            any::<String>(),
+            "[a-zA-Z0-9.\\-]{0,80}",
+            "(xn--)?[a-z0-9\\-]{1,20}\\.(com|de|co\\.uk|xn--p1ai)",
+            "[\\p{Cyrillic}\\p{Latin}\\p{Greek}]{1,12}\\.com",
+        ]
+    ) {
+        if let Ok(name) = DomainName::parse(&input) {
+            let s = name.as_str();
+            prop_assert!(s.len() <= 253);
+            prop_assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'));
+            prop_assert_eq!(DomainName::parse(s).map(|d| d.as_str().to_string()), Ok(s.to_string()));
+        }
+    }
+}

@@ -9,7 +9,7 @@ use domreg_events::*;
 
 use crate::app::{App, AppError};
 use crate::opensrs::Secret;
-use crate::store::{EventStore, ExpectedVersion, NewEvent};
+use crate::store::{EventStore, ExpectedVersion, NewEvent, SqliteStore};
 
 /// What a customer (or an admin for them) asks for.
 #[derive(Debug, Clone)]
@@ -124,58 +124,53 @@ pub async fn place_order(
     };
 
     let stream = domain_stream(&domain);
-    let history = app
-        .store
-        .read_stream(&stream, 0, usize::MAX)
-        .await
-        .map_err(AppError::from)?;
-    let mut state = Domain::default();
-    for e in &history {
-        let event = e.decode_domain().map_err(|err| AppError::Unreadable {
-            position: e.position,
-            detail: err.to_string(),
-        })?;
-        state = evolve(state, &event);
-    }
-    let expected = ExpectedVersion::after(state.version);
-    let order_id = OrderId(Uuid::now_v7());
-    let mut commands = vec![Command::Request {
-        order_id,
-        domain: domain.clone(),
-        account: account.clone(),
-        kind: req.kind,
-        period,
-        connection: connection.clone(),
-        price,
-    }];
-    if let Some((contacts, nameservers)) = details {
-        commands.push(Command::RecordDetails {
+    let auth_code = req.auth_code.filter(|c| !c.trim().is_empty());
+    // Another order for the same domain may be appended between our read and our append
+    // (two customers, one name): then decide again on the new state, which refuses with
+    // the reason (an open order, already registered) instead of a version conflict.
+    let mut attempts = 0;
+    let order_id = loop {
+        attempts += 1;
+        let state = load_domain(&app.store, &stream).await?;
+        let order_id = OrderId(Uuid::now_v7());
+        let events = decide_order(
+            &state,
+            &domain,
+            &account,
+            req.kind,
+            period,
+            &connection,
+            price,
+            &details,
             order_id,
-            contacts: Box::new(contacts),
-            nameservers,
-        });
-    }
-    commands.push(Command::RecordCharge { order_id });
-    let mut events = Vec::new();
-    for command in commands {
-        for event in decide(&state, command, now)? {
-            state = evolve(state, &event);
-            events.push(event);
+            now,
+        )?;
+        if let Some(code) = &auth_code {
+            app.secrets
+                .put(&format!("auth-{order_id}"), &Secret::new(code.trim()))?;
         }
-    }
-    if let Some(code) = req.auth_code.filter(|c| !c.trim().is_empty()) {
-        app.secrets
-            .put(&format!("auth-{order_id}"), &Secret::new(code.trim()))?;
-    }
-    let correlation = Uuid::now_v7();
-    let new: Vec<NewEvent> = events
-        .iter()
-        .map(|e| NewEvent::domain(e, EventMetadata::new(actor.clone(), correlation, now)))
-        .collect();
-    app.store
-        .append(&stream, expected, new)
-        .await
-        .map_err(AppError::from)?;
+        let correlation = Uuid::now_v7();
+        let new: Vec<NewEvent> = events
+            .iter()
+            .map(|e| NewEvent::domain(e, EventMetadata::new(actor.clone(), correlation, now)))
+            .collect();
+        match app
+            .store
+            .append(&stream, ExpectedVersion::after(state.version), new)
+            .await
+        {
+            Ok(_) => break order_id,
+            Err(e) => {
+                if auth_code.is_some() {
+                    app.secrets.remove(&format!("auth-{order_id}"));
+                }
+                match e {
+                    crate::store::StoreError::WrongExpectedVersion { .. } if attempts < 5 => {}
+                    other => return Err(AppError::from(other).into()),
+                }
+            }
+        }
+    };
     app.catch_up().await?;
     Ok(PlacedOrder {
         order_id,
@@ -186,4 +181,62 @@ pub async fn place_order(
         price,
         connection,
     })
+}
+
+async fn load_domain(store: &SqliteStore, stream: &str) -> Result<Domain, OrderError> {
+    let history = store
+        .read_stream(stream, 0, usize::MAX)
+        .await
+        .map_err(AppError::from)?;
+    let mut state = Domain::default();
+    for e in &history {
+        let event = e.decode_domain().map_err(|err| AppError::Unreadable {
+            position: e.position,
+            detail: err.to_string(),
+        })?;
+        state = evolve(state, &event);
+    }
+    Ok(state)
+}
+
+/// Requested (+ details) + Charged for a new order, as the decider allows them on `state`.
+#[allow(clippy::too_many_arguments)]
+fn decide_order(
+    state: &Domain,
+    domain: &DomainName,
+    account: &AccountId,
+    kind: OrderKind,
+    period: Period,
+    connection: &str,
+    price: Money,
+    details: &Option<(ContactSet, Vec<String>)>,
+    order_id: OrderId,
+    now: DateTime<Utc>,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    let mut commands = vec![Command::Request {
+        order_id,
+        domain: domain.clone(),
+        account: account.clone(),
+        kind,
+        period,
+        connection: connection.to_string(),
+        price,
+    }];
+    if let Some((contacts, nameservers)) = details {
+        commands.push(Command::RecordDetails {
+            order_id,
+            contacts: Box::new(contacts.clone()),
+            nameservers: nameservers.clone(),
+        });
+    }
+    commands.push(Command::RecordCharge { order_id });
+    let mut state = state.clone();
+    let mut events = Vec::new();
+    for command in commands {
+        for event in decide(&state, command, now)? {
+            state = evolve(state, &event);
+            events.push(event);
+        }
+    }
+    Ok(events)
 }

@@ -1,6 +1,58 @@
 //! A small client for the admin API in tests: every answer is (status, JSON body).
 
+use std::sync::Arc;
+
+use domreg::app::App;
+use domreg::http::{self, ApiState};
+use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use domreg::opensrs::Secret;
 use serde_json::Value;
+
+pub const KEY: &str = "api-test-opensrs-key-0123456789";
+pub const TOKEN: &str = "api-test-token-abcdefghijklmnop";
+
+/// A data directory, an in-process sandbox, and the admin API served on loopback.
+pub struct ApiWorld {
+    pub dir: tempfile::TempDir,
+    pub sandbox: Sandbox,
+    pub api: ApiClient,
+}
+
+pub async fn api_world() -> ApiWorld {
+    let sandbox = Sandbox::start(SandboxConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        "reseller",
+        KEY,
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = Arc::new(ApiState {
+        app: tokio::sync::Mutex::new(App::open(dir.path()).unwrap()),
+        token: Secret::new(TOKEN),
+    });
+    let listener = http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new(TOKEN))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(http::serve(listener, state, std::future::pending()));
+    ApiWorld {
+        dir,
+        sandbox,
+        api: ApiClient::new(base, TOKEN),
+    }
+}
+
+/// The last position in the log (0 when empty): to show a rejected command wrote nothing.
+#[allow(dead_code)]
+pub fn log_head(dir: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(dir.join("events.db"))
+        .unwrap()
+        .query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
 
 pub struct ApiClient {
     pub base: String,
@@ -42,12 +94,14 @@ impl ApiClient {
         (status, json, text)
     }
 
+    #[allow(dead_code)]
     pub async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let (s, j, _) = self.send_as(method, path, body, Some(&self.token)).await;
         (s, j)
     }
 
     /// Like `send`, but the test fails unless the status is `want`.
+    #[allow(dead_code)]
     pub async fn expect(&self, method: &str, path: &str, body: Option<&Value>, want: u16) -> Value {
         let (s, j) = self.send(method, path, body).await;
         assert_eq!(s, want, "{method} {path}: {j}");
