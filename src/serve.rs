@@ -98,8 +98,27 @@ pub async fn run<C: Clock>(
     }
     let stop = stop_signal();
     tokio::pin!(stop);
+    let mut failures = 0u32;
     loop {
-        let round = engine.run_once().await?;
+        let round = match engine.run_once().await {
+            Ok(round) => {
+                failures = 0;
+                round
+            }
+            // The log or the read models cannot be written (a full disk, say): nothing
+            // half-done was kept, so wait and try the round again rather than exit.
+            Err(e) if !once => {
+                failures += 1;
+                let wait = tick.max(Duration::from_millis(100)) * failures.min(30);
+                tracing::error!(error = %e, retry_in = ?wait, "engine round failed");
+                eprintln!("engine round failed, retrying in {wait:?}: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = &mut stop => break,
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         if round.did_anything() {
             tracing::info!(
                 submitted = round.submitted,

@@ -86,23 +86,47 @@ async fn open_order(
     Ok((name, id, state))
 }
 
-/// Cancels an open order: at OpenSRS too where it is pending there, then refunds it.
+/// Cancels an open order and refunds it. An order OpenSRS may be working on is cancelled
+/// there first (PROCESS_PENDING), and only if OpenSRS confirms: refunding an order the
+/// registry then completes would give the domain away.
 pub async fn cancel(app: &mut App, order: &str, actor: Actor) -> Result<OrderOutcome, AdminError> {
     let (name, id, state) = open_order(app, order).await?;
     let o = state.orders[&id].clone();
     let mut registrar_call = None;
-    if let (Stage::Pending, Some(registrar_order)) = (o.stage, &o.registrar_order_id) {
-        let client = client_for(app, &o.connection).map_err(AdminError::Registrar)?;
-        let e = client
-            .call(&opensrs::Command::ProcessPending {
-                order_id: registrar_order.clone(),
-                cancel: true,
-            })
-            .await;
-        registrar_call = Some(RegistrarAnswer::new(
-            e.classification.code,
-            format!("OpenSRS order {registrar_order}: {}", e.classification.text),
-        ));
+    match (o.stage, &o.registrar_order_id) {
+        (Stage::Accepted, _) => {} // never sent: nothing to undo at OpenSRS
+        (Stage::Submitted, _) => {
+            return Err(AdminError::Conflict(format!(
+                "order {id} is being sent to OpenSRS and its answer is not recorded yet; the engine resolves it within a round: check again shortly"
+            )))
+        }
+        (Stage::Pending, None) => {
+            return Err(AdminError::Conflict(format!(
+                "order {id} cannot be cancelled at OpenSRS: its answer was lost, so OpenSRS's order id is unknown. The engine is finding out where it stands; use check, or wait until it ends (a refund follows if it never completes)"
+            )))
+        }
+        (Stage::Pending, Some(registrar_order)) => {
+            let client = client_for(app, &o.connection).map_err(AdminError::Registrar)?;
+            let e = client
+                .call(&opensrs::Command::ProcessPending {
+                    order_id: registrar_order.clone(),
+                    cancel: true,
+                })
+                .await;
+            let answer = RegistrarAnswer::new(
+                e.classification.code,
+                format!("OpenSRS order {registrar_order}: {}", e.classification.text),
+            );
+            if e.classification.class != opensrs::Class::Done {
+                return Err(AdminError::Conflict(format!(
+                    "OpenSRS did not cancel order {registrar_order} ({} {}); nothing was changed or refunded. It may have completed meanwhile: use check to see where it stands",
+                    e.classification.code.map(|c| c.to_string()).unwrap_or_else(|| "no answer".into()),
+                    e.classification.text
+                )));
+            }
+            registrar_call = Some(answer);
+        }
+        (Stage::Ended(_), _) => unreachable_open(id)?,
     }
     let reason = format!("cancelled by {actor}");
     let mut commands = vec![Command::Cancel {
@@ -117,6 +141,13 @@ pub async fn cancel(app: &mut App, order: &str, actor: Actor) -> Result<OrderOut
     let mut out = outcome(&name, &after.orders[&id]);
     out.registrar_call = registrar_call;
     Ok(out)
+}
+
+/// `open_order` only returns open orders; an ended one here is a bug, reported, not a panic.
+fn unreachable_open(id: OrderId) -> Result<(), AdminError> {
+    Err(AdminError::Internal(format!(
+        "order {id} has already ended"
+    )))
 }
 
 /// Restarts an open order's wait: a new deadline from its TLD's policy.

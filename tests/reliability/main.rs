@@ -141,6 +141,7 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
     }
     if !verdict.violations.is_empty() {
         println!("  replay with: cargo test --test reliability -- --seed {seed} --only {name}");
+        println!("  data kept in {}", dir.keep().display());
     }
     verdict.violations.is_empty()
 }

@@ -187,6 +187,21 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        let what = match f.code {
+            DiskFull => Some("the disk is full"),
+            SystemIoFailure => Some("the disk could not be written (is it full or failing?)"),
+            ReadOnly => Some("the event log is read-only"),
+            CannotOpen => Some("the event log cannot be opened"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            return StoreError::Unavailable(format!(
+                "{what} ({e}); nothing of this write was kept: free space or fix permissions, then retry"
+            ));
+        }
+    }
     StoreError::Backend(e.to_string())
 }
 

@@ -94,9 +94,13 @@ fn commit(
 ) -> Vec<Result<AppendResult, StoreError>> {
     let fail_all = |versions: &mut VersionCache, e: StoreError| {
         versions.clear();
+        let message = match &e {
+            StoreError::Unavailable(m) => m.clone(),
+            other => other.to_string(),
+        };
         batch
             .iter()
-            .map(|_| Err(StoreError::Unavailable(e.to_string())))
+            .map(|_| Err(StoreError::Unavailable(message.clone())))
             .collect()
     };
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
