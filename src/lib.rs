@@ -21,3 +21,4 @@ pub mod opensrs;
 pub mod secrets;
 pub mod serve;
 pub mod store;
+pub mod web;

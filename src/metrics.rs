@@ -28,6 +28,8 @@ pub struct Metrics {
     pub rounds: AtomicU64,
     pub emails_sent: AtomicU64,
     pub emails_failed: AtomicU64,
+    /// When the engine last finished a round (Unix milliseconds; 0: never).
+    pub last_round_ms: std::sync::atomic::AtomicI64,
 }
 
 static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::default);
@@ -65,6 +67,19 @@ impl Metrics {
             if secs <= *bound {
                 stats.buckets[i] += 1;
             }
+        }
+    }
+
+    pub fn round_done(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.rounds.fetch_add(1, Ordering::Relaxed);
+        self.last_round_ms
+            .store(at.timestamp_millis(), Ordering::Relaxed);
+    }
+
+    pub fn last_round(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self.last_round_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => chrono::DateTime::from_timestamp_millis(ms),
         }
     }
 

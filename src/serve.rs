@@ -86,10 +86,7 @@ pub async fn run<C: Clock>(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server = None;
     if let (Some(api), false) = (api, once) {
-        let state = Arc::new(ApiState {
-            app: tokio::sync::Mutex::new(App::open(data_dir)?),
-            token: api.token,
-        });
+        let state = Arc::new(ApiState::new(App::open(data_dir)?, api.token));
         let mut rx = stop_rx.clone();
         let shutdown = async move {
             let _ = rx.wait_for(|stop| *stop).await;

@@ -297,6 +297,16 @@ impl ReadModels {
         Ok(counts)
     }
 
+    /// Orders charged since `t` (each order is charged once, when it is placed).
+    pub fn charges_since(&self, t: DateTime<Utc>) -> Result<u64, ModelError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge' AND at >= ?1",
+            [ts(t)],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     pub fn pending_count(&self) -> Result<u64, ModelError> {
         Ok(self
             .conn

@@ -257,7 +257,7 @@ impl<C: Clock> Engine<C> {
             round.mail = mailer.deliver().await;
         }
         let m = crate::metrics::global();
-        crate::metrics::Metrics::add(&m.rounds, 1);
+        m.round_done(chrono::Utc::now());
         crate::metrics::Metrics::add(&m.polls, round.polled as u64);
         crate::metrics::Metrics::add(&m.submissions, round.submitted as u64);
         Ok(round)

@@ -33,6 +33,18 @@ pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 pub struct ApiState {
     pub app: tokio::sync::Mutex<App>,
     pub token: Secret,
+    /// Signed-in admins of the web pages.
+    pub sessions: crate::web::Sessions,
+}
+
+impl ApiState {
+    pub fn new(app: App, token: Secret) -> Self {
+        ApiState {
+            app: tokio::sync::Mutex::new(app),
+            token,
+            sessions: Default::default(),
+        }
+    }
 }
 
 /// Who API requests act as, in the log.
@@ -105,6 +117,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi))
         .merge(api)
+        .merge(crate::web::router())
         .fallback(|| async { error::not_found() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

@@ -27,10 +27,10 @@ pub async fn api_world() -> ApiWorld {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let state = Arc::new(ApiState {
-        app: tokio::sync::Mutex::new(App::open(dir.path()).unwrap()),
-        token: Secret::new(TOKEN),
-    });
+    let state = Arc::new(ApiState::new(
+        App::open(dir.path()).unwrap(),
+        Secret::new(TOKEN),
+    ));
     let listener = http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new(TOKEN))
         .await
         .unwrap();

@@ -1,0 +1,113 @@
+//! The admin web pages under `/admin`: server-rendered HTML (maud) on top of the same
+//! admin operations as the API, usable without JavaScript. Sign-in with the admin token
+//! gives a session cookie; every form that changes something carries a CSRF token.
+
+mod actions;
+mod layout;
+mod pages;
+pub mod session;
+mod settings;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::http::ApiState;
+
+pub use session::Sessions;
+
+/// The routes of the admin pages.
+pub fn router() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route(
+            "/admin/login",
+            get(actions::login_page).post(actions::login),
+        )
+        .route("/admin/logout", post(actions::logout))
+        .route("/admin", get(pages::overview))
+        .route("/admin/async", get(pages::async_manager))
+        .route(
+            "/admin/async/{order}/cancel",
+            get(pages::confirm_cancel).post(actions::cancel),
+        )
+        .route("/admin/async/{order}/reset", post(actions::reset))
+        .route("/admin/async/{order}/check", post(actions::check))
+        .route("/admin/ledger", get(pages::ledger))
+        .route("/admin/domains", get(pages::domains))
+        .route(
+            "/admin/domains/{domain}/auto-renew",
+            post(actions::auto_renew),
+        )
+        .route("/admin/audit", get(pages::audit))
+        .route("/admin/settings", get(settings::page))
+        .route("/admin/settings/registrars", post(settings::save_registrar))
+        .route(
+            "/admin/settings/registrars/{title}/test",
+            post(settings::test),
+        )
+        .route("/admin/settings/tlds", post(settings::assign))
+        .route("/admin/settings/prices", post(settings::price))
+        .route("/admin/settings/policies", post(settings::policy))
+}
+
+/// The session of a signed-in admin, or a redirect to the sign-in page.
+pub(crate) fn signed_in(
+    state: &ApiState,
+    headers: &HeaderMap,
+) -> Result<session::Session, Response> {
+    state
+        .sessions
+        .find(headers)
+        .map(|(_, s)| s)
+        .ok_or_else(|| Redirect::to("/admin/login").into_response())
+}
+
+/// Refuses a form without this session's CSRF token.
+pub(crate) fn check_csrf(session: &session::Session, sent: Option<&str>) -> Result<(), Response> {
+    let ok = sent.is_some_and(|t| crate::http::token_matches(t, &session.csrf));
+    if ok {
+        return Ok(());
+    }
+    let body = layout::page(
+        "Form refused",
+        "",
+        Some(&session.csrf),
+        layout::message(
+            "The form was refused: it did not carry this session's CSRF token. Reload the page and try again.",
+            true,
+        ),
+    );
+    Err((
+        StatusCode::FORBIDDEN,
+        [(header::CACHE_CONTROL, "no-store")],
+        body,
+    )
+        .into_response())
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Back to `path` with a message (`msg`) or an error (`err`) to show.
+pub(crate) fn back(path: &str, result: Result<String, String>) -> Response {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let target = match result {
+        Ok(m) => format!("{path}{sep}msg={}", encode(&m)),
+        Err(e) => format!("{path}{sep}err={}", encode(&e)),
+    };
+    Redirect::to(&target).into_response()
+}

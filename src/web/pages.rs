@@ -1,0 +1,528 @@
+//! The pages that show things: overview, Async Manager, ledger, domains, audit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use maud::{html, Markup};
+
+use domreg_events::{AccountId, DomainName};
+use domreg_projections::PendingQuery;
+
+use super::layout::{csrf_field, message, money, page, time};
+use super::{encode, signed_in};
+use crate::audit::{self, DomainAudit};
+use crate::http::ApiState;
+
+type Params = Query<HashMap<String, String>>;
+
+/// The `msg` / `err` a redirect after an action carries.
+fn flash(q: &HashMap<String, String>) -> Markup {
+    html! {
+        @if let Some(m) = q.get("msg") { (message(m, false)) }
+        @if let Some(e) = q.get("err") { (message(e, true)) }
+    }
+}
+
+fn failure(e: impl std::fmt::Display) -> Markup {
+    message(&format!("Could not read the data: {e}"), true)
+}
+
+pub async fn overview(
+    State(s): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let session = match signed_in(&s, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut app = s.app.lock().await;
+    let gauges = crate::http::gauges(&mut app).await;
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_else(Utc::now);
+    let orders_today = app.models.charges_since(today);
+    let oldest = app.models.pending_orders(&PendingQuery {
+        limit: 1,
+        ..Default::default()
+    });
+    let spool = std::fs::read_dir(app.data_dir.join("mail").join("spool"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let m = crate::metrics::global();
+    let body = html! {
+        (flash(&q))
+        @match (&gauges, &orders_today, &oldest) {
+            (Ok(g), Ok(today), Ok(oldest)) => {
+                section aria-labelledby="counts" {
+                    h2 #counts { "Orders by state" }
+                    div.cards {
+                        @for (state, n) in &g.orders {
+                            div.card { b { (n) } (state.replace('_', " ")) }
+                        }
+                    }
+                }
+                section aria-labelledby="engine" {
+                    h2 #engine { "Engine" }
+                    div.cards {
+                        div.card { b { (today) } "orders today (UTC)" }
+                        div.card {
+                            b { (m.rounds.load(std::sync::atomic::Ordering::Relaxed)) }
+                            "rounds since start; last round "
+                            @match m.last_round() { Some(t) => (time(&t)), None => "not yet" }
+                        }
+                        div.card { b { (g.read_model_lag) } "events the read models lag behind the log (position " (g.log_position) ")" }
+                        div.card { b { (m.emails_failed.load(std::sync::atomic::Ordering::Relaxed)) } "email delivery failures since start; " (spool) " messages waiting in the spool" }
+                        div.card {
+                            @match oldest.first() {
+                                Some(p) => { b { (p.domain) } "oldest pending order, since " (time(&p.pending_since)) }
+                                None => { b { "none" } "pending orders" }
+                            }
+                        }
+                    }
+                }
+            }
+            (Err(e), _, _) => (failure(&e.message)),
+            (_, Err(e), _) | (_, _, Err(e)) => (failure(e)),
+        }
+    };
+    page("Overview", "/admin", Some(&session.csrf), body).into_response()
+}
+
+fn left(deadline: &chrono::DateTime<Utc>) -> String {
+    let d = *deadline - Utc::now();
+    if d.num_seconds() <= 0 {
+        "due now".into()
+    } else if d.num_hours() >= 1 {
+        format!("{} h {} min", d.num_hours(), d.num_minutes() % 60)
+    } else {
+        format!("{} min", d.num_minutes().max(1))
+    }
+}
+
+pub async fn async_manager(
+    State(s): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let session = match signed_in(&s, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let tld = q
+        .get("tld")
+        .filter(|t| !t.is_empty())
+        .map(|t| t.trim_start_matches('.').to_ascii_lowercase());
+    let account = q.get("account").filter(|a| !a.is_empty()).cloned();
+    let sort = q.get("sort").map(String::as_str).unwrap_or("started");
+    let mut app = s.app.lock().await;
+    let rows = match app.catch_up().await {
+        Ok(_) => app
+            .models
+            .pending_orders(&PendingQuery {
+                tld: tld.clone(),
+                account: account.clone(),
+                due_by: None,
+                limit: 1000,
+                offset: 0,
+            })
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let refunds: HashMap<String, String> = rows
+        .as_ref()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|p| {
+                    app.models
+                        .ledger(Some(&p.account), 100_000)
+                        .ok()
+                        .and_then(|entries| {
+                            entries
+                                .into_iter()
+                                .find(|e| {
+                                    e.order_id.as_deref() == Some(&p.order_id) && e.kind == "charge"
+                                })
+                                .map(|e| {
+                                    (
+                                        p.order_id.clone(),
+                                        money(&domreg_events::Money::new(
+                                            -e.amount.minor,
+                                            e.amount.currency,
+                                        )),
+                                    )
+                                })
+                        })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    drop(app);
+    let sort_link = |key: &str, label: &str| {
+        let mut href = format!("/admin/async?sort={key}");
+        if let Some(t) = &tld {
+            href.push_str(&format!("&tld={}", encode(t)));
+        }
+        if let Some(a) = &account {
+            href.push_str(&format!("&account={}", encode(a)));
+        }
+        html! { a href=(href) aria-sort=(if sort == key { "ascending" } else { "none" }) { (label) } }
+    };
+    let body = html! {
+        (flash(&q))
+        form method="get" action="/admin/async" {
+            fieldset {
+                legend { "Filter" }
+                label for="f-tld" { "TLD" }
+                input #f-tld name="tld" value=(tld.clone().unwrap_or_default()) placeholder="de";
+                label for="f-account" { "Account" }
+                input #f-account name="account" value=(account.clone().unwrap_or_default());
+                input type="hidden" name="sort" value=(sort);
+                p { button type="submit" { "Filter" } " " a href="/admin/async" { "Clear" } }
+            }
+        }
+        @match rows {
+            Err(e) => (failure(e)),
+            Ok(mut rows) => {
+                @if rows.is_empty() { p { "No pending orders." } }
+                @else {
+                    ({
+                        match sort {
+                            "domain" => rows.sort_by(|a, b| a.domain.cmp(&b.domain)),
+                            "account" => rows.sort_by(|a, b| a.account.cmp(&b.account)),
+                            "deadline" => rows.sort_by_key(|p| p.deadline),
+                            "polls" => rows.sort_by_key(|p| std::cmp::Reverse(p.polls)),
+                            "next" => rows.sort_by_key(|p| p.next_poll_at),
+                            _ => rows.sort_by_key(|p| p.pending_since),
+                        }
+                        html! {}
+                    })
+                    div.wrap {
+                        table {
+                            caption { (rows.len()) " pending orders" }
+                            thead { tr {
+                                th scope="col" { (sort_link("domain", "Domain")) }
+                                th scope="col" { (sort_link("account", "Account")) }
+                                th scope="col" { "Kind" }
+                                th scope="col" { (sort_link("started", "Started")) }
+                                th scope="col" class="num" { (sort_link("polls", "Polls")) }
+                                th scope="col" { "Last registrar answer" }
+                                th scope="col" { (sort_link("next", "Next poll")) }
+                                th scope="col" { (sort_link("deadline", "Deadline")) }
+                                th scope="col" { "Time left" }
+                                th scope="col" { "Actions" }
+                            } }
+                            tbody {
+                                @for p in &rows {
+                                    tr {
+                                        td { a href=(format!("/admin/audit?domain={}", encode(&p.domain))) { (p.domain) } }
+                                        td { (p.account) }
+                                        td { (p.kind) }
+                                        td { (time(&p.pending_since)) }
+                                        td.num { (p.polls) }
+                                        td { (p.last_answer.clone().unwrap_or_default()) }
+                                        td { (time(&p.next_poll_at)) }
+                                        td { (time(&p.deadline)) }
+                                        td { (left(&p.deadline)) }
+                                        td {
+                                            form.inline method="post" action=(format!("/admin/async/{}/check", p.order_id)) {
+                                                (csrf_field(&session.csrf))
+                                                button type="submit" aria-label=(format!("Check {}", p.domain)) { "Check" }
+                                            }
+                                            " "
+                                            form.inline method="post" action=(format!("/admin/async/{}/reset", p.order_id)) {
+                                                (csrf_field(&session.csrf))
+                                                button type="submit" aria-label=(format!("Reset {}", p.domain)) { "Reset" }
+                                            }
+                                            " "
+                                            a href=(format!("/admin/async/{}/cancel", p.order_id)) aria-label=(format!("Cancel {}", p.domain)) {
+                                                "Cancel" @if let Some(fee) = refunds.get(&p.order_id) { " (refunds " (fee) ")" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page("Async Manager", "/admin/async", Some(&session.csrf), body).into_response()
+}
+
+pub async fn confirm_cancel(
+    State(s): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(order): Path<String>,
+) -> Response {
+    let session = match signed_in(&s, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut app = s.app.lock().await;
+    let _ = app.catch_up().await;
+    let pending = app
+        .models
+        .pending_orders(&PendingQuery {
+            limit: 100_000,
+            ..Default::default()
+        })
+        .unwrap_or_default();
+    let found = pending.into_iter().find(|p| p.order_id == order);
+    let fee = found.as_ref().and_then(|p| {
+        app.models
+            .ledger(Some(&p.account), 100_000)
+            .ok()?
+            .into_iter()
+            .find(|e| e.order_id.as_deref() == Some(&p.order_id) && e.kind == "charge")
+            .map(|e| domreg_events::Money::new(-e.amount.minor, e.amount.currency))
+    });
+    drop(app);
+    let body = html! {
+        @match &found {
+            None => (message("That order is not pending any more; see the Async Manager.", true)),
+            Some(p) => {
+                p { "Cancel the " (p.kind) " of " strong { (p.domain) } " for account " (p.account) "?" }
+                p {
+                    @match fee {
+                        Some(f) => { "The fee of " strong { (money(&f)) } " will be refunded to " (p.account) "." }
+                        None => { "Nothing was charged, so nothing is refunded." }
+                    }
+                    " The order is cancelled at OpenSRS first; if OpenSRS does not confirm, nothing changes."
+                }
+                form method="post" action=(format!("/admin/async/{}/cancel", p.order_id)) {
+                    (csrf_field(&session.csrf))
+                    button type="submit" { "Yes, cancel and refund" }
+                    " "
+                    a href="/admin/async" { "No, go back" }
+                }
+            }
+        }
+    };
+    page("Cancel an order", "/admin/async", Some(&session.csrf), body).into_response()
+}
+
+pub async fn ledger(
+    State(s): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let session = match signed_in(&s, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let account = q.get("account").filter(|a| !a.is_empty()).cloned();
+    let mut app = s.app.lock().await;
+    let _ = app.catch_up().await;
+    let balances = app.models.balances().map_err(|e| e.to_string());
+    let entries = match &account {
+        Some(a) => match AccountId::parse(a) {
+            Ok(_) => app.models.ledger(Some(a), 500).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        None => app.models.ledger(None, 200).map_err(|e| e.to_string()),
+    };
+    drop(app);
+    let body = html! {
+        (flash(&q))
+        h2 { "Accounts" }
+        @match balances {
+            Err(e) => (failure(e)),
+            Ok(b) => {
+                table {
+                    thead { tr { th scope="col" { "Account" } th scope="col" class="num" { "Balance" } } }
+                    tbody { @for b in &b { tr {
+                        td { a href=(format!("/admin/ledger?account={}", encode(&b.account))) { (b.account) } }
+                        td.num { (money(&b.balance)) }
+                    } } }
+                }
+            }
+        }
+        h2 { @match &account { Some(a) => { "Entries of " (a) } None => "Latest entries" } }
+        @match entries {
+            Err(e) => (failure(e)),
+            Ok(entries) => {
+                div.wrap { table {
+                    thead { tr {
+                        th scope="col" { "Time" } th scope="col" { "Account" } th scope="col" { "Kind" }
+                        th scope="col" { "Domain" } th scope="col" class="num" { "Amount" }
+                        th scope="col" class="num" { "Balance after" } th scope="col" { "Note" }
+                    } }
+                    tbody { @for e in &entries { tr {
+                        td { (time(&e.at)) }
+                        td { (e.account) }
+                        td { (e.kind) }
+                        td {
+                            @if let Some(d) = &e.domain {
+                                a href=(format!("/admin/audit?domain={}{}", encode(d), e.order_id.as_ref().map(|o| format!("&order={o}")).unwrap_or_default())) { (d) }
+                            }
+                        }
+                        td.num { (money(&e.amount)) }
+                        td.num { (money(&e.balance_after)) }
+                        td { (e.note) }
+                    } } }
+                } }
+            }
+        }
+    };
+    page("Ledger", "/admin/ledger", Some(&session.csrf), body).into_response()
+}
+
+pub async fn domains(
+    State(s): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let session = match signed_in(&s, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut app = s.app.lock().await;
+    let _ = app.catch_up().await;
+    let rows = app
+        .models
+        .domains(
+            q.get("account")
+                .filter(|a| !a.is_empty())
+                .map(String::as_str),
+            2000,
+        )
+        .map_err(|e| e.to_string());
+    let windows: HashMap<String, (u16, u16)> = app
+        .models
+        .registrars()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.title, (c.warn_days, c.renew_days)))
+        .collect();
+    drop(app);
+    let now = Utc::now();
+    let body = html! {
+        (flash(&q))
+        @match rows {
+            Err(e) => (failure(e)),
+            Ok(rows) => {
+                @if rows.is_empty() { p { "No domains yet." } }
+                div.wrap { table {
+                    thead { tr {
+                        th scope="col" { "Domain" } th scope="col" { "Status" } th scope="col" { "Account" }
+                        th scope="col" { "Expires" } th scope="col" { "Connection" } th scope="col" { "Auto-renew" }
+                    } }
+                    tbody { @for d in &rows { tr {
+                        td { a href=(format!("/admin/audit?domain={}", encode(&d.name))) { (d.name) } }
+                        td { (d.status) }
+                        td { (d.account) }
+                        td {
+                            @if let Some(t) = &d.expires_at {
+                                (time(t))
+                                @let (warn, renew) = windows.get(&d.connection).copied().unwrap_or((30, 14));
+                                @let days = (*t - now).num_days();
+                                @if days <= i64::from(renew) { br; span.warn { "inside the renew window (" (renew) " days)" } }
+                                @else if days <= i64::from(warn) { br; span.warn { "inside the warning window (" (warn) " days)" } }
+                            }
+                        }
+                        td { (d.connection) }
+                        td {
+                            form.inline method="post" action=(format!("/admin/domains/{}/auto-renew", d.name)) {
+                                (csrf_field(&session.csrf))
+                                input type="hidden" name="enabled" value=(if d.auto_renew { "off" } else { "on" });
+                                (if d.auto_renew { "on " } else { "off " })
+                                button type="submit" aria-label=(format!("Switch auto-renew of {} {}", d.name, if d.auto_renew { "off" } else { "on" })) {
+                                    (if d.auto_renew { "Switch off" } else { "Switch on" })
+                                }
+                            }
+                        }
+                    } } }
+                } }
+            }
+        }
+    };
+    page("Domains", "/admin/domains", Some(&session.csrf), body).into_response()
+}
+
+pub async fn audit(
+    State(s): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let session = match signed_in(&s, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let domain = q.get("domain").filter(|d| !d.is_empty()).cloned();
+    let at_text = q.get("at").filter(|a| !a.is_empty()).cloned();
+    let report = match &domain {
+        None => None,
+        Some(d) => Some(
+            async {
+                let domain = DomainName::parse(d).map_err(|e| e.to_string())?;
+                let at = at_text
+                    .as_deref()
+                    .map(|t| audit::parse_moment(t))
+                    .transpose()?;
+                let order = q
+                    .get("order")
+                    .filter(|o| !o.is_empty())
+                    .map(|o| crate::admin::orders::parse_order_id(o).map_err(|e| e.to_string()))
+                    .transpose()?;
+                let store = s.app.lock().await.store.clone();
+                audit::domain_audit(&store, &DomainAudit { domain, order, at })
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await,
+        ),
+    };
+    let body = html! {
+        form method="get" action="/admin/audit" {
+            fieldset {
+                legend { "Which domain, as of when" }
+                label for="a-domain" { "Domain" }
+                input #a-domain name="domain" value=(domain.clone().unwrap_or_default()) required;
+                label for="a-at" { "As of (UTC; empty: now)" }
+                input #a-at type="datetime-local" step="1" name="at" value=(at_text.clone().unwrap_or_default());
+                @if let Some(o) = q.get("order") { input type="hidden" name="order" value=(o); }
+                p { button type="submit" { "Show" } }
+            }
+        }
+        @match report {
+            None => p { "Enter a domain to see its history, with the money moved and the account's balance after each step." },
+            Some(Err(e)) => (message(&e, true)),
+            Some(Ok(r)) => {
+                p { (r.subject) ", " @match &r.as_of { Some(t) => { "as of " (time(t)) } None => "complete history" } }
+                div.wrap { table {
+                    thead { tr {
+                        th scope="col" { "Time" } th scope="col" { "Who" } th scope="col" { "What" }
+                        th scope="col" { "Registrar answer" } th scope="col" class="num" { "Money" } th scope="col" class="num" { "Balance after" }
+                    } }
+                    tbody { @for e in &r.entries { tr {
+                        td { (time(&e.at)) }
+                        td { (e.actor.to_string()) }
+                        td { (e.description) }
+                        td { @if let Some(a) = &e.registrar_answer { (a.code.map(|c| c.to_string()).unwrap_or_default()) " " (a.text) } }
+                        td.num { @if let Some(m) = &e.money { (money(&m.amount)) } }
+                        td.num { @if let Some(m) = &e.money { (money(&m.balance_after)) } }
+                    } } }
+                } }
+                @if let Some(state) = &r.state {
+                    h2 { "State" }
+                    ul { @for o in &state.orders { li {
+                        "Order " (o.order_id) " (" (o.kind) " for " (o.account) "): " strong { (o.state) }
+                        @if let Some(c) = &o.charged { ", charged " (money(c)) }
+                        @if let Some(rf) = &o.refunded { ", refunded " (money(rf)) }
+                    } } }
+                }
+                h2 { "Balances" }
+                ul { @for b in &r.balances { li { (b.account) ": " (money(&b.balance)) } } }
+            }
+        }
+    };
+    page("Audit", "/admin/audit", Some(&session.csrf), body).into_response()
+}

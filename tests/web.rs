@@ -1,0 +1,380 @@
+//! The admin pages in a real headless Chromium (Debian's chromium and chromium-driver,
+//! driven over WebDriver): sign in, an asynchronous order on the Async Manager page,
+//! check and cancel it, the refund in the ledger, escaping, CSRF and the key.
+//! With DOMREG_SCREENSHOTS=1 the screenshots are written to docs/screenshots/.
+
+#[path = "support/api.rs"]
+mod support_api;
+#[path = "support/contacts.rs"]
+mod support_contacts;
+#[path = "support/sandbox_setup.rs"]
+mod support_setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use domreg::app::App;
+use domreg::clock::SystemClock;
+use domreg::engine::{steps, Engine};
+use domreg::store::EventStore;
+use domreg_events::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use support_api::{api_world, KEY, TOKEN};
+use support_setup::{connect_sandbox, domreg_ok};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser(profile: &Path) -> (Driver, Client) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    for _ in 0..100 {
+        if let Ok(c) = ClientBuilder::rustls()
+            .expect("rustls roots")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            return (driver, c);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not accept a session");
+}
+
+fn screenshots_dir() -> Option<PathBuf> {
+    std::env::var_os("DOMREG_SCREENSHOTS")
+        .map(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"))
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.len() > 1000, "a real screenshot");
+    if let Some(dir) = screenshots_dir() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_works_the_async_manager_in_a_browser() {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        println!("SKIPPED: {CHROMIUM} and {CHROMEDRIVER} are needed (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    let w = api_world().await;
+    // The registry never completes .de here, so the order stays on the Async Manager.
+    w.sandbox
+        .with_state(|s| s.settings.async_polls = Some(10_000));
+    let d = w.dir.path().to_path_buf();
+    tokio::task::block_in_place(|| {
+        connect_sandbox(&d, w.sandbox.addr.port(), KEY, &["com", "de"]);
+        domreg_ok(&d, &["account", "credit", "alice", "50.00"]);
+        domreg_ok(
+            &d,
+            &[
+                "registrar",
+                "update",
+                "main",
+                "--license",
+                "Registrations follow the registry's terms <b>&</b> policies.",
+            ],
+        );
+    });
+    let mut app = App::open(&d).unwrap();
+    for domain in ["langsam.de", "schnell.com"] {
+        domreg::engine::place::place_order(
+            &mut app,
+            domreg::engine::place::OrderRequest {
+                domain: domain.into(),
+                account: "alice".into(),
+                kind: OrderKind::Register,
+                years: 1,
+                contacts: Some(support_contacts::owen("")),
+                nameservers: vec![],
+                auth_code: None,
+            },
+            Actor::Customer(AccountId::parse("alice").unwrap()),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+    Engine::new(App::open(&d).unwrap(), SystemClock)
+        .run_once()
+        .await
+        .unwrap();
+    // A registrar answer with markup in it, as a hostile or broken registry might send.
+    let name = DomainName::parse("langsam.de").unwrap();
+    let state = steps::load(&app.store, &name).await.unwrap();
+    let order = state.open_order().unwrap().id;
+    steps::append_decisions(
+        &app.store,
+        &state,
+        vec![domreg_events::Command::RecordPoll {
+            order_id: order,
+            result: PollResult::StillPending {
+                answer: RegistrarAnswer::new(
+                    Some(200),
+                    "<script>window.pwned = 1</script> waiting",
+                ),
+            },
+            next_poll_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        }],
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(app.store.read_all(None, 1).await.unwrap().len() == 1);
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    // Secure cookies are kept for http://localhost, a secure context.
+    let base = w.api.base.replace("127.0.0.1", "localhost");
+    let mut sources = Vec::new();
+
+    // Signing in.
+    c.goto(&format!("{base}/admin/async")).await.unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/admin/login"));
+    shot(&c, "sign-in").await;
+    c.find(Locator::Css("#token"))
+        .await
+        .unwrap()
+        .send_keys("not-the-token")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text(&c, "p.msg.error")
+        .await
+        .contains("not the admin token"));
+    c.find(Locator::Css("#token"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/admin");
+    assert!(text(&c, "main").await.contains("Orders by state"));
+    sources.push(c.source().await.unwrap());
+    shot(&c, "overview").await;
+
+    // The pending order on the Async Manager, its registrar text shown as text.
+    c.goto(&format!("{base}/admin/async")).await.unwrap();
+    let table = text(&c, "table").await;
+    assert!(table.contains("langsam.de"), "{table}");
+    assert!(
+        table.contains("<script>window.pwned = 1</script> waiting"),
+        "shown as text: {table}"
+    );
+    let pwned = c
+        .execute("return typeof window.pwned", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        pwned,
+        json!("undefined"),
+        "the registrar's script did not run"
+    );
+    let source = c.source().await.unwrap();
+    assert!(
+        source.contains("&lt;script&gt;window.pwned"),
+        "escaped in the source"
+    );
+    sources.push(source);
+    shot(&c, "async-manager").await;
+
+    // Check: the poll's result is shown.
+    c.find(Locator::Css("button[aria-label='Check langsam.de']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let msg = text(&c, "p.msg").await;
+    assert!(
+        msg.contains("Checked langsam.de: still pending. OpenSRS answered: 200"),
+        "{msg}"
+    );
+
+    // Cancel: a confirmation saying the fee is refunded, then the refund.
+    c.find(Locator::Css("a[aria-label='Cancel langsam.de']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let confirm = text(&c, "main").await;
+    assert!(
+        confirm.contains("The fee of 12.99 USD will be refunded to alice"),
+        "{confirm}"
+    );
+    shot(&c, "cancel-confirmation").await;
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let msg = text(&c, "p.msg").await;
+    assert!(
+        msg.contains("Cancelled order") && msg.contains("12.99 USD refunded to alice"),
+        "{msg}"
+    );
+    assert!(text(&c, "main").await.contains("No pending orders."));
+
+    // The refund in the ledger, with the balance after it and a link to the audit.
+    c.goto(&format!("{base}/admin/ledger?account=alice"))
+        .await
+        .unwrap();
+    let ledger = text(&c, "main").await;
+    assert!(
+        ledger.contains("refund") && ledger.contains("12.99 USD"),
+        "{ledger}"
+    );
+    assert!(
+        ledger.contains("37.01 USD"),
+        "the balance after the refund: {ledger}"
+    );
+    sources.push(c.source().await.unwrap());
+    shot(&c, "ledger").await;
+    c.find(Locator::Css("a[href*='audit?domain=langsam.de']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let audit = text(&c, "main").await;
+    assert!(
+        audit.contains("cancelled (cancelled by admin web)"),
+        "{audit}"
+    );
+    sources.push(c.source().await.unwrap());
+    shot(&c, "audit").await;
+
+    // Domains, with the auto-renew toggle.
+    c.goto(&format!("{base}/admin/domains")).await.unwrap();
+    c.find(Locator::Css(
+        "button[aria-label='Switch auto-renew of schnell.com off']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    assert!(text(&c, "p.msg")
+        .await
+        .contains("Auto-renew of schnell.com is off"));
+    sources.push(c.source().await.unwrap());
+    shot(&c, "domains").await;
+
+    // Settings: the test button, and the key never rendered.
+    c.goto(&format!("{base}/admin/settings")).await.unwrap();
+    let settings = text(&c, "main").await;
+    assert!(
+        settings.contains("Registrations follow the registry's terms <b>&</b> policies."),
+        "{settings}"
+    );
+    c.find(Locator::Css("form[action$='/main/test'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text(&c, "p.msg").await.contains("OK: main reached"));
+    sources.push(c.source().await.unwrap());
+    shot(&c, "settings").await;
+
+    // A form posted without the CSRF token is refused, and changes nothing.
+    let status = c
+        .execute(
+            "return fetch('/admin/settings/tlds', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'tld=net&registrar=main'}).then(r => r.status)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(403));
+    let routes = tokio::task::block_in_place(|| domreg_ok(&d, &["tld", "list"]));
+    assert!(!routes.contains(".net"), "{routes}");
+
+    for source in &sources {
+        assert!(!source.contains(KEY), "the key appeared in a page");
+    }
+
+    // Signing out ends the session.
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/admin/ledger")).await.unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/admin/login"));
+    c.close().await.unwrap();
+}
