@@ -463,10 +463,7 @@ pub async fn audit(
         Some(d) => Some(
             async {
                 let domain = DomainName::parse(d).map_err(|e| e.to_string())?;
-                let at = at_text
-                    .as_deref()
-                    .map(|t| audit::parse_moment(t))
-                    .transpose()?;
+                let at = at_text.as_deref().map(audit::parse_moment).transpose()?;
                 let order = q
                     .get("order")
                     .filter(|o| !o.is_empty())
