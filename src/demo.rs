@@ -279,6 +279,10 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
         println!(
             "   curl -H \"Authorization: Bearer $DOMREG_API_TOKEN\" http://{addr}/api/v1/ledger"
         );
+        println!(
+            "   The admin pages are at http://localhost:{}/admin (sign in with the same token).",
+            addr.port()
+        );
         println!("   The engine and the sandbox keep running; Ctrl-C stops them.");
     }
     let engine = Engine::new(App::open(data_dir)?, SystemClock);
