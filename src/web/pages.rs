@@ -135,34 +135,29 @@ pub async fn async_manager(
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    let refunds: HashMap<String, String> = rows
-        .as_ref()
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|p| {
-                    app.models
-                        .ledger(Some(&p.account), 100_000)
-                        .ok()
-                        .and_then(|entries| {
-                            entries
-                                .into_iter()
-                                .find(|e| {
-                                    e.order_id.as_deref() == Some(&p.order_id) && e.kind == "charge"
-                                })
-                                .map(|e| {
-                                    (
-                                        p.order_id.clone(),
-                                        money(&domreg_events::Money::new(
-                                            -e.amount.minor,
-                                            e.amount.currency,
-                                        )),
-                                    )
-                                })
-                        })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // The fee each cancel would refund: the order's charge, read once per account.
+    let mut refunds: HashMap<String, String> = HashMap::new();
+    if let Ok(rows) = &rows {
+        let accounts: std::collections::BTreeSet<&str> =
+            rows.iter().map(|p| p.account.as_str()).collect();
+        for account in accounts {
+            for e in app
+                .models
+                .ledger(Some(account), 100_000)
+                .unwrap_or_default()
+            {
+                if let (Some(order), "charge") = (e.order_id, e.kind.as_str()) {
+                    refunds.insert(
+                        order,
+                        money(&domreg_events::Money::new(
+                            e.amount.minor.saturating_neg(),
+                            e.amount.currency,
+                        )),
+                    );
+                }
+            }
+        }
+    }
     drop(app);
     let sort_link = |key: &str, label: &str| {
         let mut href = format!("/admin/async?sort={key}");
@@ -282,7 +277,7 @@ pub async fn confirm_cancel(
             .ok()?
             .into_iter()
             .find(|e| e.order_id.as_deref() == Some(&p.order_id) && e.kind == "charge")
-            .map(|e| domreg_events::Money::new(-e.amount.minor, e.amount.currency))
+            .map(|e| domreg_events::Money::new(e.amount.minor.saturating_neg(), e.amount.currency))
     });
     drop(app);
     let body = html! {
