@@ -197,6 +197,24 @@ async fn a_registration_that_never_completes_times_out_and_is_refunded() {
     assert_eq!(s.orders[&order].polls, 50);
     assert_eq!(engine.app.models.balances().unwrap()[0].balance.minor, 0);
     assert_eq!(engine.app.models.pending_count().unwrap(), 0);
+    // Cancelled at OpenSRS before the refund: the registry cannot complete it later.
+    let (cancels, registered) = w.sandbox.with_state(|s| {
+        (
+            s.counters
+                .calls
+                .get("PROCESS_PENDING")
+                .copied()
+                .unwrap_or(0),
+            s.domains.contains_key("niemals.de"),
+        )
+    });
+    assert_eq!((cancels, registered), (1, false));
+    w.sandbox.with_state(|s| s.settings.async_polls = Some(1));
+    w.clock.advance(Duration::hours(5));
+    engine.run_once().await.unwrap();
+    assert!(!w
+        .sandbox
+        .with_state(|s| s.domains.contains_key("niemals.de")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -410,9 +410,29 @@ pub async fn poll<S: EventStore + Clone>(
         return Ok(StepOutcome::Skipped);
     }
     let now = ctx.now;
-    let result = probe(client, domain, &order, state.expires_at).await;
+    let mut result = probe(client, domain, &order, state.expires_at).await;
     let every = order.poll_every.unwrap_or_else(|| Duration::hours(1));
     let deadline = order.deadline.unwrap_or(now);
+    // Past the deadline, an order OpenSRS knows by id is cancelled there before it is
+    // refunded, so the registry cannot complete it later for free. If OpenSRS refuses
+    // (it may have just completed), look once more; if it does not answer, try again
+    // next round (for at most a day past the deadline).
+    let mut may_time_out = true;
+    if let (Probe::NotYet(_), Some(id)) = (&result, &order.registrar_order_id) {
+        if now >= deadline {
+            let e = client
+                .call(&opensrs::Command::ProcessPending {
+                    order_id: id.clone(),
+                    cancel: true,
+                })
+                .await;
+            match (e.classification.class, e.classification.code) {
+                (Class::Done, _) => {}
+                (_, Some(_)) => result = probe(client, domain, &order, state.expires_at).await,
+                (_, None) => may_time_out = now >= deadline + Duration::days(1),
+            }
+        }
+    }
     record(
         &ctx.store,
         domain,
@@ -444,20 +464,29 @@ pub async fn poll<S: EventStore + Clone>(
                     },
                     Command::Refund { order_id },
                 ],
-                Probe::NotYet(poll) if now >= o.deadline.unwrap_or(deadline) => vec![
-                    Command::RecordPoll {
+                Probe::NotYet(poll) if may_time_out && now >= o.deadline.unwrap_or(deadline) => {
+                    vec![
+                        Command::RecordPoll {
+                            order_id,
+                            result: poll.clone(),
+                            next_poll_at: now,
+                        },
+                        Command::TimeOut { order_id },
+                        Command::Refund { order_id },
+                    ]
+                }
+                Probe::NotYet(poll) => {
+                    let due = o.deadline.unwrap_or(deadline);
+                    vec![Command::RecordPoll {
                         order_id,
                         result: poll.clone(),
-                        next_poll_at: now,
-                    },
-                    Command::TimeOut { order_id },
-                    Command::Refund { order_id },
-                ],
-                Probe::NotYet(poll) => vec![Command::RecordPoll {
-                    order_id,
-                    result: poll.clone(),
-                    next_poll_at: (now + every).min(o.deadline.unwrap_or(deadline)),
-                }],
+                        next_poll_at: if now >= due {
+                            now + every
+                        } else {
+                            (now + every).min(due)
+                        },
+                    }]
+                }
             }
         },
         now,
