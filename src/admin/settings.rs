@@ -112,6 +112,19 @@ fn view(
     })
 }
 
+/// Appends one settings event to a stream whose order needs no check (routes, prices,
+/// policies, payments, contacts: each event stands on its own).
+async fn record(
+    app: &mut App,
+    stream: &str,
+    event: SettingsEvent,
+    actor: Actor,
+) -> Result<(), AdminError> {
+    app.append_settings(stream, ExpectedVersion::Any, &[event], actor, Utc::now())
+        .await?;
+    Ok(())
+}
+
 async fn stream_version(
     store: &crate::store::SqliteStore,
     stream: &str,
@@ -329,14 +342,7 @@ pub async fn assign_tld(
         tld: tld.clone(),
         registrar: registrar.to_string(),
     };
-    app.append_settings(
-        &tld_stream(&tld),
-        ExpectedVersion::Any,
-        &[event.into()],
-        actor,
-        Utc::now(),
-    )
-    .await?;
+    record(app, &tld_stream(&tld), event.into(), actor).await?;
     Ok(TldRoute {
         tld,
         registrar: registrar.to_string(),
@@ -392,14 +398,7 @@ pub async fn set_price_of(
         years,
         price,
     };
-    app.append_settings(
-        &tld_stream(&tld),
-        ExpectedVersion::Any,
-        &[event.into()],
-        actor,
-        Utc::now(),
-    )
-    .await?;
+    record(app, &tld_stream(&tld), event.into(), actor).await?;
     Ok(PriceRow {
         tld,
         kind,
@@ -433,14 +432,7 @@ pub async fn remove_price(
         kind,
         years,
     };
-    app.append_settings(
-        &tld_stream(&tld),
-        ExpectedVersion::Any,
-        &[event.into()],
-        actor,
-        Utc::now(),
-    )
-    .await?;
+    record(app, &tld_stream(&tld), event.into(), actor).await?;
     Ok(())
 }
 
@@ -459,14 +451,7 @@ pub async fn set_policy(
         transfer,
         policy,
     };
-    app.append_settings(
-        &tld_stream(&tld),
-        ExpectedVersion::Any,
-        &[event.into()],
-        actor,
-        Utc::now(),
-    )
-    .await?;
+    record(app, &tld_stream(&tld), event.into(), actor).await?;
     Ok(app.models.policy(&tld, transfer)?)
 }
 
@@ -506,14 +491,7 @@ pub async fn credit(
         amount,
         note: note.to_string(),
     };
-    app.append_settings(
-        &account_stream(&account),
-        ExpectedVersion::Any,
-        &[event.into()],
-        actor,
-        Utc::now(),
-    )
-    .await?;
+    record(app, &account_stream(&account), event.into(), actor).await?;
     let balance = app
         .models
         .balances()?
@@ -541,13 +519,6 @@ pub async fn store_contacts(
         account: account.clone(),
         contacts: Box::new(contacts),
     };
-    app.append_settings(
-        &account_stream(&account),
-        ExpectedVersion::Any,
-        &[event.into()],
-        actor,
-        Utc::now(),
-    )
-    .await?;
+    record(app, &account_stream(&account), event.into(), actor).await?;
     Ok(account)
 }

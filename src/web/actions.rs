@@ -9,8 +9,9 @@ use axum::Form;
 use maud::html;
 use serde::Deserialize;
 
+use super::back;
+use super::guard::{Empty, Posted};
 use super::layout::{self, page};
-use super::{back, check_csrf, signed_in};
 use crate::admin;
 use crate::http::ApiState;
 use domreg_events::Actor;
@@ -64,23 +65,14 @@ pub async fn login(State(s): State<Arc<ApiState>>, Form(f): Form<LoginForm>) -> 
         .into_response()
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: Option<String>,
-}
-
 pub async fn logout(
     State(s): State<Arc<ApiState>>,
     headers: HeaderMap,
-    Form(f): Form<CsrfOnly>,
+    _: Posted<Empty>,
 ) -> Response {
-    let Some((id, session)) = s.sessions.find(&headers) else {
-        return Redirect::to("/admin/login").into_response();
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
+    if let Some((id, _)) = s.sessions.find(&headers) {
+        s.sessions.remove(&id);
     }
-    s.sessions.remove(&id);
     (
         [(header::SET_COOKIE, super::session::set_cookie(None))],
         Redirect::to("/admin/login"),
@@ -104,17 +96,9 @@ fn answer_text(a: &Option<domreg_events::RegistrarAnswer>) -> String {
 
 pub async fn cancel(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
     Path(order): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    _: Posted<Empty>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
     let mut app = s.app.lock().await;
     let result = admin::orders::cancel(&mut app, &order, actor())
         .await
@@ -139,17 +123,9 @@ pub async fn cancel(
 
 pub async fn reset(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
     Path(order): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    _: Posted<Empty>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
     let mut app = s.app.lock().await;
     let result = admin::orders::reset(&mut app, &order, actor())
         .await
@@ -168,17 +144,9 @@ pub async fn reset(
 
 pub async fn check(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
     Path(order): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    _: Posted<Empty>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
     let mut app = s.app.lock().await;
     let result = admin::orders::check(&mut app, &order).await.map(|o| {
         if o.state == "pending" {
@@ -204,23 +172,14 @@ pub async fn check(
 
 #[derive(Deserialize)]
 pub struct AutoRenewForm {
-    csrf: Option<String>,
     enabled: String,
 }
 
 pub async fn auto_renew(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
     Path(domain): Path<String>,
-    Form(f): Form<AutoRenewForm>,
+    Posted(f): Posted<AutoRenewForm>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
     let enabled = f.enabled == "on";
     let mut app = s.app.lock().await;
     let result = admin::orders::set_auto_renew(&mut app, &domain, enabled, actor())

@@ -3,6 +3,7 @@
 //! gives a session cookie; every form that changes something carries a CSRF token.
 
 mod actions;
+mod guard;
 mod layout;
 mod pages;
 pub mod session;
@@ -10,7 +11,6 @@ mod settings;
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -51,44 +51,6 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/admin/settings/tlds", post(settings::assign))
         .route("/admin/settings/prices", post(settings::price))
         .route("/admin/settings/policies", post(settings::policy))
-}
-
-/// The session of a signed-in admin, or a redirect to the sign-in page.
-// The error is the response to send as it is; boxing it would only add an allocation.
-#[allow(clippy::result_large_err)]
-pub(crate) fn signed_in(
-    state: &ApiState,
-    headers: &HeaderMap,
-) -> Result<session::Session, Response> {
-    state
-        .sessions
-        .find(headers)
-        .map(|(_, s)| s)
-        .ok_or_else(|| Redirect::to("/admin/login").into_response())
-}
-
-/// Refuses a form without this session's CSRF token.
-#[allow(clippy::result_large_err)]
-pub(crate) fn check_csrf(session: &session::Session, sent: Option<&str>) -> Result<(), Response> {
-    let ok = sent.is_some_and(|t| crate::http::token_matches(t, &session.csrf));
-    if ok {
-        return Ok(());
-    }
-    let body = layout::page(
-        "Form refused",
-        "",
-        Some(&session.csrf),
-        layout::message(
-            "The form was refused: it did not carry this session's CSRF token. Reload the page and try again.",
-            true,
-        ),
-    );
-    Err((
-        StatusCode::FORBIDDEN,
-        [(header::CACHE_CONTROL, "no-store")],
-        body,
-    )
-        .into_response())
 }
 
 /// Percent-encodes a query value.

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::{html, Markup};
@@ -12,8 +11,9 @@ use maud::{html, Markup};
 use domreg_events::{AccountId, DomainName};
 use domreg_projections::PendingQuery;
 
+use super::encode;
+use super::guard::SignedIn;
 use super::layout::{csrf_field, message, money, page, time};
-use super::{encode, signed_in};
 use crate::audit::{self, DomainAudit};
 use crate::http::ApiState;
 
@@ -33,13 +33,9 @@ fn failure(e: impl std::fmt::Display) -> Markup {
 
 pub async fn overview(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
+    SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let mut app = s.app.lock().await;
     let gauges = crate::http::gauges(&mut app).await;
     let today = Utc::now()
@@ -108,13 +104,9 @@ fn left(deadline: &chrono::DateTime<Utc>) -> String {
 
 pub async fn async_manager(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
+    SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let tld = q
         .get("tld")
         .filter(|t| !t.is_empty())
@@ -254,13 +246,9 @@ pub async fn async_manager(
 
 pub async fn confirm_cancel(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
+    SignedIn(session): SignedIn,
     Path(order): Path<String>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let mut app = s.app.lock().await;
     let _ = app.catch_up().await;
     let pending = app
@@ -306,13 +294,9 @@ pub async fn confirm_cancel(
 
 pub async fn ledger(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
+    SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let account = q.get("account").filter(|a| !a.is_empty()).cloned();
     let mut app = s.app.lock().await;
     let _ = app.catch_up().await;
@@ -372,13 +356,9 @@ pub async fn ledger(
 
 pub async fn domains(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
+    SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let mut app = s.app.lock().await;
     let _ = app.catch_up().await;
     let rows = app
@@ -444,13 +424,9 @@ pub async fn domains(
 
 pub async fn audit(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
+    SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let domain = q.get("domain").filter(|d| !d.is_empty()).cloned();
     let at_text = q.get("at").filter(|a| !a.is_empty()).cloned();
     let report = match &domain {

@@ -5,17 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::html;
 use serde::Deserialize;
 
 use domreg_events::settings::{AsyncPolicy, PriceKind};
 use domreg_events::Actor;
 
+use super::back;
+use super::guard::{Empty, Posted, SignedIn};
 use super::layout::{csrf_field, message, money};
-use super::{back, check_csrf, signed_in};
 use crate::admin::settings::{self as admin, RegistrarFields};
 use crate::http::ApiState;
 use crate::opensrs::Secret;
@@ -151,20 +150,15 @@ fn fields(id: &str, c: Option<&domreg_events::settings::RegistrarConfig>) -> mau
 
 pub async fn page(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
+    SignedIn(session): SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let body = body(&s, &q, &session.csrf).await;
     super::layout::page("Settings", "/admin/settings", Some(&session.csrf), body).into_response()
 }
 
 #[derive(Deserialize)]
 pub struct RegistrarForm {
-    csrf: Option<String>,
     mode: String,
     title: String,
     login: String,
@@ -194,16 +188,8 @@ fn number<T: std::str::FromStr>(what: &str, s: &str) -> Result<Option<T>, String
 
 pub async fn save_registrar(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
-    Form(f): Form<RegistrarForm>,
+    Posted(f): Posted<RegistrarForm>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
     let parsed = (|| -> Result<RegistrarFields, String> {
         Ok(RegistrarFields {
             login: Some(f.login.clone()),
@@ -233,24 +219,11 @@ pub async fn save_registrar(
     back(BACK, result.map_err(|e| e.to_string()))
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: Option<String>,
-}
-
 pub async fn test(
     State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
     Path(title): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    _: Posted<Empty>,
 ) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
     let mut app = s.app.lock().await;
     let result = match admin::test_registrar(&mut app, &title).await {
         Ok(t) if t.ok => Ok(t.message),
@@ -262,23 +235,11 @@ pub async fn test(
 
 #[derive(Deserialize)]
 pub struct AssignForm {
-    csrf: Option<String>,
     tld: String,
     registrar: String,
 }
 
-pub async fn assign(
-    State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
-    Form(f): Form<AssignForm>,
-) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
+pub async fn assign(State(s): State<Arc<ApiState>>, Posted(f): Posted<AssignForm>) -> Response {
     let mut app = s.app.lock().await;
     let result = admin::assign_tld(&mut app, &f.tld, f.registrar.trim(), actor())
         .await
@@ -288,7 +249,6 @@ pub async fn assign(
 
 #[derive(Deserialize)]
 pub struct PriceForm {
-    csrf: Option<String>,
     tld: String,
     kind: PriceKind,
     #[serde(default)]
@@ -297,18 +257,7 @@ pub struct PriceForm {
     currency: String,
 }
 
-pub async fn price(
-    State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
-    Form(f): Form<PriceForm>,
-) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
+pub async fn price(State(s): State<Arc<ApiState>>, Posted(f): Posted<PriceForm>) -> Response {
     let years = if f.kind == PriceKind::Transfer {
         Ok(None)
     } else {
@@ -335,25 +284,13 @@ pub async fn price(
 
 #[derive(Deserialize)]
 pub struct PolicyForm {
-    csrf: Option<String>,
     tld: String,
     transfer: bool,
     poll_every_secs: String,
     timeout_secs: String,
 }
 
-pub async fn policy(
-    State(s): State<Arc<ApiState>>,
-    headers: HeaderMap,
-    Form(f): Form<PolicyForm>,
-) -> Response {
-    let session = match signed_in(&s, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&session, f.csrf.as_deref()) {
-        return r;
-    }
+pub async fn policy(State(s): State<Arc<ApiState>>, Posted(f): Posted<PolicyForm>) -> Response {
     let parsed = number::<u64>("poll every", &f.poll_every_secs)
         .and_then(|p| Ok((p, number::<u64>("time out after", &f.timeout_secs)?)));
     let (Some(poll), Some(timeout)) = (match parsed {
