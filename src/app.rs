@@ -66,9 +66,28 @@ pub async fn catch_up(
             return Ok(applied);
         };
         after = Some(last.position);
-        let envelopes = page.iter().map(envelope).collect::<Result<Vec<_>, _>>()?;
-        models.apply_batch(&envelopes)?;
-        applied += envelopes.len() as u64;
+        // An event this build cannot read is quarantined (with an alarm) and passed
+        // over; it never stops the models.
+        let mut envelopes = Vec::with_capacity(page.len());
+        let mut unreadable = Vec::new();
+        for e in &page {
+            match envelope(e) {
+                Ok(env) => envelopes.push(env),
+                Err(err) => unreadable.push(domreg_projections::Quarantined {
+                    position: (e.position.commit, e.position.prepare),
+                    stream: e.stream.clone(),
+                    event_id: e.id,
+                    event_type: format!("{} v{}", e.event_type, e.schema_version),
+                    detail: err.to_string(),
+                }),
+            }
+        }
+        models.apply_page(
+            &envelopes,
+            unreadable,
+            Some((last.position.commit, last.position.prepare)),
+        )?;
+        applied += page.len() as u64;
         progress(applied);
     }
 }

@@ -189,7 +189,8 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
     }
 
     println!("4. The engine runs:");
-    let mut engine = Engine::new(App::open(data_dir)?, SystemClock);
+    let lock = crate::lock::DataDirLock::acquire(data_dir)?;
+    let mut engine = Engine::new(App::open(data_dir)?, SystemClock).with_exclusive_lock(&lock);
     let mut shown: Option<Position> = engine
         .app
         .store
@@ -285,6 +286,14 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
         );
         println!("   The engine and the sandbox keep running; Ctrl-C stops them.");
     }
-    let engine = Engine::new(App::open(data_dir)?, SystemClock);
-    crate::serve::run(data_dir, engine, Some(api), Duration::from_secs(1), false).await
+    let engine = Engine::new(App::open(data_dir)?, SystemClock).with_exclusive_lock(&lock);
+    crate::serve::run(
+        data_dir,
+        engine,
+        Some(api),
+        Duration::from_secs(1),
+        false,
+        None,
+    )
+    .await
 }

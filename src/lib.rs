@@ -14,6 +14,7 @@ pub mod clock;
 pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod lock;
 pub mod metrics;
 pub mod migrate;
 pub mod notify;

@@ -48,6 +48,8 @@ pub struct Gauges {
     pub log_position: u64,
     /// Events in the log that the read models have not folded yet.
     pub read_model_lag: u64,
+    /// Events this build could not read or fold, skipped by every model.
+    pub quarantined: Vec<domreg_projections::Quarantined>,
 }
 
 impl Metrics {
@@ -112,6 +114,11 @@ impl Metrics {
             out,
             "# HELP domreg_read_model_lag_events Events not yet folded into the read models (subscription lag).\n# TYPE domreg_read_model_lag_events gauge\ndomreg_read_model_lag_events {}",
             gauges.read_model_lag
+        );
+        let _ = writeln!(
+            out,
+            "# HELP domreg_quarantined_events Events the read models skip because this build cannot read or fold them (alarm when above 0).\n# TYPE domreg_quarantined_events gauge\ndomreg_quarantined_events {}",
+            gauges.quarantined.len()
         );
         counter(
             &mut out,

@@ -75,16 +75,25 @@ async fn stop_signal() {
 }
 
 /// Runs engine rounds every `tick` (at once again when a round did something) and the API,
-/// until a stop signal; with `once`, one round and no API.
+/// until a stop signal; with `once`, one round and no API. `mail`, when given, is
+/// delivered by a task of its own beside the rounds. A stop signal ends the process
+/// within a second whatever the round is doing: a call it cuts short leaves a submission
+/// whose lease lapses, and the next engine finds out from OpenSRS what became of it.
 pub async fn run<C: Clock>(
     data_dir: &Path,
     mut engine: Engine<C>,
     api: Option<Api>,
     tick: Duration,
     once: bool,
+    mail: Option<crate::notify::Mailer>,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server = None;
+    let mut mail_task = None;
+    if let (Some(mailer), false) = (mail, once) {
+        let rx = stop_rx.clone();
+        mail_task = Some(tokio::spawn(async move { mailer.run(rx).await }));
+    }
     if let (Some(api), false) = (api, once) {
         let state = Arc::new(ApiState::new(App::open(data_dir)?, api.token));
         let mut rx = stop_rx.clone();
@@ -97,7 +106,11 @@ pub async fn run<C: Clock>(
     tokio::pin!(stop);
     let mut failures = 0u32;
     loop {
-        let round = match engine.run_once().await {
+        let result = tokio::select! {
+            r = engine.run_once() => r,
+            _ = &mut stop => break,
+        };
+        let round = match result {
             Ok(round) => {
                 failures = 0;
                 round
@@ -135,8 +148,15 @@ pub async fn run<C: Clock>(
         }
     }
     let _ = stop_tx.send(true);
+    if let Some(task) = mail_task {
+        // Delivery stops between messages; a message cut short is sent again next start.
+        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+    }
     if let Some(server) = server {
-        server.await??;
+        match tokio::time::timeout(Duration::from_secs(1), server).await {
+            Ok(joined) => joined??,
+            Err(_) => tracing::warn!("the admin API did not close its connections within a second"),
+        }
     }
     Ok(())
 }

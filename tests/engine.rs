@@ -286,7 +286,10 @@ async fn a_crash_after_submitted_is_recovered_without_a_second_call() {
     let state = steps::load(&app.store, &name).await.unwrap();
     let events = decide(
         &state,
-        Command::RecordSubmission { order_id: order },
+        Command::RecordSubmission {
+            order_id: order,
+            lease: None,
+        },
         w.clock.now(),
     )
     .unwrap();

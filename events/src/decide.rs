@@ -50,6 +50,19 @@ pub enum Command {
     },
     RecordSubmission {
         order_id: OrderId,
+        /// The submitting engine's lease (none in tests that model a bare submission).
+        lease: Option<Lease>,
+    },
+    /// Record OpenSRS's order id learned after the outcome (a late answer, a search).
+    RecordRegistrarOrder {
+        order_id: OrderId,
+        registrar_order_id: String,
+        answer: RegistrarAnswer,
+    },
+    /// Hand a pending order whose state at OpenSRS cannot be established to an admin.
+    Escalate {
+        order_id: OrderId,
+        reason: String,
     },
     RecordOutcome {
         order_id: OrderId,
@@ -114,6 +127,8 @@ pub enum DomainError {
     TransferPeriod(Period),
     #[error("the price must be more than zero, not {0}")]
     NonPositivePrice(Money),
+    #[error("the price {0} is more than the most domreg charges for one order (100000000000.00)")]
+    PriceTooLarge(Money),
     #[error("a command names domain {command} but this stream holds {stream}")]
     WrongDomain { stream: String, command: String },
     #[error("connection title must not be empty")]
@@ -138,6 +153,8 @@ pub enum DomainError {
         deadline: DateTime<Utc>,
         now: DateTime<Utc>,
     },
+    #[error("order {order} waits for an admin ({reason}); it does not time out on its own: check it, reset its deadline or cancel it")]
+    Escalated { order: OrderId, reason: String },
     #[error("a new deadline must lie in the future, not at {0}")]
     DeadlineInPast(DateTime<Utc>),
     #[error("the holder was already warned about the expiry on {0}")]
@@ -186,6 +203,9 @@ pub fn decide(
             }
             if !price.is_positive() {
                 return Err(DomainError::NonPositivePrice(price));
+            }
+            if price.bounded().is_err() {
+                return Err(DomainError::PriceTooLarge(price));
             }
             if let Some(open) = state.open_order() {
                 return Err(DomainError::OrderInProgress {
@@ -257,7 +277,7 @@ pub fn decide(
             }
             .into()])
         }
-        Command::RecordSubmission { order_id } => {
+        Command::RecordSubmission { order_id, lease } => {
             let order = order(state, order_id)?;
             expect_stage(order_id, order.stage, Stage::Accepted, "submitted")?;
             if order.charged.is_none() {
@@ -266,8 +286,37 @@ pub fn decide(
             Ok(vec![Submitted {
                 order_id,
                 connection: order.connection.clone(),
+                lease,
             }
             .into()])
+        }
+        Command::RecordRegistrarOrder {
+            order_id,
+            registrar_order_id,
+            answer,
+        } => {
+            // A fact about the registrar, kept whatever the order's stage: an id learned
+            // after a refund is what lets an admin find the registration that went through.
+            let order = order(state, order_id)?;
+            if registrar_order_id.trim().is_empty()
+                || order.registrar_order_id.as_deref() == Some(registrar_order_id.as_str())
+            {
+                return Ok(vec![]);
+            }
+            Ok(vec![RegistrarOrderFound {
+                order_id,
+                registrar_order_id,
+                answer,
+            }
+            .into()])
+        }
+        Command::Escalate { order_id, reason } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Pending, "handed to an admin")?;
+            if order.escalated.is_some() {
+                return Ok(vec![]);
+            }
+            Ok(vec![Escalated { order_id, reason }.into()])
         }
         Command::RecordOutcome { order_id, outcome } => {
             let order = order(state, order_id)?;
@@ -331,6 +380,12 @@ pub fn decide(
         Command::TimeOut { order_id } => {
             let order = order(state, order_id)?;
             expect_stage(order_id, order.stage, Stage::Pending, "timed out")?;
+            if let Some(reason) = &order.escalated {
+                return Err(DomainError::Escalated {
+                    order: order_id,
+                    reason: reason.clone(),
+                });
+            }
             let deadline = order.deadline.unwrap_or(now);
             if now < deadline {
                 return Err(DomainError::DeadlineNotReached {

@@ -58,6 +58,10 @@ pub struct Order {
     pub next_poll_at: Option<DateTime<Utc>>,
     pub contacts: Option<crate::ContactSet>,
     pub nameservers: Vec<String>,
+    /// The engine that owns the submission and until when (see [`Lease`]).
+    pub lease: Option<Lease>,
+    /// Why the engine handed this pending order to an admin instead of refunding it.
+    pub escalated: Option<String>,
 }
 
 impl Order {
@@ -136,6 +140,8 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     next_poll_at: None,
                     contacts: None,
                     nameservers: Vec::new(),
+                    lease: None,
+                    escalated: None,
                 },
             );
         }
@@ -149,7 +155,10 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
             with_order(&mut state, e.order_id, |o| o.charged = Some(e.amount));
         }
         DomainEvent::Submitted(e) => {
-            with_order(&mut state, e.order_id, |o| o.stage = Stage::Submitted);
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Submitted;
+                o.lease = e.lease.clone();
+            });
         }
         DomainEvent::UnknownStatus(e) => {
             with_order(&mut state, e.order_id, |o| {
@@ -210,10 +219,21 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
             with_order(&mut state, e.order_id, |o| {
                 o.deadline = Some(e.deadline);
                 o.next_poll_at = None;
+                o.escalated = None;
             });
         }
         DomainEvent::Refunded(e) => {
             with_order(&mut state, e.order_id, |o| o.refunded = Some(e.amount));
+        }
+        DomainEvent::RegistrarOrderFound(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.registrar_order_id = Some(e.registrar_order_id.clone());
+            });
+        }
+        DomainEvent::Escalated(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.escalated = Some(e.reason.clone())
+            });
         }
         DomainEvent::ExpiryWarned(e) => {
             state.warned_for.insert(e.expires_at);

@@ -52,15 +52,39 @@ pub enum DomainNameError {
 /// leading or trailing hyphen, and `tld` is a suffix of the ICANN section of the
 /// public suffix list (or a single unlisted label, as new gTLDs appear before the
 /// list knows them).
+/// Deserialised leniently (see [`DomainName::from_stored`]): events are facts, so a name
+/// that was valid when it was recorded stays readable when the rules tighten later.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(from = "StoredName", into = "String")]
 pub struct DomainName {
     ascii: String,
     /// Byte index where the TLD starts (after the dot).
     tld_start: usize,
 }
 
+/// A name as the log stores it; the fallback of [`DomainName::from_stored`] never fails.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct StoredName(String);
+
+impl From<StoredName> for DomainName {
+    fn from(s: StoredName) -> Self {
+        DomainName::from_stored(&s.0)
+    }
+}
+
 impl DomainName {
+    /// Reads a name from the log. Commands are validated, history is not: a name that
+    /// today's public-suffix list or a tightened rule refuses is kept as it was written,
+    /// split at its last dot, rather than making the event (and every fold) unreadable.
+    pub fn from_stored(stored: &str) -> Self {
+        DomainName::parse(stored).unwrap_or_else(|_| {
+            let ascii = stored.trim().to_ascii_lowercase();
+            let tld_start = ascii.rfind('.').map_or(0, |dot| dot + 1);
+            DomainName { ascii, tld_start }
+        })
+    }
+
     /// Parses user input: trims, drops one trailing dot, lowercases, converts Unicode to
     /// punycode, checks RFC 1035 lengths and LDH labels, and splits at the public suffix.
     pub fn parse(input: &str) -> Result<Self, DomainNameError> {
@@ -110,7 +134,7 @@ impl DomainName {
 
     /// The registrable label, `example` in `example.co.uk`.
     pub fn label(&self) -> &str {
-        &self.ascii[..self.tld_start - 1]
+        &self.ascii[..self.tld_start.saturating_sub(1)]
     }
 
     /// The public suffix the name is registered under, `co.uk` in `example.co.uk`.
@@ -339,9 +363,16 @@ mod tests {
     }
 
     #[test]
-    fn serde_validates() {
+    fn stored_names_are_read_back_even_when_todays_rules_refuse_them() {
         let d: DomainName = serde_json::from_str("\"example.net\"").unwrap();
         assert_eq!(serde_json::to_string(&d).unwrap(), "\"example.net\"");
-        assert!(serde_json::from_str::<DomainName>("\"bad name.net\"").is_err());
+        assert_eq!(d.tld(), "net");
+        // Refused as input, yet a stored event holding it must still decode.
+        assert!(DomainName::parse("p\u{0430}ypal.com").is_err());
+        let stored: DomainName = serde_json::from_str("\"xn--pypal-4ve.com\"").unwrap();
+        assert_eq!(stored.as_str(), "xn--pypal-4ve.com");
+        assert_eq!((stored.label(), stored.tld()), ("xn--pypal-4ve", "com"));
+        let odd: DomainName = serde_json::from_str("\"nodot\"").unwrap();
+        assert_eq!(odd.label(), "");
     }
 }

@@ -17,11 +17,20 @@ pub struct RegistrarAnswer {
 }
 
 impl RegistrarAnswer {
+    /// The longest text kept: a registrar's answer is evidence, not a payload to store whole.
+    pub const MAX_TEXT: usize = 1_000;
+
     pub fn new(code: Option<u16>, text: impl Into<String>) -> Self {
-        RegistrarAnswer {
-            code,
-            text: text.into(),
+        let mut text = text.into();
+        if text.len() > Self::MAX_TEXT {
+            let mut cut = Self::MAX_TEXT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str(" [truncated]");
         }
+        RegistrarAnswer { code, text }
     }
 }
 
@@ -87,6 +96,17 @@ pub struct Charged {
 pub struct Submitted {
     pub order_id: OrderId,
     pub connection: String,
+    /// The engine making the call and how long it owns it. Until then no other engine
+    /// treats the submission as lost; absent in events written before leases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+/// Which engine owns a submission, and until when (its call timeout and a margin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub engine: String,
+    pub until: DateTime<Utc>,
 }
 
 /// OpenSRS accepted the order but could not say yet, or its answer was lost.
@@ -145,6 +165,25 @@ pub struct Cancelled {
 pub struct DeadlineReset {
     pub order_id: OrderId,
     pub deadline: DateTime<Utc>,
+}
+
+/// OpenSRS's order id for this order became known after its outcome was recorded: a
+/// late answer to the submission, or a search of the domain's orders at OpenSRS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarOrderFound {
+    pub order_id: OrderId,
+    pub registrar_order_id: String,
+    /// What OpenSRS said when it named the order (kept for the audit).
+    pub answer: RegistrarAnswer,
+}
+
+/// The engine could not establish where a pending order stands at OpenSRS, so it will
+/// not refund it on its own: the order waits for an admin (it is still polled, so a
+/// completion is still recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalated {
+    pub order_id: OrderId,
+    pub reason: String,
 }
 
 /// The charge of an order that did not complete went back to the account.
@@ -219,6 +258,8 @@ event_union! {
     ExpiryWarned = 1,
     AutoRenewSet = 1,
     ExpirySynced = 1,
+    RegistrarOrderFound = 1,
+    Escalated = 1,
 }
 
 impl DomainEvent {
@@ -238,6 +279,8 @@ impl DomainEvent {
             Cancelled(e) => Some(e.order_id),
             DeadlineReset(e) => Some(e.order_id),
             Refunded(e) => Some(e.order_id),
+            RegistrarOrderFound(e) => Some(e.order_id),
+            Escalated(e) => Some(e.order_id),
             ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) => None,
         }
     }

@@ -23,7 +23,7 @@ pub use decide::{decide, Command, DomainError, Outcome};
 pub use domain::{evolve, Domain, End, Order, Stage};
 pub use domain_name::{DomainName, DomainNameError};
 pub use event::{
-    domain_stream, DecodeError, DomainEvent, PendingReason, PollResult, RegistrarAnswer,
+    domain_stream, DecodeError, DomainEvent, Lease, PendingReason, PollResult, RegistrarAnswer,
     EVENT_TYPES,
 };
 pub use ids::{AccountId, Actor, IdError, OrderId, OrderKind, Period};

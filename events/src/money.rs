@@ -12,6 +12,8 @@ pub enum MoneyError {
     MixedCurrencies { left: Currency, right: Currency },
     #[error("amount overflows: {0}")]
     Overflow(String),
+    #[error("{input} is more than domreg accepts: amounts and balances are at most {limit}")]
+    TooLarge { input: String, limit: Money },
     #[error("{input:?} is not an amount: write digits with at most {exponent} decimals, such as {example}")]
     BadAmount {
         input: String,
@@ -129,6 +131,28 @@ pub struct Money {
 }
 
 impl Money {
+    /// The largest amount (price, credit, charge) and the largest balance domreg accepts,
+    /// in minor units: 10^13 (100 billion USD). With every amount bounded so, no sum of
+    /// fewer than ~900,000 of them can overflow `i64`, and a typo cannot poison a ledger.
+    pub const MAX_MINOR: i64 = 10_000_000_000_000;
+
+    /// The bound itself, in `currency`.
+    pub const fn limit(currency: Currency) -> Money {
+        Money::new(Self::MAX_MINOR, currency)
+    }
+
+    /// This amount if it lies within [`Money::MAX_MINOR`] either side of zero.
+    pub fn bounded(self) -> Result<Money, MoneyError> {
+        if self.minor.unsigned_abs() > Self::MAX_MINOR as u64 {
+            Err(MoneyError::TooLarge {
+                input: self.to_string(),
+                limit: Money::limit(self.currency),
+            })
+        } else {
+            Ok(self)
+        }
+    }
+
     pub const fn new(minor: i64, currency: Currency) -> Self {
         Money { minor, currency }
     }
@@ -161,7 +185,10 @@ impl Money {
         if digits.contains('.') && frac.is_empty() || frac.len() > exponent as usize {
             return Err(bad());
         }
-        let overflow = || MoneyError::Overflow(format!("{amount} {currency}"));
+        let overflow = || MoneyError::TooLarge {
+            input: format!("{} {currency}", amount.trim()),
+            limit: Money::limit(currency),
+        };
         let scale = 10i64.checked_pow(exponent).ok_or_else(overflow)?;
         let whole: i64 = whole.parse().map_err(|_| overflow())?;
         let frac_value: i64 = if frac.is_empty() {
@@ -170,11 +197,14 @@ impl Money {
             let pad = 10i64.pow(exponent - frac.len() as u32);
             frac.parse::<i64>().map_err(|_| bad())? * pad
         };
+        let too_large = overflow;
         let minor = whole
             .checked_mul(scale)
             .and_then(|w| w.checked_add(frac_value))
-            .ok_or_else(overflow)?;
-        Ok(Money::new(if negative { -minor } else { minor }, currency))
+            .ok_or_else(too_large)?;
+        Money::new(if negative { -minor } else { minor }, currency)
+            .bounded()
+            .map_err(|_| too_large())
     }
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
@@ -286,10 +316,21 @@ mod tests {
             let e = Money::parse(bad, Currency::USD).unwrap_err();
             assert!(matches!(e, MoneyError::BadAmount { .. }), "{bad}: {e}");
         }
-        assert!(matches!(
-            Money::parse("99999999999999999999", Currency::USD),
-            Err(MoneyError::Overflow(_))
-        ));
+        for huge in [
+            "99999999999999999999",
+            "92233720368547758.07",
+            "100000000000.01",
+        ] {
+            let e = Money::parse(huge, Currency::USD).unwrap_err();
+            assert!(matches!(e, MoneyError::TooLarge { .. }), "{huge}: {e}");
+            assert!(e.to_string().contains("at most 100000000000.00 USD"), "{e}");
+        }
+        assert_eq!(
+            Money::parse("100000000000.00", Currency::USD)
+                .unwrap()
+                .minor,
+            Money::MAX_MINOR
+        );
     }
 
     #[test]

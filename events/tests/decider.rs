@@ -112,7 +112,10 @@ fn an_uncharged_order_is_not_submitted() {
     assert_eq!(
         decide(
             &state,
-            Command::RecordSubmission { order_id: oid(1) },
+            Command::RecordSubmission {
+                order_id: oid(1),
+                lease: None
+            },
             now()
         ),
         Err(DomainError::NotCharged(oid(1)))

@@ -130,6 +130,7 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
         },
         Step::Submit(o) => Command::RecordSubmission {
             order_id: order_id(o),
+            lease: None,
         },
         Step::Confirm(o) => Command::RecordOutcome {
             order_id: order_id(o),

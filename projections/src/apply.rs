@@ -15,6 +15,8 @@ pub(crate) fn apply(model: Model, tx: &Transaction<'_>, e: &Envelope) -> Result<
         Model::Domains => domains(tx, e),
         Model::Registrars => registrars(tx, e),
         Model::Digest => digest(tx, e),
+        // Only events that could not be folded reach this model (`ReadModels::apply_page`).
+        Model::Quarantine => Ok(()),
     }
 }
 
@@ -48,7 +50,7 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
     match event {
         DomainEvent::Requested(r) => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO am_orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted')",
+                "INSERT OR REPLACE INTO am_orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', NULL)",
             )?
             .execute(params![
                 r.order_id.to_string(),
@@ -61,7 +63,15 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
             ])?;
         }
         DomainEvent::Charged(c) => set_stage(tx, &c.order_id, "charged")?,
-        DomainEvent::Submitted(s) => set_stage(tx, &s.order_id, "submitted")?,
+        DomainEvent::Submitted(s) => {
+            tx.prepare_cached(
+                "UPDATE am_orders SET stage = 'submitted', lease_until = ?2 WHERE order_id = ?1",
+            )?
+            .execute(params![
+                s.order_id.to_string(),
+                s.lease.as_ref().map(|l| ts(l.until))
+            ])?;
+        }
         DomainEvent::UnknownStatus(u) => {
             set_stage(tx, &u.order_id, "pending")?;
             let next_poll = e.at
@@ -70,7 +80,7 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 );
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO am_pending
-                 SELECT order_id, domain, tld, account, kind, connection, requested_at, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8
+                 SELECT order_id, domain, tld, account, kind, connection, requested_at, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, NULL
                  FROM am_orders WHERE order_id = ?1",
             )?
             .execute(params![
@@ -94,9 +104,17 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
             )?
             .execute(params![p.order_id.to_string(), answer, ts(p.next_poll_at)])?;
         }
+        DomainEvent::RegistrarOrderFound(f) => {
+            tx.prepare_cached("UPDATE am_pending SET registrar_order_id = ?2 WHERE order_id = ?1")?
+                .execute(params![f.order_id.to_string(), f.registrar_order_id])?;
+        }
+        DomainEvent::Escalated(x) => {
+            tx.prepare_cached("UPDATE am_pending SET escalated = ?2 WHERE order_id = ?1")?
+                .execute(params![x.order_id.to_string(), x.reason])?;
+        }
         DomainEvent::DeadlineReset(d) => {
             tx.prepare_cached(
-                "UPDATE am_pending SET deadline = ?2, next_poll_at = ?3 WHERE order_id = ?1",
+                "UPDATE am_pending SET deadline = ?2, next_poll_at = ?3, escalated = NULL WHERE order_id = ?1",
             )?
             .execute(params![d.order_id.to_string(), ts(d.deadline), ts(e.at)])?;
         }

@@ -39,15 +39,30 @@ pub enum Model {
     Domains,
     Registrars,
     Digest,
+    /// Events that could not be read or folded (see [`Quarantined`]).
+    Quarantine,
+}
+
+/// A recorded event this build could not decode, or that a model could not fold (a
+/// balance that would overflow, say). It is skipped by every model and listed, so one
+/// bad event raises an alarm instead of stopping the system.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Quarantined {
+    pub position: LogPosition,
+    pub stream: String,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub detail: String,
 }
 
 impl Model {
-    pub const ALL: [Model; 5] = [
+    pub const ALL: [Model; 6] = [
         Model::AsyncManager,
         Model::Ledger,
         Model::Domains,
         Model::Registrars,
         Model::Digest,
+        Model::Quarantine,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +72,7 @@ impl Model {
             Model::Domains => "domains",
             Model::Registrars => "registrars",
             Model::Digest => "digest",
+            Model::Quarantine => "quarantine",
         }
     }
 
@@ -78,6 +94,7 @@ impl Model {
                 "rc_contacts",
             ],
             Model::Digest => &["dg_orders", "dg_entries"],
+            Model::Quarantine => &["qt_events"],
         }
     }
 }

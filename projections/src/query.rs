@@ -27,6 +27,8 @@ pub struct PendingOrder {
     pub poll_every_secs: u64,
     pub next_poll_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
+    /// Set when the engine handed the order to an admin instead of refunding it blind.
+    pub escalated: Option<String>,
 }
 
 /// Which pending orders, and which page.
@@ -119,7 +121,7 @@ fn kind_of(s: &str) -> Result<PriceKind, ModelError> {
     }
 }
 
-fn pending_row(r: &Row<'_>) -> rusqlite::Result<[String; 15]> {
+fn pending_row(r: &Row<'_>) -> rusqlite::Result<[String; 16]> {
     let text = |i: usize| -> rusqlite::Result<String> {
         Ok(match r.get_ref(i)? {
             rusqlite::types::ValueRef::Null => String::new(),
@@ -143,6 +145,7 @@ fn pending_row(r: &Row<'_>) -> rusqlite::Result<[String; 15]> {
         text(12)?,
         text(13)?,
         text(14)?,
+        text(15)?,
     ])
 }
 
@@ -156,7 +159,7 @@ impl ReadModels {
         };
         let sql = format!(
             "SELECT order_id, domain, tld, account, kind, connection, requested_at, pending_since, reason,
-                    registrar_order_id, polls, last_answer, poll_every_secs, next_poll_at, deadline
+                    registrar_order_id, polls, last_answer, poll_every_secs, next_poll_at, deadline, escalated
              FROM am_pending
              WHERE (?1 IS NULL OR tld = ?1) AND (?2 IS NULL OR account = ?2) AND (?3 IS NULL OR next_poll_at <= ?3)
              ORDER BY {order} LIMIT ?4 OFFSET ?5"
@@ -194,9 +197,30 @@ impl ReadModels {
                     poll_every_secs: c[12].parse().unwrap_or(0),
                     next_poll_at: parse_ts(&c[13])?,
                     deadline: parse_ts(&c[14])?,
+                    escalated: opt(&c[15]),
                 })
             })
             .collect()
+    }
+
+    /// Submissions without an outcome whose engine's lease ran out before `now` (or that
+    /// were written before leases), oldest first, as `(order_id, domain)`.
+    pub fn lapsed_submissions(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, ModelError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id, domain FROM am_orders
+             WHERE stage = 'submitted' AND (lease_until IS NULL OR lease_until <= ?1)
+             ORDER BY requested_at LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![ts(now), limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// Open orders in a stage (`accepted`, `charged`, `submitted`, `pending`), oldest
@@ -237,8 +261,12 @@ impl ReadModels {
     ) -> Result<Vec<(String, String)>, ModelError> {
         let now = ts(now);
         let mut stmt = self.conn.prepare_cached(
+            // Due at the next poll, or at the deadline unless a poll past the deadline
+            // already set the next try (its back-off): past the deadline an order that
+            // cannot be ended is not retried every round.
             "SELECT order_id, domain FROM am_pending WHERE next_poll_at <= ?1
-             UNION SELECT order_id, domain FROM am_pending WHERE deadline <= ?1 LIMIT ?2",
+             UNION SELECT order_id, domain FROM am_pending
+               WHERE deadline <= ?1 AND next_poll_at <= deadline LIMIT ?2",
         )?;
         let rows = stmt
             .query_map(params![now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{apply, Envelope, LogPosition, Model, ModelError};
+use crate::{apply, Envelope, LogPosition, Model, ModelError, Quarantined};
 
 /// Bumped whenever `schema.sql` changes.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 pub struct ReadModels {
     pub(crate) conn: Connection,
@@ -75,7 +75,28 @@ impl ReadModels {
     /// Applies a batch of events (in log order) to every model that has not seen them,
     /// and moves each model's checkpoint, all in one transaction.
     pub fn apply_batch(&mut self, events: &[Envelope]) -> Result<(), ModelError> {
-        let Some(last) = events.last().map(|e| e.position) else {
+        self.apply_page(events, Vec::new(), None)
+    }
+
+    /// [`ReadModels::apply_batch`] for one page of the log: `unreadable` are the page's
+    /// events that could not be decoded, and `through` the page's last position (so the
+    /// checkpoints pass an unreadable event at its end). An event a model cannot fold
+    /// (its data would corrupt the model) is quarantined with the unreadable ones; every
+    /// other event is folded as usual. Returns nothing, or what was quarantined anew.
+    pub fn apply_page(
+        &mut self,
+        events: &[Envelope],
+        mut unreadable: Vec<Quarantined>,
+        through: Option<LogPosition>,
+    ) -> Result<(), ModelError> {
+        let last = events
+            .last()
+            .map(|e| e.position)
+            .into_iter()
+            .chain(unreadable.iter().map(|q| q.position))
+            .chain(through)
+            .max();
+        let Some(last) = last else {
             return Ok(());
         };
         // The checkpoints are read inside a write (IMMEDIATE) transaction: another process
@@ -88,12 +109,70 @@ impl ReadModels {
             .iter()
             .map(|m| checkpoint_in(&tx, *m).map(|c| (*m, c)))
             .collect::<Result<_, _>>()?;
-        for (model, checkpoint) in &checkpoints {
-            for e in events
-                .iter()
-                .filter(|e| checkpoint.is_none_or(|c| e.position > c))
-            {
-                apply::apply(*model, &tx, e)?;
+        let unseen = |c: &Option<LogPosition>, e: &Envelope| c.is_none_or(|c| e.position > c);
+        // Fast path: the whole page at once. A data error sends it down the slow path,
+        // event by event under a savepoint, quarantining what cannot be folded.
+        tx.execute_batch("SAVEPOINT page")?;
+        let mut fast = Ok(());
+        'fast: for (model, checkpoint) in &checkpoints {
+            for e in events.iter().filter(|e| unseen(checkpoint, e)) {
+                if let Err(err) = apply::apply(*model, &tx, e) {
+                    fast = Err(err);
+                    break 'fast;
+                }
+            }
+        }
+        match fast {
+            Ok(()) => tx.execute_batch("RELEASE page")?,
+            Err(ModelError::Data(_)) => {
+                tx.execute_batch("ROLLBACK TO page; RELEASE page")?;
+                for e in events {
+                    tx.execute_batch("SAVEPOINT one")?;
+                    let mut folded = Ok(());
+                    for (model, checkpoint) in &checkpoints {
+                        if unseen(checkpoint, e) {
+                            folded = apply::apply(*model, &tx, e);
+                            if folded.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    match folded {
+                        Ok(()) => tx.execute_batch("RELEASE one")?,
+                        Err(ModelError::Data(detail)) => {
+                            tx.execute_batch("ROLLBACK TO one; RELEASE one")?;
+                            unreadable.push(Quarantined {
+                                position: e.position,
+                                stream: e.stream.clone(),
+                                event_id: e.event_id,
+                                event_type: event_type_of(e),
+                                detail,
+                            });
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
+            }
+            Err(other) => return Err(other),
+        }
+        let quarantine_checkpoint = checkpoints
+            .iter()
+            .find(|(m, _)| *m == Model::Quarantine)
+            .and_then(|(_, c)| *c);
+        for q in &unreadable {
+            if quarantine_checkpoint.is_none_or(|c| q.position > c) {
+                tracing_alarm(q);
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO qt_events VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    q.position.0 as i64,
+                    q.position.1 as i64,
+                    q.stream,
+                    q.event_id.to_string(),
+                    q.event_type,
+                    q.detail
+                ])?;
             }
         }
         if self.crash_before_checkpoint {
@@ -107,6 +186,35 @@ impl ReadModels {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Every quarantined event, in log order.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>, ModelError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT commit_position, prepare_position, stream, event_id, event_type, detail
+             FROM qt_events ORDER BY commit_position, prepare_position",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    (r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64),
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(position, stream, id, event_type, detail)| Quarantined {
+                position,
+                stream,
+                event_id: id.parse().unwrap_or_default(),
+                event_type,
+                detail,
+            })
+            .collect())
     }
 
     /// Empties a model and its checkpoint, so the next catch-up rebuilds it from zero.
@@ -158,4 +266,23 @@ fn checkpoint_in(conn: &Connection, model: Model) -> Result<Option<LogPosition>,
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )
         .optional()?)
+}
+
+fn event_type_of(e: &Envelope) -> String {
+    match &e.event {
+        domreg_events::AnyEvent::Domain(d) => d.event_type().to_string(),
+        domreg_events::AnyEvent::Settings(s) => s.event_type().to_string(),
+    }
+}
+
+/// A quarantined event is an operator's problem: it is said loudly, once, when found.
+fn tracing_alarm(q: &Quarantined) {
+    tracing::error!(
+        event_id = %q.event_id,
+        event_type = %q.event_type,
+        stream = %q.stream,
+        position = q.position.0,
+        detail = %q.detail,
+        "ALARM: an event cannot be read or folded by this build; it is quarantined and skipped"
+    );
 }

@@ -147,6 +147,7 @@ fn command(step: &Step, now: DateTime<Utc>) -> (usize, Command) {
             d,
             Command::RecordSubmission {
                 order_id: oid(d, o),
+                lease: None,
             },
         ),
         Step::Confirm(d, o) => (

@@ -186,16 +186,12 @@ pub async fn check(app: &mut App, order: &str) -> Result<OrderOutcome, AdminErro
         )));
     }
     let client = client_for(app, &o.connection).map_err(AdminError::Registrar)?;
-    let ctx = StepContext {
-        store: app.store.clone(),
-        secrets: app.secrets.clone(),
-        now: Utc::now(),
-    };
+    let ctx = StepContext::once(app.store.clone(), app.secrets.clone(), Utc::now());
     let auto_renew = app
         .models
         .registrar(&o.connection)?
         .is_some_and(|c| c.auto_renew_default);
-    let step = steps::poll(&ctx, &client, &name, id, auto_renew).await?;
+    let step = crate::engine::poll::poll(&ctx, &client, &name, id, auto_renew).await?;
     let after = steps::load(&app.store, &name).await?;
     let mut out = outcome(&name, &after.orders[&id]);
     out.already_moved_on = matches!(step, StepOutcome::Skipped);

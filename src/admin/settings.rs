@@ -486,6 +486,26 @@ pub async fn credit(
             "the note must be at most 1000 bytes without control characters",
         ));
     }
+    // Headroom before the append: a balance must stay within the bound every amount
+    // keeps, so no later fold of this account can overflow.
+    let current = app
+        .models
+        .balances()?
+        .into_iter()
+        .find(|b| b.account == account.as_str() && b.balance.currency == amount.currency)
+        .map_or(0, |b| b.balance.minor);
+    if current
+        .checked_add(amount.minor)
+        .is_none_or(|after| after > Money::MAX_MINOR)
+    {
+        return Err(AdminError::invalid(
+            "amount_too_large",
+            format!(
+                "a credit of {amount} would take the balance of {account} over {}, the most domreg keeps; nothing was credited",
+                Money::limit(amount.currency)
+            ),
+        ));
+    }
     let event = AccountCredited {
         account: account.clone(),
         amount,

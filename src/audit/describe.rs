@@ -95,7 +95,26 @@ pub fn describe(event: &AnyEvent) -> String {
                 }
             ),
             D::Charged(e) => format!("account {} charged {}", e.account, e.amount),
-            D::Submitted(e) => format!("sent to OpenSRS (connection {})", e.connection),
+            D::Submitted(e) => format!(
+                "sent to OpenSRS (connection {}){}",
+                e.connection,
+                e.lease
+                    .as_ref()
+                    .map(|l| format!(
+                        " by engine {} (owns the call until {})",
+                        l.engine,
+                        minute(&l.until)
+                    ))
+                    .unwrap_or_default()
+            ),
+            D::RegistrarOrderFound(e) => format!(
+                "OpenSRS order {} identified: {}",
+                e.registrar_order_id, e.answer.text
+            ),
+            D::Escalated(e) => format!(
+                "handed to an admin, not refunded automatically: {}",
+                e.reason
+            ),
             D::UnknownStatus(e) => format!(
                 "pending ({}){}; polled every {} until {}",
                 reason_text(e.reason),

@@ -38,6 +38,7 @@ fn order_events(i: u64, account: &AccountId) -> anyhow::Result<(String, Vec<NewE
         Submitted {
             order_id,
             connection: "main".into(),
+            lease: None,
         }
         .into(),
         Rejected {

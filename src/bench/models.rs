@@ -79,6 +79,7 @@ fn domain_events(i: u64) -> Vec<DomainEvent> {
         Submitted {
             order_id,
             connection: "main".into(),
+            lease: None,
         }
         .into(),
         last,

@@ -60,6 +60,7 @@ pub fn sample_event(n: u64) -> NewEvent {
         _ => Submitted {
             order_id,
             connection: "main".into(),
+            lease: None,
         }
         .into(),
     };

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use crate::store::{EventStore, ExpectedVersion, Position, SqliteStore};
+use crate::store::{EventStore, Position, SqliteStore};
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -26,7 +26,9 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
-    /// Append sample events (for tests of the store across processes and crashes).
+    /// Append sample events (for tests of the store across processes and crashes). Only
+    /// in debug builds: a release binary has no verb that writes arbitrary events.
+    #[cfg(debug_assertions)]
     #[command(hide = true)]
     AppendSample {
         #[arg(long, default_value = "sample")]
@@ -43,6 +45,7 @@ pub enum Which {
 pub async fn run(data_dir: &Path, args: LogArgs) -> anyhow::Result<()> {
     let store = SqliteStore::open(super::log_path(data_dir))?;
     match args.which {
+        #[cfg(debug_assertions)]
         Which::AppendSample {
             stream,
             count,
@@ -54,7 +57,9 @@ pub async fn run(data_dir: &Path, args: LogArgs) -> anyhow::Result<()> {
                 let events = (written..written + n)
                     .map(crate::bench::store::sample_event)
                     .collect();
-                store.append(&stream, ExpectedVersion::Any, events).await?;
+                store
+                    .append(&stream, crate::store::ExpectedVersion::Any, events)
+                    .await?;
                 written += n;
             }
             println!("appended {written} events to {stream}");

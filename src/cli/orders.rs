@@ -228,10 +228,17 @@ pub fn mail_settings(args: &ServeArgs) -> anyhow::Result<crate::notify::MailSett
 }
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let lock = crate::lock::DataDirLock::acquire(data_dir)?;
     let mailer = crate::notify::Mailer::new(data_dir, mail_settings(&args)?)?;
     let engine = Engine::new(App::open(data_dir)?, SystemClock)
-        .with_mail(mailer)
+        .with_exclusive_lock(&lock)
         .with_call_timeout(args.opensrs_timeout);
+    // `--once` delivers its mail before it exits; `serve` delivers on a task of its own.
+    let (engine, background_mail) = if args.once {
+        (engine.with_mail(mailer), None)
+    } else {
+        (engine.with_background_mail(mailer.clone()), Some(mailer))
+    };
     let api = match (args.api.listen, args.api.token()?) {
         (None, _) => None,
         (Some(addr), Some(token)) => Some(crate::serve::Api::bind(addr, token).await?),
@@ -247,7 +254,10 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = api.as_ref().and_then(|a| a.addr()) {
         eprintln!("admin API on http://{addr}/api/v1 (bearer token required)");
     }
-    crate::serve::run(data_dir, engine, api, args.tick, args.once).await
+    let result =
+        crate::serve::run(data_dir, engine, api, args.tick, args.once, background_mail).await;
+    drop(lock);
+    result
 }
 
 fn answer_text(a: &Option<RegistrarAnswer>) -> String {

@@ -8,6 +8,8 @@
 //! processes without an order being sent twice or ending twice.
 
 pub mod place;
+pub mod poll;
+pub mod probe;
 pub mod schedule;
 pub mod steps;
 
@@ -54,9 +56,20 @@ pub struct Engine<C: Clock> {
     started: bool,
     last_expiry_round: Option<chrono::NaiveDate>,
     mailer: Option<crate::notify::Mailer>,
+    /// Deliver mail at the end of each round (tests, `serve --once`) rather than leave it
+    /// to the delivery task that `serve` runs beside the engine.
+    deliver_in_round: bool,
     pub concurrency: usize,
     call_timeout: Option<Duration>,
+    /// Names this engine in the leases of its submissions.
+    id: String,
+    /// Set when this engine holds the data directory's lock: no other engine can own a
+    /// submission then, so at start every unfinished one is recovered at once.
+    exclusive: bool,
 }
+
+/// The client's default call timeout, when none is set.
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -81,9 +94,31 @@ impl<C: Clock> Engine<C> {
             started: false,
             last_expiry_round: None,
             mailer: None,
+            deliver_in_round: true,
             concurrency: 64,
             call_timeout: None,
+            id: steps::engine_id(),
+            exclusive: false,
         }
+    }
+
+    /// Marks this engine as the holder of its data directory's lock.
+    pub fn with_exclusive_lock(mut self, _lock: &crate::lock::DataDirLock) -> Self {
+        self.exclusive = true;
+        self
+    }
+
+    /// How long this engine owns a submission: its call timeout and a margin.
+    fn lease(&self) -> chrono::Duration {
+        let call = self.call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+        chrono::Duration::from_std(call).unwrap_or(chrono::Duration::seconds(120))
+            + chrono::Duration::seconds(30)
+    }
+
+    /// The longest one job of a round may take (a probe makes up to four calls): a round
+    /// never waits on one stuck call for long. A cut submission is recovered by lease.
+    fn job_limit(&self) -> Duration {
+        self.call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT) * 5
     }
 
     /// Gives up on an OpenSRS call after `timeout` (default: the client's 120 s). The
@@ -97,6 +132,14 @@ impl<C: Clock> Engine<C> {
     /// Sends notifications through `mailer` at the end of every round.
     pub fn with_mail(mut self, mailer: crate::notify::Mailer) -> Self {
         self.mailer = Some(mailer);
+        self
+    }
+
+    /// Queues notifications each round but leaves their delivery to a task of its own
+    /// (`Mailer::run`), so no order ever waits for a mail relay.
+    pub fn with_background_mail(mut self, mailer: crate::notify::Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self.deliver_in_round = false;
         self
     }
 
@@ -157,20 +200,24 @@ impl<C: Clock> Engine<C> {
             .iter()
             .map(|p| (p.order_id.clone(), (p.connection.clone(), p.kind.clone())))
             .collect();
-        if !self.started {
-            // Submissions recorded before this engine started have lost their outcome.
-            for (order, domain) in self
-                .app
+        // Submissions without an outcome whose engine's lease has lapsed (it died, or its
+        // outcome could not be recorded). While the lease runs, the submitting engine may
+        // still be waiting for OpenSRS's answer, so nobody else touches the order. An
+        // engine holding the data directory's lock knows at start that nobody else can.
+        let lapsed = if self.exclusive && !self.started {
+            self.app
                 .models
                 .orders_in_stage("submitted", usize::MAX >> 1)?
-            {
-                let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
-                    continue;
-                };
-                let kind = self.order_kind(&order)?;
-                jobs.push(Job::Recover(d.clone(), o, self.policy(&d, &kind)?));
-            }
-            self.started = true;
+        } else {
+            self.app.models.lapsed_submissions(now, 10_000)?
+        };
+        self.started = true;
+        for (order, domain) in lapsed {
+            let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
+                continue;
+            };
+            let kind = self.order_kind(&order)?;
+            jobs.push(Job::Recover(d.clone(), o, self.policy(&d, &kind)?));
         }
         for (order, domain) in self.app.models.orders_in_stage("charged", 10_000)? {
             let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
@@ -210,7 +257,10 @@ impl<C: Clock> Engine<C> {
             store: self.app.store.clone(),
             secrets: self.app.secrets.clone(),
             now,
+            engine: self.id.clone(),
+            lease: self.lease(),
         };
+        let limit = self.job_limit();
         let mut set = JoinSet::new();
         let mut jobs = jobs.into_iter();
         loop {
@@ -218,15 +268,21 @@ impl<C: Clock> Engine<C> {
                 let Some(job) = jobs.next() else { break };
                 let ctx = ctx.clone();
                 set.spawn(async move {
-                    match job {
-                        Job::Recover(d, o, p) => {
-                            ("recovered", steps::recover(&ctx, &d, o, p).await)
+                    let what = match &job {
+                        Job::Recover(..) => "recovered",
+                        Job::Submit(..) => "submitted",
+                        Job::Poll(..) => "polled",
+                    };
+                    let step = async {
+                        match job {
+                            Job::Recover(d, o, p) => steps::recover(&ctx, &d, o, p).await,
+                            Job::Submit(d, o, p, c, a) => {
+                                steps::submit(&ctx, &c, &d, o, p, a).await
+                            }
+                            Job::Poll(d, o, c, a) => poll::poll(&ctx, &c, &d, o, a).await,
                         }
-                        Job::Submit(d, o, p, c, a) => {
-                            ("submitted", steps::submit(&ctx, &c, &d, o, p, a).await)
-                        }
-                        Job::Poll(d, o, c, a) => ("polled", steps::poll(&ctx, &c, &d, o, a).await),
-                    }
+                    };
+                    (what, run_step(limit, step).await)
                 });
             }
             let Some(done) = set.join_next().await else {
@@ -254,7 +310,9 @@ impl<C: Clock> Engine<C> {
                 Ok(n) => round.mails_queued = n,
                 Err(e) => round.errors.push(format!("notifications: {e}")),
             }
-            round.mail = mailer.deliver().await;
+            if self.deliver_in_round {
+                round.mail = mailer.deliver().await;
+            }
         }
         let m = crate::metrics::global();
         m.round_done(chrono::Utc::now());
@@ -288,6 +346,18 @@ impl<C: Clock> Engine<C> {
 
     fn order_kind(&self, order: &str) -> Result<String, EngineError> {
         Ok(self.order_connection(order)?.1)
+    }
+}
+
+/// Runs one step, giving up after `limit`: what the step had appended stays, and an
+/// interrupted submission is recovered once its lease lapses.
+async fn run_step<F>(limit: Duration, step: F) -> Result<StepOutcome, String>
+where
+    F: std::future::Future<Output = Result<StepOutcome, steps::StepError>>,
+{
+    match tokio::time::timeout(limit, step).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("step gave up after {limit:?}; it is retried")),
     }
 }
 

@@ -20,6 +20,38 @@ pub struct StepContext<S: EventStore + Clone> {
     pub store: S,
     pub secrets: SecretStore,
     pub now: DateTime<Utc>,
+    /// Names the engine in the leases of its submissions.
+    pub engine: String,
+    /// How long a submission is owned by its engine: the call timeout and a margin.
+    pub lease: Duration,
+}
+
+impl<S: EventStore + Clone> StepContext<S> {
+    /// A context for one step outside an engine round (the Async Manager's check).
+    pub fn once(store: S, secrets: SecretStore, now: DateTime<Utc>) -> Self {
+        StepContext {
+            store,
+            secrets,
+            now,
+            engine: engine_id(),
+            lease: Duration::seconds(150),
+        }
+    }
+}
+
+/// This process's name in leases: host, pid and a random tag (a restarted engine with a
+/// reused pid is still another engine).
+pub fn engine_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        &Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +141,7 @@ pub async fn append_decisions_by<S: EventStore>(
 }
 
 /// Appends, re-reading and re-deciding once if another writer moved the stream.
-async fn record<S: EventStore>(
+pub(super) async fn record<S: EventStore>(
     store: &S,
     domain: &DomainName,
     mut state: Domain,
@@ -151,8 +183,11 @@ pub fn registry_date(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-fn years_later(t: DateTime<Utc>, years: u8) -> DateTime<Utc> {
-    t + Duration::days(365 * i64::from(years))
+/// `t` plus whole calendar years, as registries count them (2027-12-01 + 1 = 2028-12-01;
+/// 29 February falls back to the 28th).
+pub fn years_later(t: DateTime<Utc>, years: u8) -> DateTime<Utc> {
+    t.checked_add_months(chrono::Months::new(12 * u32::from(years)))
+        .unwrap_or(t)
 }
 
 fn pending_reason(kind: OrderKind, class: &opensrs::Classification) -> PendingReason {
@@ -237,7 +272,15 @@ pub async fn submit<S: EventStore + Clone>(
     }
     // The intent goes into the log before the call. Losing this race means another
     // engine submits the order; this one must not call OpenSRS.
-    let Ok(submitted) = decide(&state, Command::RecordSubmission { order_id }, ctx.now) else {
+    let lease = Lease {
+        engine: ctx.engine.clone(),
+        until: ctx.now + ctx.lease,
+    };
+    let command = Command::RecordSubmission {
+        order_id,
+        lease: Some(lease),
+    };
+    let Ok(submitted) = decide(&state, command, ctx.now) else {
         return Ok(StepOutcome::Skipped);
     };
     let metadata = EventMetadata::new(Actor::Engine, Uuid::now_v7(), ctx.now);
@@ -312,7 +355,7 @@ pub async fn submit<S: EventStore + Clone>(
         Class::Done => {
             let expires_at = match order.kind {
                 OrderKind::Renew => c.expires_at.as_deref().and_then(registry_date),
-                _ => confirmed_expiry(client, domain).await,
+                _ => super::probe::confirmed_expiry(client, domain).await,
             }
             .unwrap_or_else(|| {
                 years_later(state.expires_at.unwrap_or(ctx.now), order.period.get())
@@ -336,20 +379,44 @@ pub async fn submit<S: EventStore + Clone>(
             ctx.now,
         ),
     };
-    let now = ctx.now;
-    record(
-        &ctx.store,
-        domain,
-        state,
-        |s| outcome_commands(s, order_id, &outcome, auto_renew_default),
-        now,
-    )
-    .await
+    record_outcome(ctx, domain, state, order_id, &outcome, auto_renew_default).await
 }
 
+/// Records a submission's outcome, retrying a failed append (a full disk, a store error)
+/// with back-off: the answer is the only record of what OpenSRS did. If every try fails,
+/// the order stays submitted until its lease lapses and a later round recovers it.
+async fn record_outcome<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    domain: &DomainName,
+    state: Domain,
+    order_id: OrderId,
+    outcome: &Outcome,
+    auto_renew_default: bool,
+) -> Result<StepOutcome, StepError> {
+    let mut wait = std::time::Duration::from_millis(100);
+    let mut state = state;
+    let mut attempt = 0;
+    loop {
+        let commands = |s: &Domain| outcome_commands(s, order_id, outcome, auto_renew_default);
+        match record(&ctx.store, domain, state.clone(), commands, ctx.now).await {
+            Err(StepError::Store(e)) if attempt < 5 => {
+                tracing::warn!(%domain, %order_id, error = %e, "outcome not recorded yet; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                attempt += 1;
+                if let Ok(fresh) = load(&ctx.store, domain).await {
+                    state = fresh;
+                }
+            }
+            other => return other,
+        }
+    }
+}
 /// The outcome, and the refund that goes with a rejection, if the order can still take
 /// them; a new registration or transfer also takes its connection's auto-renew default.
-fn outcome_commands(
+/// An answer that arrives after the order moved on (another engine recovered it, or it
+/// ended) is not dropped: the OpenSRS order id it carries is recorded.
+pub(super) fn outcome_commands(
     state: &Domain,
     order_id: OrderId,
     outcome: &Outcome,
@@ -376,276 +443,39 @@ fn outcome_commands(
             }
             commands
         }
+        (
+            _,
+            Outcome::Unknown {
+                registrar_order_id: Some(id),
+                answer,
+                ..
+            },
+        ) => {
+            vec![Command::RecordRegistrarOrder {
+                order_id,
+                registrar_order_id: id.clone(),
+                answer: answer
+                    .clone()
+                    .unwrap_or_else(|| RegistrarAnswer::new(None, "late answer")),
+            }]
+        }
+        (
+            _,
+            Outcome::Confirmed {
+                registrar_order_id: Some(id),
+                answer,
+                ..
+            },
+        ) => {
+            vec![Command::RecordRegistrarOrder {
+                order_id,
+                registrar_order_id: id.clone(),
+                answer: RegistrarAnswer::new(
+                    answer.code,
+                    format!("late answer, after the order moved on: {}", answer.text),
+                ),
+            }]
+        }
         _ => vec![],
     }
-}
-
-async fn confirmed_expiry(client: &Client, domain: &DomainName) -> Option<DateTime<Utc>> {
-    let e = client
-        .call(&opensrs::Command::BelongsToRsp {
-            domain: domain.to_string(),
-        })
-        .await;
-    e.outcome
-        .ok()?
-        .attr("domain_expdate")
-        .and_then(registry_date)
-}
-
-/// Asks OpenSRS about a pending order and records the answer: done, refused, still
-/// pending, or a transient error (which keeps it pending). Past its deadline an order that
-/// is still not done times out and is refunded.
-pub async fn poll<S: EventStore + Clone>(
-    ctx: &StepContext<S>,
-    client: &Client,
-    domain: &DomainName,
-    order_id: OrderId,
-    auto_renew_default: bool,
-) -> Result<StepOutcome, StepError> {
-    let state = load(&ctx.store, domain).await?;
-    let Some(order) = state.orders.get(&order_id).cloned() else {
-        return Err(StepError::NoOrder(order_id, domain.to_string()));
-    };
-    if order.stage != Stage::Pending {
-        return Ok(StepOutcome::Skipped);
-    }
-    let now = ctx.now;
-    let mut result = probe(client, domain, &order, state.expires_at).await;
-    let every = order.poll_every.unwrap_or_else(|| Duration::hours(1));
-    let deadline = order.deadline.unwrap_or(now);
-    // Past the deadline, an order OpenSRS knows by id is cancelled there before it is
-    // refunded, so the registry cannot complete it later for free. If OpenSRS refuses
-    // (it may have just completed), look once more; if it does not answer, try again
-    // next round (for at most a day past the deadline).
-    let mut may_time_out = true;
-    if let (Probe::NotYet(_), Some(id)) = (&result, &order.registrar_order_id) {
-        if now >= deadline {
-            let e = client
-                .call(&opensrs::Command::ProcessPending {
-                    order_id: id.clone(),
-                    cancel: true,
-                })
-                .await;
-            match (e.classification.class, e.classification.code) {
-                (Class::Done, _) => {}
-                (_, Some(_)) => result = probe(client, domain, &order, state.expires_at).await,
-                (_, None) => may_time_out = now >= deadline + Duration::days(1),
-            }
-        }
-    }
-    record(
-        &ctx.store,
-        domain,
-        state,
-        |s| {
-            let Some(o) = s.orders.get(&order_id) else {
-                return vec![];
-            };
-            if o.stage != Stage::Pending {
-                return vec![];
-            }
-            match &result {
-                Probe::Done { expires_at, answer } => outcome_commands(
-                    s,
-                    order_id,
-                    &Outcome::Confirmed {
-                        expires_at: *expires_at,
-                        registrar_order_id: o.registrar_order_id.clone(),
-                        answer: answer.clone(),
-                    },
-                    auto_renew_default,
-                ),
-                Probe::Refused(answer) => vec![
-                    Command::RecordOutcome {
-                        order_id,
-                        outcome: Outcome::Rejected {
-                            answer: answer.clone(),
-                        },
-                    },
-                    Command::Refund { order_id },
-                ],
-                Probe::NotYet(poll) if may_time_out && now >= o.deadline.unwrap_or(deadline) => {
-                    vec![
-                        Command::RecordPoll {
-                            order_id,
-                            result: poll.clone(),
-                            next_poll_at: now,
-                        },
-                        Command::TimeOut { order_id },
-                        Command::Refund { order_id },
-                    ]
-                }
-                Probe::NotYet(poll) => {
-                    let due = o.deadline.unwrap_or(deadline);
-                    vec![Command::RecordPoll {
-                        order_id,
-                        result: poll.clone(),
-                        next_poll_at: if now >= due {
-                            now + every
-                        } else {
-                            (now + every).min(due)
-                        },
-                    }]
-                }
-            }
-        },
-        now,
-    )
-    .await
-}
-
-enum Probe {
-    Done {
-        expires_at: DateTime<Utc>,
-        answer: RegistrarAnswer,
-    },
-    Refused(RegistrarAnswer),
-    NotYet(PollResult),
-}
-
-fn transient(e: &Exchange) -> Option<Probe> {
-    match e.classification.class {
-        Class::Done => None,
-        _ => Some(Probe::NotYet(PollResult::TransientError {
-            message: format!(
-                "{} {}",
-                e.classification
-                    .code
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-                e.classification.text
-            )
-            .trim()
-            .to_string(),
-        })),
-    }
-}
-
-/// The probe for each kind of order: BELONGS_TO_RSP (and GET_ORDER_INFO when OpenSRS gave
-/// an order id) for registrations, CHECK_TRANSFER for transfers, the expiry for renewals.
-async fn probe(
-    client: &Client,
-    domain: &DomainName,
-    order: &Order,
-    known_expiry: Option<DateTime<Utc>>,
-) -> Probe {
-    let name = domain.to_string();
-    if order.kind == OrderKind::Transfer {
-        let e = client
-            .call(&opensrs::Command::CheckTransfer {
-                domain: name.clone(),
-                check_status: true,
-            })
-            .await;
-        if let Some(t) = transient(&e) {
-            return t;
-        }
-        let status = e
-            .outcome
-            .as_ref()
-            .ok()
-            .and_then(|r| r.attr("status"))
-            .unwrap_or("")
-            .to_string();
-        return match status.as_str() {
-            "completed" => match confirmed_expiry(client, domain).await {
-                Some(expires_at) => Probe::Done {
-                    expires_at,
-                    answer: RegistrarAnswer::new(Some(200), "transfer completed"),
-                },
-                None => Probe::NotYet(PollResult::StillPending {
-                    answer: RegistrarAnswer::new(
-                        Some(200),
-                        "transfer completed; expiry not yet reported",
-                    ),
-                }),
-            },
-            "cancelled" => Probe::Refused(RegistrarAnswer::new(
-                e.classification.code,
-                format!(
-                    "transfer cancelled: {}",
-                    e.outcome
-                        .as_ref()
-                        .ok()
-                        .and_then(|r| r.attr("reason"))
-                        .unwrap_or("refused")
-                ),
-            )),
-            other => Probe::NotYet(PollResult::StillPending {
-                answer: RegistrarAnswer::new(
-                    e.classification.code,
-                    format!(
-                        "transfer {}",
-                        if other.is_empty() {
-                            "not started"
-                        } else {
-                            other
-                        }
-                    ),
-                ),
-            }),
-        };
-    }
-    let e = client
-        .call(&opensrs::Command::BelongsToRsp {
-            domain: name.clone(),
-        })
-        .await;
-    if let Some(t) = transient(&e) {
-        return t;
-    }
-    let reply = e.outcome.as_ref().ok();
-    let belongs = reply
-        .and_then(|r| r.attributes.flag("belongs_to_rsp"))
-        .unwrap_or(false);
-    let expiry = reply
-        .and_then(|r| r.attr("domain_expdate"))
-        .and_then(registry_date);
-    match (order.kind, belongs, expiry) {
-        (OrderKind::Renew, true, Some(t)) if known_expiry.is_none_or(|k| t > k) => {
-            return Probe::Done {
-                expires_at: t,
-                answer: RegistrarAnswer::new(Some(200), "renewal completed"),
-            }
-        }
-        (OrderKind::Register, true, Some(t)) => {
-            return Probe::Done {
-                expires_at: t,
-                answer: RegistrarAnswer::new(Some(200), "registration completed"),
-            }
-        }
-        _ => {}
-    }
-    if let Some(id) = &order.registrar_order_id {
-        let info = client
-            .call(&opensrs::Command::GetOrderInfo {
-                order_id: id.clone(),
-            })
-            .await;
-        let status = info
-            .outcome
-            .as_ref()
-            .ok()
-            .and_then(|r| r.attributes.path(&["field_hash", "status"]))
-            .and_then(opensrs::Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if matches!(status.as_str(), "declined" | "cancelled") {
-            return Probe::Refused(RegistrarAnswer::new(
-                info.classification.code,
-                format!("order {id} {status} at the registry"),
-            ));
-        }
-        if !status.is_empty() {
-            return Probe::NotYet(PollResult::StillPending {
-                answer: RegistrarAnswer::new(
-                    info.classification.code,
-                    format!("order {id} {status}"),
-                ),
-            });
-        }
-    }
-    Probe::NotYet(PollResult::StillPending {
-        answer: RegistrarAnswer::new(e.classification.code, "not in the account yet"),
-    })
 }

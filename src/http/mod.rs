@@ -156,6 +156,7 @@ pub async fn gauges(app: &mut App) -> Result<crate::metrics::Gauges, ApiError> {
         orders: app.models.order_counts()?,
         log_position,
         read_model_lag,
+        quarantined: app.models.quarantined()?,
     })
 }
 

@@ -120,6 +120,7 @@ pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize,
                 digest.ended_otherwise.len()
             ),
             body,
+            attempts: 0,
         };
         queued += usize::from(
             mailer
@@ -247,6 +248,7 @@ async fn mail_for<S: EventStore>(
             to,
             subject,
             body,
+            attempts: 0,
         };
         queued += usize::from(
             mailer

@@ -14,6 +14,7 @@ pub enum CommandKind {
     CheckTransfer,
     BelongsToRsp,
     GetOrderInfo,
+    GetOrdersByDomain,
     GetDomain,
     GetBalance,
     ProcessPending,
@@ -90,6 +91,10 @@ pub enum Command {
     GetOrderInfo {
         order_id: String,
     },
+    /// The reseller's orders for a domain (to find an order whose answer was lost).
+    GetOrdersByDomain {
+        domain: String,
+    },
     /// GET DOMAIN with `type=all_info`, in reseller mode (domain at the top level).
     GetDomain {
         domain: String,
@@ -139,6 +144,7 @@ impl Command {
             Command::CheckTransfer { .. } => CommandKind::CheckTransfer,
             Command::BelongsToRsp { .. } => CommandKind::BelongsToRsp,
             Command::GetOrderInfo { .. } => CommandKind::GetOrderInfo,
+            Command::GetOrdersByDomain { .. } => CommandKind::GetOrdersByDomain,
             Command::GetDomain { .. } => CommandKind::GetDomain,
             Command::GetBalance => CommandKind::GetBalance,
             Command::ProcessPending { .. } => CommandKind::ProcessPending,
@@ -155,6 +161,7 @@ impl Command {
             Command::CheckTransfer { .. } => ("CHECK_TRANSFER", "DOMAIN"),
             Command::BelongsToRsp { .. } => ("BELONGS_TO_RSP", "DOMAIN"),
             Command::GetOrderInfo { .. } => ("GET_ORDER_INFO", "DOMAIN"),
+            Command::GetOrdersByDomain { .. } => ("GET_ORDERS_BY_DOMAIN", "DOMAIN"),
             Command::GetDomain { .. } => ("GET", "DOMAIN"),
             Command::GetBalance => ("GET_BALANCE", "BALANCE"),
             Command::ProcessPending { .. } => ("PROCESS_PENDING", "DOMAIN"),
@@ -169,6 +176,7 @@ impl Command {
             | Command::Renew { domain, .. }
             | Command::CheckTransfer { domain, .. }
             | Command::BelongsToRsp { domain }
+            | Command::GetOrdersByDomain { domain }
             | Command::GetDomain { domain } => Some(domain),
             Command::SwRegister(r) => Some(&r.domain),
             _ => None,
@@ -263,6 +271,10 @@ impl Command {
             Command::GetOrderInfo { order_id } => {
                 Value::assoc().with("order_id", order_id.as_str())
             }
+            Command::GetOrdersByDomain { domain } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("limit", "40")
+                .with("page", "1"),
             Command::GetDomain { domain } => {
                 top = top.with("domain", domain.as_str());
                 Value::assoc().with("type", "all_info")

@@ -56,6 +56,17 @@ pub async fn overview(
         (flash(&q))
         @match (&gauges, &orders_today, &oldest) {
             (Ok(g), Ok(today), Ok(oldest)) => {
+                @if !g.quarantined.is_empty() {
+                    section.alarm role="alert" aria-labelledby="quarantine" {
+                        h2 #quarantine { (g.quarantined.len()) " events cannot be read by this build" }
+                        p { "Every read model skips them; `domreg verify` lists them. Upgrade domreg, or ask for help before changing the log." }
+                        ul {
+                            @for q in g.quarantined.iter().take(20) {
+                                li { "position " (q.position.0) " in " code { (q.stream) } " (" (q.event_type) "): " (q.detail) }
+                            }
+                        }
+                    }
+                }
                 section aria-labelledby="counts" {
                     h2 #counts { "Orders by state" }
                     div.cards {

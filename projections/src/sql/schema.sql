@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS am_orders (
     connection TEXT NOT NULL,
     requested_at TEXT NOT NULL,
     -- accepted, charged, submitted or pending: what the engine has to do next.
-    stage      TEXT NOT NULL
+    stage      TEXT NOT NULL,
+    -- While submitted: until when the submitting engine owns the call.
+    lease_until TEXT
 );
 CREATE INDEX IF NOT EXISTS am_orders_by_stage ON am_orders (stage, requested_at);
 CREATE TABLE IF NOT EXISTS am_pending (
@@ -34,7 +36,9 @@ CREATE TABLE IF NOT EXISTS am_pending (
     last_answer  TEXT,
     poll_every_secs INTEGER NOT NULL,
     next_poll_at TEXT NOT NULL,
-    deadline     TEXT NOT NULL
+    deadline     TEXT NOT NULL,
+    -- Why the engine handed the order to an admin (it never refunds it on its own then).
+    escalated    TEXT
 );
 CREATE INDEX IF NOT EXISTS am_pending_by_start ON am_pending (pending_since, order_id);
 CREATE INDEX IF NOT EXISTS am_pending_by_next_poll ON am_pending (next_poll_at);
@@ -139,4 +143,16 @@ CREATE TABLE IF NOT EXISTS dg_orders (
     domain   TEXT NOT NULL,
     account  TEXT NOT NULL,
     kind     TEXT NOT NULL
+);
+
+-- Events this build could not read or fold: skipped with an alarm instead of stopping
+-- every model. `domreg verify`, /metrics and the overview page name them.
+CREATE TABLE IF NOT EXISTS qt_events (
+    commit_position  INTEGER NOT NULL,
+    prepare_position INTEGER NOT NULL,
+    stream     TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    PRIMARY KEY (commit_position, prepare_position)
 );

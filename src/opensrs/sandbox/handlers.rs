@@ -63,6 +63,7 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("CHECK_TRANSFER", "DOMAIN") => h.check_transfer(attrs),
         ("BELONGS_TO_RSP", "DOMAIN") => h.belongs_to_rsp(attrs),
         ("GET_ORDER_INFO", "DOMAIN") => h.get_order_info(attrs),
+        ("GET_ORDERS_BY_DOMAIN", "DOMAIN") => h.get_orders_by_domain(attrs),
         ("GET", "DOMAIN") => h.get_domain(body, attrs),
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
         ("PROCESS_PENDING", "DOMAIN") => h.process_pending(attrs),
@@ -588,6 +589,43 @@ impl Handler<'_> {
             200,
             "Query successful",
             Value::assoc().with("field_hash", fields),
+        )
+    }
+
+    /// The reseller's orders for a name, newest first (`orders`: id, order_date, status,
+    /// type), as OpenSRS lists them.
+    fn get_orders_by_domain(&mut self, attrs: &Value) -> Value {
+        let name = match self.domain(attrs) {
+            Checked::Name(n) => n,
+            Checked::Reply(r) => return r,
+        };
+        let mut orders: Vec<&Order> = self
+            .state
+            .orders
+            .values()
+            .filter(|o| o.domain == name && o.reseller == self.user)
+            .collect();
+        orders.sort_by_key(|o| std::cmp::Reverse(o.id));
+        let list: Vec<Value> = orders
+            .iter()
+            .map(|o| {
+                let status = serde_json::to_value(o.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                Value::assoc()
+                    .with("id", o.id.to_string())
+                    .with("order_date", o.created.timestamp().to_string())
+                    .with("status", status)
+                    .with("type", o.reg_type.as_str())
+            })
+            .collect();
+        self.ok(
+            200,
+            "Query successful",
+            Value::assoc()
+                .with("page_size", list.len().to_string())
+                .with("orders", list),
         )
     }
 
