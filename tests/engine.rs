@@ -5,130 +5,18 @@
 mod support_contacts;
 #[path = "support/sandbox_setup.rs"]
 mod support_setup;
+#[path = "support/engine_world.rs"]
+mod world;
 
-use chrono::{Duration, TimeZone, Utc};
+use world::*;
+
+use chrono::Duration;
 use domreg::app::App;
-use domreg::clock::{Clock, ManualClock};
-use domreg::engine::place::{place_order, OrderRequest};
-use domreg::engine::{steps, Engine};
+use domreg::clock::Clock;
+use domreg::engine::steps;
 use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
-use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
 use domreg::store::{EventStore, ExpectedVersion, NewEvent};
 use domreg_events::*;
-
-const KEY: &str = "engine-test-key-0123456789";
-
-fn contacts() -> ContactSet {
-    support_contacts::owen("")
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    dir: std::path::PathBuf,
-    sandbox: Sandbox,
-    clock: ManualClock,
-}
-
-fn cli(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domreg"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-async fn world() -> World {
-    let sandbox = Sandbox::start(SandboxConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        "reseller",
-        KEY,
-    ))
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_path_buf();
-    tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(&d, sandbox.addr.port(), KEY, &["com", "de"]);
-        for tld in ["com", "de"] {
-            cli(
-                &d,
-                &[
-                    "price", "set", tld, "--kind", "transfer", "--amount", "9.99",
-                ],
-            );
-            cli(
-                &d,
-                &[
-                    "price", "set", tld, "--kind", "renew", "--years", "1", "--amount", "11.00",
-                ],
-            );
-        }
-    });
-    World {
-        _dir: dir,
-        dir: d,
-        sandbox,
-        clock: ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()),
-    }
-}
-
-impl World {
-    fn engine(&self) -> Engine<ManualClock> {
-        Engine::new(App::open(&self.dir).unwrap(), self.clock.clone())
-    }
-
-    async fn order(&self, domain: &str, kind: OrderKind) -> OrderId {
-        let mut app = App::open(&self.dir).unwrap();
-        let req = OrderRequest {
-            domain: domain.into(),
-            account: "alice".into(),
-            kind,
-            years: 1,
-            contacts: Some(contacts()),
-            nameservers: vec![],
-            auth_code: (kind == OrderKind::Transfer).then(|| "EPP-123".into()),
-        };
-        place_order(
-            &mut app,
-            req,
-            Actor::Customer(AccountId::parse("alice").unwrap()),
-            self.clock.now(),
-        )
-        .await
-        .unwrap()
-        .order_id
-    }
-
-    async fn state(&self, domain: &str) -> Domain {
-        let app = App::open(&self.dir).unwrap();
-        steps::load(&app.store, &DomainName::parse(domain).unwrap())
-            .await
-            .unwrap()
-    }
-
-    fn registers(&self, domain: &str) -> u32 {
-        self.sandbox.with_state(|s| {
-            s.counters
-                .sw_register_by_domain
-                .get(domain)
-                .copied()
-                .unwrap_or(0)
-        })
-    }
-}
-
-fn end(state: &Domain, order: OrderId) -> (Option<End>, Option<Money>, Option<Money>) {
-    let o = &state.orders[&order];
-    (o.end(), o.charged, o.refunded)
-}
-
-const FEE: Money = Money::new(1299, Currency::USD);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_synchronous_registration_is_confirmed_in_one_round() {
@@ -346,15 +234,6 @@ async fn two_engines_on_one_log_submit_each_order_once() {
         let s = w.state(domain).await;
         assert_eq!(end(&s, *order).0, Some(End::Confirmed), "{domain}");
         assert_eq!(w.registers(domain), 1, "{domain}");
-    }
-}
-
-impl World {
-    /// Moves the engine's clock and the sandbox's together.
-    fn advance(&self, by: Duration) {
-        self.clock.advance(by);
-        self.sandbox
-            .with_state(|s| s.clock_offset_secs += by.num_seconds());
     }
 }
 

@@ -49,6 +49,7 @@ fn submitted(n: u128) -> DomainEvent {
     Submitted {
         order_id: oid(n),
         connection: "main".into(),
+        lease: None,
     }
     .into()
 }
@@ -349,4 +350,87 @@ fn unknown_types_and_future_versions_are_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("Charged"), "{e}");
+}
+
+fn escalated(n: u128) -> DomainEvent {
+    Escalated {
+        order_id: oid(n),
+        reason: "OpenSRS did not answer".into(),
+    }
+    .into()
+}
+
+#[test]
+fn an_escalated_order_never_times_out_on_its_own() {
+    let late = now() + Duration::days(3);
+    let state = given(&[
+        requested(1, OrderKind::Register),
+        charged(1),
+        submitted(1),
+        pending(1, now()),
+        escalated(1),
+    ]);
+    assert!(matches!(
+        decide(&state, Command::TimeOut { order_id: oid(1) }, late),
+        Err(DomainError::Escalated { .. })
+    ));
+}
+
+#[test]
+fn a_reset_hands_an_escalated_order_back_to_the_engine() {
+    let state = given(&[
+        requested(1, OrderKind::Register),
+        charged(1),
+        submitted(1),
+        pending(1, now()),
+        escalated(1),
+        DeadlineReset {
+            order_id: oid(1),
+            deadline: now() + Duration::hours(1),
+        }
+        .into(),
+    ]);
+    let late = now() + Duration::hours(2);
+    assert!(decide(&state, Command::TimeOut { order_id: oid(1) }, late).is_ok());
+}
+
+#[test]
+fn a_registrar_order_id_learned_late_is_recorded_whatever_the_stage() {
+    let state = given(&[
+        requested(1, OrderKind::Register),
+        charged(1),
+        submitted(1),
+        pending(1, now()),
+        TimedOut {
+            order_id: oid(1),
+            deadline: now(),
+        }
+        .into(),
+    ]);
+    let found = Command::RecordRegistrarOrder {
+        order_id: oid(1),
+        registrar_order_id: "3000042".into(),
+        answer: RegistrarAnswer::new(Some(200), "late answer"),
+    };
+    let events = decide(&state, found.clone(), now()).unwrap();
+    assert_eq!(events.len(), 1);
+    let state = events.iter().fold(state, evolve);
+    assert_eq!(
+        state.orders[&oid(1)].registrar_order_id.as_deref(),
+        Some("3000042")
+    );
+    // The same id again records nothing.
+    assert_eq!(decide(&state, found, now()), Ok(vec![]));
+}
+
+#[test]
+fn a_price_beyond_the_bound_is_refused() {
+    let mut command = request(1, OrderKind::Register);
+    if let Command::Request { price, .. } = &mut command {
+        *price = usd(Money::MAX_MINOR + 1);
+    }
+    assert!(matches!(
+        decide(&Domain::default(), command, now()),
+        Err(DomainError::PriceTooLarge(_))
+    ));
 }

@@ -83,12 +83,14 @@ async fn settle(
                     reprobe: false,
                 }
             }
-            Search::Unanswered(why) => return unsettled(
-                format!(
+            Search::Unanswered(why) => {
+                return unsettled(
+                    format!(
                     "OpenSRS's order id is unknown and GET_ORDERS_BY_DOMAIN did not answer ({why})"
                 ),
-                None,
-            ),
+                    None,
+                )
+            }
             Search::Open { id, status } => {
                 found = Some((
                     id.clone(),

@@ -1,0 +1,138 @@
+//! The world engine tests share: a sandbox on loopback, a data directory connected to it
+//! through the CLI (connection `main`, .com and .de), a manual clock, and helpers.
+
+#![allow(dead_code)] // each test binary uses a part
+
+use chrono::{TimeZone, Utc};
+use domreg::app::App;
+use domreg::clock::{Clock, ManualClock};
+use domreg::engine::place::{place_order, OrderRequest};
+use domreg::engine::{steps, Engine};
+use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use domreg_events::*;
+
+use super::support_contacts;
+use super::support_setup;
+
+pub const KEY: &str = "engine-test-key-0123456789";
+
+pub fn contacts() -> ContactSet {
+    support_contacts::owen("")
+}
+
+pub struct World {
+    pub _dir: tempfile::TempDir,
+    pub dir: std::path::PathBuf,
+    pub sandbox: Sandbox,
+    pub clock: ManualClock,
+}
+
+pub fn cli(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domreg"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub async fn world() -> World {
+    let sandbox = Sandbox::start(SandboxConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        "reseller",
+        KEY,
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    tokio::task::block_in_place(|| {
+        support_setup::connect_sandbox(&d, sandbox.addr.port(), KEY, &["com", "de"]);
+        for tld in ["com", "de"] {
+            cli(
+                &d,
+                &[
+                    "price", "set", tld, "--kind", "transfer", "--amount", "9.99",
+                ],
+            );
+            cli(
+                &d,
+                &[
+                    "price", "set", tld, "--kind", "renew", "--years", "1", "--amount", "11.00",
+                ],
+            );
+        }
+    });
+    World {
+        _dir: dir,
+        dir: d,
+        sandbox,
+        clock: ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()),
+    }
+}
+
+impl World {
+    pub fn engine(&self) -> Engine<ManualClock> {
+        Engine::new(App::open(&self.dir).unwrap(), self.clock.clone())
+    }
+
+    pub async fn order(&self, domain: &str, kind: OrderKind) -> OrderId {
+        let mut app = App::open(&self.dir).unwrap();
+        let req = OrderRequest {
+            domain: domain.into(),
+            account: "alice".into(),
+            kind,
+            years: 1,
+            contacts: Some(contacts()),
+            nameservers: vec![],
+            auth_code: (kind == OrderKind::Transfer).then(|| "EPP-123".into()),
+        };
+        place_order(
+            &mut app,
+            req,
+            Actor::Customer(AccountId::parse("alice").unwrap()),
+            self.clock.now(),
+        )
+        .await
+        .unwrap()
+        .order_id
+    }
+
+    pub async fn state(&self, domain: &str) -> Domain {
+        let app = App::open(&self.dir).unwrap();
+        steps::load(&app.store, &DomainName::parse(domain).unwrap())
+            .await
+            .unwrap()
+    }
+
+    pub fn registers(&self, domain: &str) -> u32 {
+        self.sandbox.with_state(|s| {
+            s.counters
+                .sw_register_by_domain
+                .get(domain)
+                .copied()
+                .unwrap_or(0)
+        })
+    }
+}
+
+pub fn end(state: &Domain, order: OrderId) -> (Option<End>, Option<Money>, Option<Money>) {
+    let o = &state.orders[&order];
+    (o.end(), o.charged, o.refunded)
+}
+
+pub const FEE: Money = Money::new(1299, Currency::USD);
+
+impl World {
+    /// Moves the engine's clock and the sandbox's together.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.sandbox
+            .with_state(|s| s.clock_offset_secs += by.num_seconds());
+    }
+}
