@@ -179,6 +179,7 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
             contacts: Some(demo_contacts()),
             nameservers: vec![],
             auth_code: None,
+            order_id: None,
         };
         let placed = place_order(&mut app, req, Actor::Customer(alice.clone()), Utc::now()).await?;
         println!(

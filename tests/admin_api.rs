@@ -552,3 +552,117 @@ async fn bad_requests_get_clear_json_errors_and_write_nothing() {
     assert_eq!(resp.status().as_u16(), 415);
     assert_eq!(head().await, before, "no rejected request wrote to the log");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_order_or_credit_with_the_same_idempotency_key_writes_nothing_more() {
+    let w = world().await;
+    let port = w.sandbox.addr.port();
+    tokio::task::block_in_place(|| {
+        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"]);
+        domreg_ok(
+            w.dir.path(),
+            &[
+                "account",
+                "contacts",
+                "alice",
+                "--file",
+                support_contacts::owen_file(w.dir.path()).to_str().unwrap(),
+            ],
+        );
+    });
+    let api = &w.api;
+    let keyed = |key: &'static str| [("idempotency-key", key)];
+    let order = json!({"kind": "register", "domain": "retried.com", "account": "alice"});
+    let (first, a, _) = api
+        .send_with(
+            "POST",
+            "/api/v1/orders",
+            Some(&order),
+            Some(TOKEN),
+            &keyed("order-17"),
+        )
+        .await;
+    let (again, b, _) = api
+        .send_with(
+            "POST",
+            "/api/v1/orders",
+            Some(&order),
+            Some(TOKEN),
+            &keyed("order-17"),
+        )
+        .await;
+    assert_eq!((first, again), (201, 200), "{a} {b}");
+    assert_eq!(a["order"]["order_id"], b["order"]["order_id"]);
+    assert_eq!(b["repeated"], true);
+    // The CLI names the same order with the same key.
+    let cli = w.cli(&[
+        "register",
+        "retried.com",
+        "--account",
+        "alice",
+        "--idempotency-key",
+        "order-17",
+        "--json",
+    ]);
+    assert_eq!(cli["order"]["order_id"], a["order"]["order_id"]);
+    // The same key for another domain is a client error, not a second order.
+    let other = json!({"kind": "register", "domain": "other.com", "account": "alice"});
+    let (status, body, _) = api
+        .send_with(
+            "POST",
+            "/api/v1/orders",
+            Some(&other),
+            Some(TOKEN),
+            &keyed("order-17"),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+
+    let credit = json!({"amount": "50.00"});
+    for want in [201, 200, 200] {
+        let (status, body, _) = api
+            .send_with(
+                "POST",
+                "/api/v1/accounts/alice/credits",
+                Some(&credit),
+                Some(TOKEN),
+                &keyed("payment-991"),
+            )
+            .await;
+        assert_eq!(status, want, "{body}");
+    }
+    let cli = tokio::task::block_in_place(|| {
+        domreg_ok(
+            w.dir.path(),
+            &[
+                "account",
+                "credit",
+                "alice",
+                "50.00",
+                "--idempotency-key",
+                "payment-991",
+            ],
+        )
+    });
+    assert!(cli.contains("already credited"), "{cli}");
+    let (status, body, _) = api
+        .send_with(
+            "POST",
+            "/api/v1/accounts/alice/credits",
+            Some(&json!({"amount": "60.00"})),
+            Some(TOKEN),
+            &keyed("payment-991"),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    // One charge of 12.99 and one credit of 50.00.
+    let ledger = api
+        .expect("GET", "/api/v1/ledger?account=alice", None, 200)
+        .await;
+    assert_eq!(ledger["entries"].as_array().unwrap().len(), 2, "{ledger}");
+    assert_eq!(
+        ledger["balances"][0]["balance"],
+        json!({"minor": 3701, "currency": "USD"}),
+        "{ledger}"
+    );
+}

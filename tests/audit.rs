@@ -67,6 +67,7 @@ async fn disputed_order() -> (tempfile::TempDir, OrderId) {
             contacts: Some(support_contacts::owen("")),
             nameservers: vec![],
             auth_code: None,
+            order_id: None,
         },
         Actor::Customer(AccountId::parse("alice").unwrap()),
         clock.now(),

@@ -227,7 +227,7 @@ async fn hostile_cli_input_gets_clear_errors_and_writes_nothing() {
         ),
         (
             vec!["account", "credit", "acct0", "99999999999999999999"],
-            "amount overflows",
+            "more than domreg accepts",
         ),
         (
             vec!["account", "credit", "acct0", "NaN"],

@@ -149,6 +149,7 @@ async fn order(d: &Path, domain: &str, now: chrono::DateTime<Utc>) {
         contacts: Some(contacts()),
         nameservers: vec![],
         auth_code: None,
+        order_id: None,
     };
     place_order(&mut app, req, Actor::Engine, now)
         .await

@@ -172,6 +172,7 @@ async fn an_admin_works_the_async_manager_in_a_browser() {
                 contacts: Some(support_contacts::owen("")),
                 nameservers: vec![],
                 auth_code: None,
+                order_id: None,
             },
             Actor::Customer(AccountId::parse("alice").unwrap()),
             chrono::Utc::now(),

@@ -16,6 +16,30 @@ impl OrderId {
     pub fn from_uuid(id: Uuid) -> Self {
         OrderId(id)
     }
+
+    /// The order an `Idempotency-Key` names for an account: the same key always names
+    /// the same order, so a retried request finds the order it placed the first time.
+    pub fn for_idempotency_key(account: &AccountId, key: &str) -> Result<Self, IdError> {
+        Ok(OrderId(idempotent_uuid("order", account, key)?))
+    }
+}
+
+/// A key a client sends to make a request safe to retry: 1 to 200 printable ASCII
+/// characters (an `Idempotency-Key` header, `--idempotency-key`).
+pub fn check_idempotency_key(key: &str) -> Result<&str, IdError> {
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(IdError::IdempotencyKey(key.chars().take(60).collect()));
+    }
+    Ok(key)
+}
+
+/// A name-based (v5) UUID for `(what, account, key)`: deterministic, and distinct for
+/// orders and credits and for each account.
+pub fn idempotent_uuid(what: &str, account: &AccountId, key: &str) -> Result<Uuid, IdError> {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2b0e_4d55_4a3e_9a0b_d0e4_7265_6701);
+    let key = check_idempotency_key(key)?;
+    let name = format!("{what}\n{}\n{key}", account.as_str());
+    Ok(Uuid::new_v5(&NAMESPACE, name.as_bytes()))
 }
 
 impl fmt::Display for OrderId {
@@ -43,6 +67,10 @@ pub enum IdError {
     Account(String),
     #[error("period of {0} years is not allowed: registrations and renewals run 1 to 10 years")]
     Period(i64),
+    #[error(
+        "idempotency key {0:?} is invalid: use 1 to 200 printable ASCII characters without spaces"
+    )]
+    IdempotencyKey(String),
 }
 
 /// A customer account of the hosting provider, as the provider's panel names it.

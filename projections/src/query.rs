@@ -203,6 +203,15 @@ impl ReadModels {
             .collect()
     }
 
+    /// The domain of any order, open or ended.
+    pub fn order_domain(&self, order: &str) -> Result<Option<String>, ModelError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT domain FROM dm_orders WHERE order_id = ?1")?
+            .query_row([order], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Submissions without an outcome whose engine's lease ran out before `now` (or that
     /// were written before leases), oldest first, as `(order_id, domain)`.
     pub fn lapsed_submissions(

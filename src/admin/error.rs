@@ -67,6 +67,7 @@ impl From<IdError> for AdminError {
         match e {
             IdError::Account(_) => AdminError::invalid("invalid_account", e),
             IdError::Period(_) => AdminError::invalid("invalid_period", e),
+            IdError::IdempotencyKey(_) => AdminError::invalid("invalid_idempotency_key", e),
         }
     }
 }
@@ -142,6 +143,7 @@ impl From<OrderError> for AdminError {
             OrderError::Refused(d) => d.into(),
             OrderError::App(a) => a.into(),
             OrderError::Secret(s) => s.into(),
+            OrderError::IdReused { .. } => AdminError::Conflict(e.to_string()),
         }
     }
 }

@@ -66,6 +66,22 @@ pub fn parse_order_id(order: &str) -> Result<OrderId, AdminError> {
     })
 }
 
+/// The order id a client chose, directly or through an idempotency key.
+pub fn chosen_order_id(
+    account: &str,
+    order_id: Option<&str>,
+    key: Option<&str>,
+) -> Result<Option<OrderId>, AdminError> {
+    match (order_id, key) {
+        (Some(id), _) => parse_order_id(id).map(Some),
+        (None, Some(key)) => {
+            let account = AccountId::parse(account)?;
+            Ok(Some(OrderId::for_idempotency_key(&account, key)?))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 /// The domain and state of an open order.
 async fn open_order(
     app: &mut App,

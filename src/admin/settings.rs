@@ -5,14 +5,14 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use domreg_events::settings::*;
-use domreg_events::{AccountId, Actor, ContactSet, Currency, Money, Period};
+use domreg_events::{AccountId, Actor, ContactSet, Currency, EventMetadata, Money, Period};
 use domreg_projections::{PolicyRow, PriceRow};
 
 use super::AdminError;
 use crate::app::App;
 use crate::opensrs::client::{DEFAULT_PORT, LIVE_HOST, TEST_HOST};
 use crate::opensrs::{Class, Command, Secret};
-use crate::store::{EventStore, ExpectedVersion};
+use crate::store::{EventStore, ExpectedVersion, NewEvent};
 
 /// Fields of a connection; on update, only those given change.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -460,19 +460,27 @@ pub struct Credit {
     pub account: AccountId,
     pub amount: Money,
     pub balance: Money,
+    /// The key had credited this already: nothing was written.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
 }
 
-/// Records a payment received from an account.
+/// Records a payment received from an account. With an idempotency key, the credit's
+/// event id is derived from it, so a retry finds the first credit and writes nothing.
 pub async fn credit(
     app: &mut App,
     account: &str,
     amount: &str,
     currency: &str,
     note: &str,
+    idempotency_key: Option<&str>,
     actor: Actor,
 ) -> Result<Credit, AdminError> {
     app.catch_up().await?;
     let account = AccountId::parse(account)?;
+    let event_id = idempotency_key
+        .map(|key| domreg_events::ids::idempotent_uuid("credit", &account, key))
+        .transpose()?;
     let amount = Money::parse(amount, Currency::parse(currency)?)?;
     if !amount.is_positive() {
         return Err(AdminError::invalid(
@@ -506,23 +514,51 @@ pub async fn credit(
             ),
         ));
     }
+    let stream = account_stream(&account);
+    if let Some(id) = event_id {
+        if let Some(first) = earlier_credit(&app.store, &stream, id).await? {
+            if first.amount != amount {
+                return Err(AdminError::Conflict(format!(
+                    "this idempotency key already credited {} to {account}, not {amount}; use a new key for another payment",
+                    first.amount
+                )));
+            }
+            return Ok(Credit {
+                balance: balance_of(app, &account, amount)?,
+                account,
+                amount,
+                repeated: true,
+            });
+        }
+    }
     let event = AccountCredited {
         account: account.clone(),
         amount,
         note: note.to_string(),
     };
-    record(app, &account_stream(&account), event.into(), actor).await?;
-    let balance = app
-        .models
-        .balances()?
-        .into_iter()
-        .find(|b| b.account == account.as_str() && b.balance.currency == amount.currency)
-        .map(|b| b.balance)
-        .unwrap_or(amount);
+    match event_id {
+        None => record(app, &stream, event.into(), actor).await?,
+        Some(id) => {
+            let e: SettingsEvent = event.into();
+            let new = NewEvent {
+                id,
+                event_type: e.event_type().to_string(),
+                schema_version: e.schema_version(),
+                data: e.encode(),
+                metadata: EventMetadata::new(actor, uuid::Uuid::now_v7(), Utc::now()),
+            };
+            // The same id from a concurrent retry is stored once (the log's idempotency).
+            app.store
+                .append(&stream, ExpectedVersion::Any, vec![new])
+                .await?;
+            app.catch_up().await?;
+        }
+    }
     Ok(Credit {
+        balance: balance_of(app, &account, amount)?,
         account,
         amount,
-        balance,
+        repeated: false,
     })
 }
 
@@ -541,4 +577,31 @@ pub async fn store_contacts(
     };
     record(app, &account_stream(&account), event.into(), actor).await?;
     Ok(account)
+}
+
+fn balance_of(app: &App, account: &AccountId, like: Money) -> Result<Money, AdminError> {
+    Ok(app
+        .models
+        .balances()?
+        .into_iter()
+        .find(|b| b.account == account.as_str() && b.balance.currency == like.currency)
+        .map(|b| b.balance)
+        .unwrap_or(Money::zero(like.currency)))
+}
+
+/// The credit stored under `id` in an account's stream, if any.
+async fn earlier_credit(
+    store: &crate::store::SqliteStore,
+    stream: &str,
+    id: uuid::Uuid,
+) -> Result<Option<AccountCredited>, AdminError> {
+    let events = store.read_stream(stream, 0, usize::MAX).await?;
+    Ok(events
+        .iter()
+        .find(|e| e.id == id)
+        .and_then(|e| SettingsEvent::decode(&e.event_type, e.schema_version, &e.data).ok())
+        .and_then(|e| match e {
+            SettingsEvent::AccountCredited(c) => Some(c),
+            _ => None,
+        }))
 }

@@ -84,6 +84,9 @@ pub enum AccountWhich {
         currency: String,
         #[arg(long, default_value = "")]
         note: String,
+        /// Makes the credit safe to retry: the same key (per account) credits once.
+        #[arg(long)]
+        idempotency_key: Option<String>,
     },
     /// Store the contacts the account's orders use by default (JSON contact set).
     Contacts(super::orders::ContactsArgs),
@@ -303,6 +306,7 @@ pub async fn account(data_dir: &std::path::Path, args: AccountArgs) -> anyhow::R
             amount,
             currency,
             note,
+            idempotency_key,
         } => {
             let c = crate::admin::settings::credit(
                 &mut app,
@@ -310,13 +314,21 @@ pub async fn account(data_dir: &std::path::Path, args: AccountArgs) -> anyhow::R
                 &amount,
                 &currency,
                 &note,
+                idempotency_key.as_deref(),
                 cli_actor(),
             )
             .await?;
-            println!(
-                "credited {} with {}; balance {}",
-                c.account, c.amount, c.balance
-            );
+            if c.repeated {
+                println!(
+                    "{} was already credited with {} under this key; nothing more credited; balance {}",
+                    c.account, c.amount, c.balance
+                );
+            } else {
+                println!(
+                    "credited {} with {}; balance {}",
+                    c.account, c.amount, c.balance
+                );
+            }
         }
         AccountWhich::Contacts(_) => {}
     }

@@ -34,6 +34,14 @@ pub struct OrderArgs {
     /// Transfer authorisation (EPP) code.
     #[arg(long)]
     pub auth_code: Option<String>,
+    /// Makes the order safe to retry: the same key (per account) always names the same
+    /// order, so running the command again answers with the first order and charges
+    /// nothing more.
+    #[arg(long, conflicts_with = "order_id")]
+    pub idempotency_key: Option<String>,
+    /// Choose the order's id (a UUID) instead of a new one; retrying with it is safe.
+    #[arg(long)]
+    pub order_id: Option<String>,
     /// Wait until the order ends and print how.
     #[arg(long)]
     pub wait: bool,
@@ -56,6 +64,11 @@ fn read_contacts(path: &Path) -> anyhow::Result<ContactSet> {
 pub async fn order(data_dir: &Path, kind: OrderKind, args: OrderArgs) -> anyhow::Result<()> {
     let mut app = App::open(data_dir)?;
     let contacts = args.contacts.as_deref().map(read_contacts).transpose()?;
+    let order_id = admin::orders::chosen_order_id(
+        &args.account,
+        args.order_id.as_deref(),
+        args.idempotency_key.as_deref(),
+    )?;
     let request = OrderRequest {
         domain: args.domain.clone(),
         account: args.account.clone(),
@@ -64,17 +77,23 @@ pub async fn order(data_dir: &Path, kind: OrderKind, args: OrderArgs) -> anyhow:
         contacts,
         nameservers: args.nameservers.clone(),
         auth_code: args.auth_code.clone(),
+        order_id,
     };
     let placed = place_order(&mut app, request, cli_actor(), Utc::now()).await?;
     if !args.wait {
         if args.json {
             println!(
                 "{}",
-                serde_json::json!({ "order": placed, "status": "charged" })
+                serde_json::json!({ "order": placed, "status": "charged", "repeated": placed.repeated })
             );
         } else {
+            let verb = if placed.repeated {
+                "was already placed; nothing more charged"
+            } else {
+                "charged"
+            };
             println!(
-                "order {}: {} {} for {} ({}), {} charged; OpenSRS connection {}",
+                "order {}: {} {} for {} ({}), {} {verb}; OpenSRS connection {}",
                 placed.order_id,
                 placed.kind,
                 placed.domain,

@@ -24,6 +24,10 @@ pub struct OrderRequest {
     pub nameservers: Vec<String>,
     /// EPP code for a transfer (kept as a secret until submission).
     pub auth_code: Option<String>,
+    /// The order's id, when the client chose it (directly, or through an idempotency
+    /// key): placing the same order again then answers with the first one and writes
+    /// nothing. Otherwise a new id.
+    pub order_id: Option<OrderId>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -35,6 +39,9 @@ pub struct PlacedOrder {
     pub period: Period,
     pub price: Money,
     pub connection: String,
+    /// The order existed already (a retried request): nothing was written or charged.
+    #[serde(skip)]
+    pub repeated: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +64,8 @@ pub enum OrderError {
     Refused(#[from] DomainError),
     #[error(transparent)]
     App(#[from] AppError),
+    #[error("order {order} already exists for {existing}; an order id (or idempotency key) names one order: use a new key for a different order")]
+    IdReused { order: OrderId, existing: String },
     #[error("cannot keep the transfer code: {0}")]
     Secret(#[from] crate::secrets::SecretError),
 }
@@ -72,6 +81,20 @@ pub async fn place_order(
     app.catch_up().await?;
     let domain = DomainName::parse(&req.domain)?;
     let account = AccountId::parse(&req.account)?;
+    if let Some(id) = req.order_id {
+        if let Some(other) = app
+            .models
+            .order_domain(&id.to_string())
+            .map_err(AppError::from)?
+        {
+            if other != domain.as_str() {
+                return Err(OrderError::IdReused {
+                    order: id,
+                    existing: other,
+                });
+            }
+        }
+    }
     let period = if req.kind == OrderKind::Transfer {
         Period::ONE_YEAR
     } else {
@@ -129,10 +152,13 @@ pub async fn place_order(
     // (two customers, one name): then decide again on the new state, which refuses with
     // the reason (an open order, already registered) instead of a version conflict.
     let mut attempts = 0;
-    let order_id = loop {
+    let order_id = req.order_id.unwrap_or_else(|| OrderId(Uuid::now_v7()));
+    loop {
         attempts += 1;
         let state = load_domain(&app.store, &stream).await?;
-        let order_id = OrderId(Uuid::now_v7());
+        if let Some(existing) = state.orders.get(&order_id) {
+            return repeat_of(&domain, existing, &account, req.kind, period);
+        }
         let events = decide_order(
             &state,
             &domain,
@@ -159,7 +185,7 @@ pub async fn place_order(
             .append(&stream, ExpectedVersion::after(state.version), new)
             .await
         {
-            Ok(_) => break order_id,
+            Ok(_) => break,
             Err(e) => {
                 if auth_code.is_some() {
                     app.secrets.remove(&format!("auth-{order_id}"));
@@ -170,7 +196,7 @@ pub async fn place_order(
                 }
             }
         }
-    };
+    }
     app.catch_up().await?;
     Ok(PlacedOrder {
         order_id,
@@ -180,6 +206,36 @@ pub async fn place_order(
         period,
         price,
         connection,
+        repeated: false,
+    })
+}
+
+/// The answer to an order placed again: the first order, if it is the same request.
+fn repeat_of(
+    domain: &DomainName,
+    existing: &Order,
+    account: &AccountId,
+    kind: OrderKind,
+    period: Period,
+) -> Result<PlacedOrder, OrderError> {
+    if existing.account != *account || existing.kind != kind || existing.period != period {
+        return Err(OrderError::IdReused {
+            order: existing.id,
+            existing: format!(
+                "a {} of {domain} for {} ({}), not this {kind} for {account} ({period})",
+                existing.kind, existing.account, existing.period
+            ),
+        });
+    }
+    Ok(PlacedOrder {
+        order_id: existing.id,
+        domain: domain.to_string(),
+        account: existing.account.to_string(),
+        kind: existing.kind,
+        period: existing.period,
+        price: existing.price,
+        connection: existing.connection.clone(),
+        repeated: true,
     })
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -36,16 +36,37 @@ pub struct OrderBody {
     #[serde(default)]
     pub nameservers: Vec<String>,
     pub auth_code: Option<String>,
+    /// A client-chosen order id (UUID): retrying with it places nothing twice.
+    pub order_id: Option<String>,
 }
 
-/// `POST /api/v1/orders`: charged now; the engine submits it.
+/// The `Idempotency-Key` header, if sent.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => v.to_str().map(|k| Some(k.to_string())).map_err(|_| {
+            AdminError::invalid(
+                "invalid_idempotency_key",
+                "the Idempotency-Key header must be printable ASCII",
+            )
+            .into()
+        }),
+    }
+}
+
+/// `POST /api/v1/orders`: charged now; the engine submits it. With an `Idempotency-Key`
+/// header (or an `order_id`), a repeat answers 200 with the first order and writes nothing.
 pub async fn place(
     State(s): State<Arc<ApiState>>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<OrderBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if let Some(c) = &body.contacts {
         c.validate().map_err(AdminError::from)?;
     }
+    let key = idempotency_key(&headers)?;
+    let order_id =
+        admin::orders::chosen_order_id(&body.account, body.order_id.as_deref(), key.as_deref())?;
     let request = OrderRequest {
         domain: body.domain,
         account: body.account,
@@ -54,14 +75,20 @@ pub async fn place(
         contacts: body.contacts,
         nameservers: body.nameservers,
         auth_code: body.auth_code,
+        order_id,
     };
     let mut app = s.app.lock().await;
     let placed = place_order(&mut app, request, actor(), Utc::now())
         .await
         .map_err(AdminError::from)?;
+    let status = if placed.repeated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
-        StatusCode::CREATED,
-        Json(json!({ "order": placed, "status": "charged" })),
+        status,
+        Json(json!({ "order": placed, "status": "charged", "repeated": placed.repeated })),
     ))
 }
 
@@ -184,8 +211,10 @@ fn usd() -> String {
 pub async fn credit(
     State(s): State<Arc<ApiState>>,
     Path(account): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreditBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let key = idempotency_key(&headers)?;
     let mut app = s.app.lock().await;
     let c = admin::settings::credit(
         &mut app,
@@ -193,10 +222,16 @@ pub async fn credit(
         &body.amount,
         &body.currency,
         &body.note,
+        key.as_deref(),
         actor(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(json!(c))))
+    let status = if c.repeated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json!(c))))
 }
 
 pub async fn contacts(

@@ -77,8 +77,23 @@ impl ApiClient {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> (u16, Value, String) {
+        self.send_with(method, path, body, token, &[]).await
+    }
+
+    /// [`ApiClient::send_as`] with extra request headers.
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value, String) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }

@@ -21,3 +21,11 @@ pub fn owen(org_name: &str) -> ContactSet {
         email: "owen@example.com".into(),
     })
 }
+
+/// [`owen`] written as a contacts file in `dir`, for `--contacts` / `account contacts`.
+#[allow(dead_code)]
+pub fn owen_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("owen-contacts.json");
+    std::fs::write(&path, serde_json::to_string(&owen("")).unwrap()).unwrap();
+    path
+}

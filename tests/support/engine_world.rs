@@ -91,6 +91,7 @@ impl World {
             contacts: Some(contacts()),
             nameservers: vec![],
             auth_code: (kind == OrderKind::Transfer).then(|| "EPP-123".into()),
+            order_id: None,
         };
         place_order(
             &mut app,
