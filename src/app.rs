@@ -144,3 +144,86 @@ pub fn cli_actor() -> Actor {
             .unwrap_or_else(|| "cli".into()),
     )
 }
+
+/// Apps for concurrent requests (the admin API and pages): each request takes one of its
+/// own, so no request waits for another's OpenSRS call. They share one event log (and
+/// its single writer); each has its own read-model connection, which catch-ups share
+/// safely (they fold inside an IMMEDIATE transaction).
+pub struct AppPool {
+    idle: std::sync::Mutex<Vec<App>>,
+    returned: tokio::sync::Notify,
+    data_dir: PathBuf,
+    store: SqliteStore,
+    secrets: SecretStore,
+}
+
+/// An [`App`] taken from an [`AppPool`]; it goes back when dropped.
+pub struct PooledApp<'a> {
+    app: Option<App>,
+    pool: &'a AppPool,
+}
+
+/// Idle apps kept for reuse; more are opened under load and closed afterwards.
+const IDLE_APPS: usize = 8;
+
+impl AppPool {
+    pub fn new(app: App) -> Self {
+        AppPool {
+            data_dir: app.data_dir.clone(),
+            store: app.store.clone(),
+            secrets: app.secrets.clone(),
+            idle: std::sync::Mutex::new(vec![app]),
+            returned: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// An app for one request: an idle one, a newly opened one, or (if opening fails)
+    /// the next one another request gives back.
+    pub async fn lock(&self) -> PooledApp<'_> {
+        loop {
+            let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+            if let Some(app) = idle {
+                return PooledApp { app: Some(app), pool: self };
+            }
+            match ReadModels::open(&self.data_dir.join("readmodels.db")) {
+                Ok(models) => {
+                    let app = App {
+                        data_dir: self.data_dir.clone(),
+                        store: self.store.clone(),
+                        models,
+                        secrets: self.secrets.clone(),
+                    };
+                    return PooledApp { app: Some(app), pool: self };
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open another read-model connection; waiting for one");
+                    self.returned.notified().await;
+                }
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for PooledApp<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.app.as_ref().expect("a pooled app is present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledApp<'_> {
+    fn deref_mut(&mut self) -> &mut App {
+        self.app.as_mut().expect("a pooled app is present until dropped")
+    }
+}
+
+impl Drop for PooledApp<'_> {
+    fn drop(&mut self) {
+        if let (Some(app), Ok(mut idle)) = (self.app.take(), self.pool.idle.lock()) {
+            if idle.len() < IDLE_APPS {
+                idle.push(app);
+            }
+        }
+        self.pool.returned.notify_one();
+    }
+}

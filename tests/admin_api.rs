@@ -666,3 +666,47 @@ async fn a_retried_order_or_credit_with_the_same_idempotency_key_writes_nothing_
         "{ledger}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_registrar_does_not_hold_up_other_requests() {
+    use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
+    let w = world().await;
+    let port = w.sandbox.addr.port();
+    tokio::task::block_in_place(|| {
+        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"])
+    });
+    w.sandbox.with_state(|s| {
+        s.faults = vec![FaultRule {
+            command: None,
+            fault: Fault::Latency { ms: 5_000 },
+            percent: 100,
+            times: None,
+        }]
+    });
+    let base = w.api.base.clone();
+    let slow = tokio::spawn(async move {
+        let api = support_api::ApiClient::new(base, TOKEN);
+        let started = std::time::Instant::now();
+        let (status, _) = api.send("POST", "/api/v1/registrars/main/test", None).await;
+        (status, started.elapsed())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for path in ["/healthz", "/api/v1/ledger", "/api/v1/async", "/metrics"] {
+        // The fastest of three, so a busy CI machine's hiccup is not read as blocking
+        // (a blocked request would wait seconds every time).
+        let mut took = std::time::Duration::MAX;
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let (status, _, _) = w.api.send_as("GET", path, None, Some(TOKEN)).await;
+            took = took.min(started.elapsed());
+            assert_eq!(status, 200, "{path}");
+        }
+        assert!(
+            took < std::time::Duration::from_millis(100),
+            "{path} took {took:?} while a registrar call was in flight"
+        );
+    }
+    let (status, took) = slow.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(took >= std::time::Duration::from_secs(5), "the call was slow: {took:?}");
+}

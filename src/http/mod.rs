@@ -31,7 +31,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 pub struct ApiState {
-    pub app: tokio::sync::Mutex<App>,
+    /// One app per request (see `AppPool`): nothing is serialised behind a lock.
+    pub app: crate::app::AppPool,
     pub token: Secret,
     /// Signed-in admins of the web pages.
     pub sessions: crate::web::Sessions,
@@ -40,7 +41,7 @@ pub struct ApiState {
 impl ApiState {
     pub fn new(app: App, token: Secret) -> Self {
         ApiState {
-            app: tokio::sync::Mutex::new(app),
+            app: crate::app::AppPool::new(app),
             token,
             sessions: Default::default(),
         }
