@@ -183,7 +183,10 @@ impl AppPool {
         loop {
             let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
             if let Some(app) = idle {
-                return PooledApp { app: Some(app), pool: self };
+                return PooledApp {
+                    app: Some(app),
+                    pool: self,
+                };
             }
             match ReadModels::open(&self.data_dir.join("readmodels.db")) {
                 Ok(models) => {
@@ -193,7 +196,10 @@ impl AppPool {
                         models,
                         secrets: self.secrets.clone(),
                     };
-                    return PooledApp { app: Some(app), pool: self };
+                    return PooledApp {
+                        app: Some(app),
+                        pool: self,
+                    };
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot open another read-model connection; waiting for one");
@@ -207,13 +213,17 @@ impl AppPool {
 impl std::ops::Deref for PooledApp<'_> {
     type Target = App;
     fn deref(&self) -> &App {
-        self.app.as_ref().expect("a pooled app is present until dropped")
+        self.app
+            .as_ref()
+            .expect("a pooled app is present until dropped")
     }
 }
 
 impl std::ops::DerefMut for PooledApp<'_> {
     fn deref_mut(&mut self) -> &mut App {
-        self.app.as_mut().expect("a pooled app is present until dropped")
+        self.app
+            .as_mut()
+            .expect("a pooled app is present until dropped")
     }
 }
 

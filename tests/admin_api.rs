@@ -708,5 +708,8 @@ async fn a_slow_registrar_does_not_hold_up_other_requests() {
     }
     let (status, took) = slow.await.unwrap();
     assert_eq!(status, 200);
-    assert!(took >= std::time::Duration::from_secs(5), "the call was slow: {took:?}");
+    assert!(
+        took >= std::time::Duration::from_secs(5),
+        "the call was slow: {took:?}"
+    );
 }

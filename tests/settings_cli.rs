@@ -239,7 +239,7 @@ fn every_setting_is_validated_with_a_clear_message() {
                 "--amount",
                 "99999999999999999999",
             ],
-            "overflows",
+            "more than domreg accepts",
         ),
         (
             &[

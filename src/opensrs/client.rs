@@ -276,10 +276,28 @@ impl Client {
             Err(e) => return (None, Err(transport_error(&e))),
         };
         let status = response.status();
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return (None, Err(transport_error(&e))),
-        };
+        // Read in chunks up to the codec's limit: a reply of gigabytes is refused, not
+        // buffered (it would end this process, and every order with it).
+        let mut response = response;
+        let mut bytes = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > codec::MAX_MESSAGE_BYTES {
+                        return (
+                            None,
+                            Err(TransportError::Unparseable(format!(
+                                "reply larger than {} bytes; not read further",
+                                codec::MAX_MESSAGE_BYTES
+                            ))),
+                        );
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return (None, Err(transport_error(&e))),
+            }
+        }
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if !status.is_success() {
             return (Some(text), Err(TransportError::HttpStatus(status.as_u16())));

@@ -65,16 +65,33 @@ type Xml<'a> = Reader<&'a [u8]>;
 struct Parser<'a> {
     reader: Xml<'a>,
     duplicates: Vec<String>,
+    /// Containers open around the one being read.
+    depth: usize,
 }
+
+/// The deepest nesting of containers accepted. The deepest real OPS message (a contact
+/// set inside attributes inside the data block) needs 6; recursion on a hostile
+/// document must stop long before the stack does.
+pub const MAX_DEPTH: usize = 32;
+
+/// The largest message parsed. A page of GET_DOMAINS_BY_EXPIREDATE is well under 1 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Parses an OPS message.
 pub fn parse(bytes: &[u8]) -> Result<Envelope, CodecError> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(CodecError::Structure(format!(
+            "message of {} bytes is larger than the {MAX_MESSAGE_BYTES} bytes OPS ever needs",
+            bytes.len()
+        )));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| CodecError::Encoding(e.to_string()))?;
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut p = Parser {
         reader,
         duplicates: Vec::new(),
+        depth: 0,
     };
     loop {
         match p.next()? {
@@ -218,6 +235,18 @@ impl<'a> Parser<'a> {
 
     /// Reads a `dt_assoc`, `dt_array` or `dt_scalar` whose start tag was just read.
     fn container(&mut self, start: &BytesStart<'_>) -> Result<Value, CodecError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(CodecError::Structure(format!(
+                "containers nested deeper than {MAX_DEPTH}; OPS never needs that many"
+            )));
+        }
+        self.depth += 1;
+        let value = self.container_body(start);
+        self.depth -= 1;
+        value
+    }
+
+    fn container_body(&mut self, start: &BytesStart<'_>) -> Result<Value, CodecError> {
         match start.local_name().as_ref() {
             b"dt_assoc" => self.assoc(),
             b"dt_array" => self.array(),
