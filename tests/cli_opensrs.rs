@@ -29,8 +29,9 @@ async fn admin(
     body: &str,
 ) -> serde_json::Value {
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let signature = domreg::opensrs::signature::sign(body.as_bytes(), KEY);
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nX-Username: reseller\r\nX-Signature: {signature}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     tcp.write_all(req.as_bytes()).await.unwrap();
@@ -104,6 +105,37 @@ async fn lookup_and_transfer_status_in_words_and_json() {
         state["counters"]["calls"]["LOOKUP (faulted)"], 3,
         "read-only lookups are retried 3 times"
     );
+    // Unsigned, the control endpoint refuses; a clock far off is refused, not a panic.
+    let mut tcp = tokio::net::TcpStream::connect(sb.addr).await.unwrap();
+    tcp.write_all(b"GET /sandbox/state HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+    let far = admin(
+        sb.addr,
+        "POST",
+        "/sandbox/clock",
+        r#"{"now":"+262142-12-31T00:00:00Z"}"#,
+    )
+    .await;
+    assert!(
+        far["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("100 years")),
+        "{far}"
+    );
+    let later = admin(
+        sb.addr,
+        "POST",
+        "/sandbox/clock",
+        r#"{"advance_secs":9223372036854775807}"#,
+    )
+    .await;
+    assert!(later["error"].is_string(), "{later}");
+    let alive = admin(sb.addr, "GET", "/sandbox/counters", "").await;
+    assert!(alive.is_object(), "{alive}");
     let bad = admin(sb.addr, "POST", "/sandbox/nothing", "").await;
     assert!(bad["error"].as_str().unwrap().contains("routes"));
 }

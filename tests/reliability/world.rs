@@ -267,6 +267,8 @@ impl Endpoints {
         let r = self
             .http
             .get(format!("{}{path}", self.sandbox_url))
+            .header("X-Username", "reseller")
+            .header("X-Signature", domreg::opensrs::signature::sign(b"", KEY))
             .send()
             .await
             .unwrap();
@@ -277,6 +279,11 @@ impl Endpoints {
         let r = self
             .http
             .post(format!("{}{path}", self.sandbox_url))
+            .header("X-Username", "reseller")
+            .header(
+                "X-Signature",
+                domreg::opensrs::signature::sign(body.to_string().as_bytes(), KEY),
+            )
             .body(body.to_string())
             .send()
             .await

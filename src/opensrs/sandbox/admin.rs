@@ -61,12 +61,19 @@ pub fn handle(state: &mut State, method: &str, path: &str, body: &[u8]) -> (&'st
         }
         ("POST", "/sandbox/clock") => {
             let change: ClockChange = serde_json::from_value(parse(body)?).map_err(|e| format!("clock: {e}"))?;
+            // Bounded, so the sandbox's clock arithmetic can never overflow.
+            const LIMIT: i64 = 100 * 366 * 24 * 3600;
+            let mut offset = state.clock_offset_secs;
             if let Some(s) = change.advance_secs {
-                state.clock_offset_secs += s;
+                offset = offset.saturating_add(s);
             }
             if let Some(now) = change.now {
-                state.clock_offset_secs = (now - Utc::now()).num_seconds();
+                offset = now.signed_duration_since(Utc::now()).num_seconds();
             }
+            if offset.abs() > LIMIT {
+                return Err(format!("clock: the sandbox's clock may move at most 100 years from now, not {offset} s"));
+            }
+            state.clock_offset_secs = offset;
             state.tick();
             Ok(json!({ "now": state.now() }))
         }

@@ -118,15 +118,23 @@ impl Sandbox {
         };
         let task = tokio::spawn(async move {
             loop {
-                let Ok((tcp, peer)) = listener.accept().await else {
-                    continue;
+                let (tcp, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors, say: back off instead of spinning.
+                        tracing::warn!(error = %e, "sandbox cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
                 };
                 let shared = shared.clone();
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     match acceptor {
                         Some(acceptor) => {
-                            if let Ok(tls) = acceptor.accept(tcp).await {
+                            let handshake =
+                                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
+                            if let Ok(Ok(tls)) = handshake.await {
                                 serve_connection(tls, peer, &shared).await;
                             }
                         }
@@ -202,12 +210,21 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
         _ => return,
     };
     if request.path.starts_with("/sandbox") {
-        let (status, json) = admin::handle(
-            &mut lock(&shared.state),
-            &request.method,
-            &request.path,
-            &request.body,
-        );
+        // The control endpoint changes the registry's state: it takes a reseller's
+        // signature like any OpenSRS command (of the body; of nothing for a GET).
+        let (status, json) = if authentic(&request, shared) {
+            admin::handle(
+                &mut lock(&shared.state),
+                &request.method,
+                &request.path,
+                &request.body,
+            )
+        } else {
+            (
+                "401 Unauthorized",
+                serde_json::json!({ "error": "the sandbox control endpoint needs X-Username and X-Signature (the MD5 signature of the body with that reseller's key)" }),
+            )
+        };
         let _ = http::write_response(
             &mut stream,
             status,
@@ -244,6 +261,16 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
     let _ = http::write_response(&mut stream, "200 OK", "text/xml", &body).await;
 }
 
+/// Whether the request carries a known reseller's valid signature.
+fn authentic(request: &http::Request, shared: &Shared) -> bool {
+    let user = request.header("x-username").unwrap_or_default();
+    let signature = request.header("x-signature").unwrap_or_default();
+    shared
+        .keys
+        .get(user)
+        .is_some_and(|key| signature::verify(&request.body, key.expose(), signature))
+}
+
 /// Authenticates and answers one OpenSRS request. Returns the reply body and the fault
 /// to apply (the command has already been performed only for `PerformThenDrop` and
 /// `Latency`).
@@ -255,11 +282,7 @@ fn answer(request: &http::Request, peer: IpAddr, shared: &Shared) -> (Vec<u8>, O
         );
     }
     let user = request.header("x-username").unwrap_or_default();
-    let signature = request.header("x-signature").unwrap_or_default();
-    let authentic = shared
-        .keys
-        .get(user)
-        .is_some_and(|key| signature::verify(&request.body, key.expose(), signature));
+    let authentic = authentic(request, shared);
     let mut state = lock(&shared.state);
     if !authentic {
         state.counters.auth_failures += 1;
