@@ -24,6 +24,10 @@ pub struct ApiArgs {
     /// The API's bearer token; prefer the environment variable or --api-token-file.
     #[arg(long, env = "DOMREG_API_TOKEN", hide_env_values = true, hide = true)]
     pub api_token: Option<String>,
+    /// Allow --listen on an address other than loopback without TLS (put a TLS proxy in
+    /// front: the token and the session cookie would otherwise cross the network in clear).
+    #[arg(long)]
+    pub allow_plain_http: bool,
 }
 
 impl ApiArgs {
@@ -49,7 +53,20 @@ pub struct Api {
 }
 
 impl Api {
-    pub async fn bind(addr: SocketAddr, token: Secret) -> anyhow::Result<Api> {
+    pub async fn bind(
+        addr: SocketAddr,
+        token: Secret,
+        allow_plain_http: bool,
+    ) -> anyhow::Result<Api> {
+        if !addr.ip().is_loopback() && !allow_plain_http {
+            anyhow::bail!(
+                "--listen {addr} is not a loopback address and domreg serves plain HTTP: the admin token would cross the network in clear. Listen on 127.0.0.1 behind a TLS proxy, or pass --allow-plain-http if the network is private"
+            );
+        }
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "the admin API listens beyond loopback without TLS");
+            eprintln!("WARNING: the admin API listens on {addr} without TLS; anyone on the network path can read the token");
+        }
         let listener = http::bind(addr, &token).await?;
         Ok(Api { listener, token })
     }

@@ -713,3 +713,41 @@ async fn a_slow_registrar_does_not_hold_up_other_requests() {
         "the call was slow: {took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_request_is_cut_off_and_a_network_bind_without_tls_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = world().await;
+    let addr = w.api.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a half-sent request held its connection open"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5));
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domreg"))
+        .arg("--data-dir")
+        .arg(w.dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env("DOMREG_API_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("not a loopback address"), "{stderr}");
+}

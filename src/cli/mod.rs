@@ -155,7 +155,9 @@ async fn demo_api(args: &crate::serve::ApiArgs) -> anyhow::Result<Option<crate::
             crate::opensrs::Secret::new(t)
         }
     };
-    Ok(Some(crate::serve::Api::bind(addr, token).await?))
+    Ok(Some(
+        crate::serve::Api::bind(addr, token, args.allow_plain_http).await?,
+    ))
 }
 
 /// The embedded log file inside the data directory.

@@ -260,7 +260,9 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     };
     let api = match (args.api.listen, args.api.token()?) {
         (None, _) => None,
-        (Some(addr), Some(token)) => Some(crate::serve::Api::bind(addr, token).await?),
+        (Some(addr), Some(token)) => {
+            Some(crate::serve::Api::bind(addr, token, args.api.allow_plain_http).await?)
+        }
         (Some(_), None) => anyhow::bail!(
             "--listen needs the admin token: set DOMREG_API_TOKEN or give --api-token-file FILE"
         ),

@@ -171,14 +171,50 @@ async fn metrics(State(s): State<Arc<ApiState>>) -> Result<impl IntoResponse, Ap
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
+/// How long a client may take to send a request's headers (slowloris).
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long one connection may stay open, however busy.
+pub const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
+/// Connections served at once; more wait in the kernel's backlog. Far below the file
+/// descriptors the engine needs for its log and OpenSRS calls.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Serves the router until `shutdown`: HTTP/1.1 with a header-read timeout, a lifetime
+/// per connection and a limit on connections at once.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ApiState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = router(state);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the admin API cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(tcp), service);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+            drop(permit);
+        });
+    }
 }
 
 /// Binds `addr`, refusing an empty token: the API is never served unauthenticated.
