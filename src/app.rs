@@ -97,6 +97,7 @@ impl App {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
         })?;
+        owner_only(data_dir);
         Ok(App {
             data_dir: data_dir.to_path_buf(),
             store: SqliteStore::open(data_dir.join("events.db"))?,
@@ -132,6 +133,24 @@ impl App {
         let result = self.store.append(stream, expected, new).await?;
         self.catch_up().await?;
         Ok(result)
+    }
+}
+
+/// The data directory holds registrants' contact details: only its owner may read it.
+/// A directory others can read is tightened (with a warning) when this user owns it.
+fn owner_only(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0
+            && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).is_ok()
+        {
+            tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"), "the data directory was readable by others; it is now 0700");
+        }
     }
 }
 

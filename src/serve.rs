@@ -22,19 +22,23 @@ pub struct ApiArgs {
     #[arg(long, env = "DOMREG_API_TOKEN_FILE")]
     pub api_token_file: Option<PathBuf>,
     /// The API's bearer token; prefer the environment variable or --api-token-file.
-    #[arg(long, env = "DOMREG_API_TOKEN", hide_env_values = true, hide = true)]
-    pub api_token: Option<String>,
+    #[arg(long, env = "DOMREG_API_TOKEN", hide_env_values = true, hide = true, value_parser = crate::cli::orders::secret_arg)]
+    pub api_token: Option<Secret>,
     /// Allow --listen on an address other than loopback without TLS (put a TLS proxy in
     /// front: the token and the session cookie would otherwise cross the network in clear).
     #[arg(long)]
     pub allow_plain_http: bool,
+    /// The admin who holds the token: the audit names them for every change made
+    /// through the API and the pages.
+    #[arg(long, env = "DOMREG_API_ADMIN", default_value = "api")]
+    pub api_admin: String,
 }
 
 impl ApiArgs {
     /// The configured token, if any.
     pub fn token(&self) -> anyhow::Result<Option<Secret>> {
         match (&self.api_token, &self.api_token_file) {
-            (Some(t), _) => Ok(Some(Secret::new(t.trim()))),
+            (Some(t), _) => Ok(Some(Secret::new(t.expose().trim()))),
             (None, Some(path)) => {
                 let t = std::fs::read_to_string(path).map_err(|e| {
                     anyhow::anyhow!("cannot read the API token file {}: {e}", path.display())
@@ -50,6 +54,8 @@ impl ApiArgs {
 pub struct Api {
     pub listener: tokio::net::TcpListener,
     pub token: Secret,
+    /// Whom the token belongs to (see `ApiArgs::api_admin`).
+    pub admin: String,
 }
 
 impl Api {
@@ -68,7 +74,21 @@ impl Api {
             eprintln!("WARNING: the admin API listens on {addr} without TLS; anyone on the network path can read the token");
         }
         let listener = http::bind(addr, &token).await?;
-        Ok(Api { listener, token })
+        Ok(Api {
+            listener,
+            token,
+            admin: "api".into(),
+        })
+    }
+
+    /// Names the token's admin (1 to 64 printable characters).
+    pub fn with_admin(mut self, name: &str) -> anyhow::Result<Api> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            anyhow::bail!("--api-admin must be 1 to 64 printable characters, not {name:?}");
+        }
+        self.admin = name.to_string();
+        Ok(self)
     }
 
     pub fn addr(&self) -> Option<SocketAddr> {
@@ -112,7 +132,7 @@ pub async fn run<C: Clock>(
         mail_task = Some(tokio::spawn(async move { mailer.run(rx).await }));
     }
     if let (Some(api), false) = (api, once) {
-        let state = Arc::new(ApiState::new(App::open(data_dir)?, api.token));
+        let state = Arc::new(ApiState::new(App::open(data_dir)?, api.token).with_admin(&api.admin));
         let mut rx = stop_rx.clone();
         let shutdown = async move {
             let _ = rx.wait_for(|stop| *stop).await;

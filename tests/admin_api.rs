@@ -340,7 +340,10 @@ async fn settings_orders_and_the_async_manager_over_http_match_the_cli() {
         .iter()
         .find(|e| e["event_type"] == "Cancelled")
         .unwrap();
-    assert_eq!(cancel_entry["actor"], json!({"kind": "admin", "id": "api"}));
+    assert_eq!(
+        cancel_entry["actor"],
+        json!({"kind": "admin", "id": support_api::ADMIN})
+    );
     let account = api
         .expect(
             "GET",
@@ -750,4 +753,53 @@ async fn a_half_sent_request_is_cut_off_and_a_network_bind_without_tls_is_refuse
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("not a loopback address"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_send_security_headers_and_show_no_message_a_link_brings() {
+    let w = world().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = http
+        .post(format!("{}/admin/login", w.api.base))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!(
+            "{}/admin?msg=Your+account+is+suspended&err=Call+0900&flash=forged",
+            w.api.base
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let h = page.headers().clone();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    let body = page.text().await.unwrap();
+    assert!(
+        !body.contains("suspended") && !body.contains("0900"),
+        "a crafted link's text is shown"
+    );
+    assert!(
+        !body.contains("<script>"),
+        "no inline script under the policy"
+    );
 }

@@ -402,3 +402,39 @@ async fn serve_stops_within_a_second_of_sigterm_even_mid_call() {
         Stage::Submitted
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_owner_only_and_a_transfer_code_can_come_from_a_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world().await;
+    let open = w.dir.join("shared-by-mistake");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    support_setup::domreg_ok(&open, &["tld", "list"]);
+    let mode = std::fs::metadata(&open).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+
+    let code = w.dir.join("epp.txt");
+    std::fs::write(&code, "EPP-FROM-FILE\n").unwrap();
+    let contacts = support_contacts::owen_file(&w.dir);
+    let out = support_setup::domreg_ok(
+        &w.dir,
+        &[
+            "transfer",
+            "incoming.com",
+            "--account",
+            "alice",
+            "--contacts",
+            contacts.to_str().unwrap(),
+            "--auth-code-file",
+            code.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let placed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = placed["order"]["order_id"].as_str().unwrap();
+    let stored = domreg::secrets::SecretStore::new(&w.dir)
+        .get(&format!("auth-{id}"))
+        .unwrap();
+    assert_eq!(stored.expose(), "EPP-FROM-FILE");
+}

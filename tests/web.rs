@@ -348,7 +348,7 @@ async fn an_admin_works_the_async_manager_in_a_browser() {
     settled(&c).await;
     let audit = text(&c, "main").await;
     assert!(
-        audit.contains("cancelled (cancelled by admin web)"),
+        audit.contains("cancelled (cancelled by admin ops-alice)"),
         "{audit}"
     );
     sources.push(c.source().await.unwrap());

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One contact, with OpenSRS's field names (also the JSON form of `--contacts` files).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Contact {
     pub first_name: String,
     pub last_name: String,

@@ -7,7 +7,7 @@ mod log;
 mod migrate;
 mod models;
 mod opensrs;
-mod orders;
+pub(crate) mod orders;
 mod registrar;
 mod sandbox;
 mod tld;
@@ -156,7 +156,9 @@ async fn demo_api(args: &crate::serve::ApiArgs) -> anyhow::Result<Option<crate::
         }
     };
     Ok(Some(
-        crate::serve::Api::bind(addr, token, args.allow_plain_http).await?,
+        crate::serve::Api::bind(addr, token, args.allow_plain_http)
+            .await?
+            .with_admin(&args.api_admin)?,
     ))
 }
 

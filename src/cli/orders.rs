@@ -31,9 +31,13 @@ pub struct OrderArgs {
     /// Nameservers (repeat); default: the connection's.
     #[arg(long = "ns")]
     pub nameservers: Vec<String>,
-    /// Transfer authorisation (EPP) code.
+    /// Transfer authorisation (EPP) code. Prefer --auth-code-file: a flag's value shows
+    /// in `ps` to every user of the machine.
+    #[arg(long, value_parser = secret_arg, conflicts_with = "auth_code_file")]
+    pub auth_code: Option<crate::opensrs::Secret>,
+    /// Read the transfer code from this file (`-`: standard input).
     #[arg(long)]
-    pub auth_code: Option<String>,
+    pub auth_code_file: Option<PathBuf>,
     /// Makes the order safe to retry: the same key (per account) always names the same
     /// order, so running the command again answers with the first order and charges
     /// nothing more.
@@ -50,6 +54,25 @@ pub struct OrderArgs {
     pub wait_timeout: Duration,
     #[arg(long)]
     pub json: bool,
+}
+
+/// A secret given on the command line, kept out of `Debug` output from here on.
+pub fn secret_arg(s: &str) -> Result<crate::opensrs::Secret, String> {
+    Ok(crate::opensrs::Secret::new(s))
+}
+
+/// A secret read from a file, or from standard input for `-`.
+fn read_secret(path: &Path) -> anyhow::Result<crate::opensrs::Secret> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| {
+            anyhow::anyhow!("cannot read the transfer code from standard input: {e}")
+        })?
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the transfer code from {}: {e}", path.display())
+        })?
+    };
+    Ok(crate::opensrs::Secret::new(text.trim()))
 }
 
 fn read_contacts(path: &Path) -> anyhow::Result<ContactSet> {
@@ -76,7 +99,10 @@ pub async fn order(data_dir: &Path, kind: OrderKind, args: OrderArgs) -> anyhow:
         years: args.years,
         contacts,
         nameservers: args.nameservers.clone(),
-        auth_code: args.auth_code.clone(),
+        auth_code: match &args.auth_code_file {
+            Some(path) => Some(read_secret(path)?),
+            None => args.auth_code.clone(),
+        },
         order_id,
     };
     let placed = place_order(&mut app, request, cli_actor(), Utc::now()).await?;
@@ -210,8 +236,8 @@ pub struct ServeArgs {
     #[arg(long, env = "DOMREG_SMTP_USER")]
     pub smtp_user: Option<String>,
     /// The SMTP password (prefer the environment variable).
-    #[arg(long, env = "DOMREG_SMTP_PASSWORD", hide_env_values = true)]
-    pub smtp_password: Option<String>,
+    #[arg(long, env = "DOMREG_SMTP_PASSWORD", hide_env_values = true, value_parser = secret_arg)]
+    pub smtp_password: Option<crate::opensrs::Secret>,
     /// Give up waiting for an OpenSRS answer after this long (the order is then resolved
     /// by polling, never resent).
     #[arg(long, env = "DOMREG_OPENSRS_TIMEOUT", default_value = "120s", value_parser = super::args::duration)]
@@ -235,7 +261,7 @@ pub fn mail_settings(args: &ServeArgs) -> anyhow::Result<crate::notify::MailSett
                 port: args.smtp_port,
                 tls: args.smtp_starttls,
                 user: args.smtp_user.clone(),
-                password: args.smtp_password.clone().map(crate::opensrs::Secret::new),
+                password: args.smtp_password.clone(),
             })
         }
     };
@@ -260,9 +286,11 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     };
     let api = match (args.api.listen, args.api.token()?) {
         (None, _) => None,
-        (Some(addr), Some(token)) => {
-            Some(crate::serve::Api::bind(addr, token, args.api.allow_plain_http).await?)
-        }
+        (Some(addr), Some(token)) => Some(
+            crate::serve::Api::bind(addr, token, args.api.allow_plain_http)
+                .await?
+                .with_admin(&args.api.api_admin)?,
+        ),
         (Some(_), None) => anyhow::bail!(
             "--listen needs the admin token: set DOMREG_API_TOKEN or give --api-token-file FILE"
         ),

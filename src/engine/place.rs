@@ -23,7 +23,7 @@ pub struct OrderRequest {
     /// Otherwise the connection's defaults.
     pub nameservers: Vec<String>,
     /// EPP code for a transfer (kept as a secret until submission).
-    pub auth_code: Option<String>,
+    pub auth_code: Option<Secret>,
     /// The order's id, when the client chose it (directly, or through an idempotency
     /// key): placing the same order again then answers with the first one and writes
     /// nothing. Otherwise a new id.
@@ -147,7 +147,7 @@ pub async fn place_order(
     };
 
     let stream = domain_stream(&domain);
-    let auth_code = req.auth_code.filter(|c| !c.trim().is_empty());
+    let auth_code = req.auth_code.filter(|c| !c.expose().trim().is_empty());
     // Another order for the same domain may be appended between our read and our append
     // (two customers, one name): then decide again on the new state, which refuses with
     // the reason (an open order, already registered) instead of a version conflict.
@@ -172,8 +172,10 @@ pub async fn place_order(
             now,
         )?;
         if let Some(code) = &auth_code {
-            app.secrets
-                .put(&format!("auth-{order_id}"), &Secret::new(code.trim()))?;
+            app.secrets.put(
+                &format!("auth-{order_id}"),
+                &Secret::new(code.expose().trim()),
+            )?;
         }
         let correlation = Uuid::now_v7();
         let new: Vec<NewEvent> = events

@@ -31,6 +31,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 pub struct ApiState {
+    /// The admin the token belongs to: the audit names them for every action taken
+    /// through the API or the pages (never a name the caller sends).
+    pub admin: String,
     /// One app per request (see `AppPool`): nothing is serialised behind a lock.
     pub app: crate::app::AppPool,
     pub token: Secret,
@@ -39,8 +42,20 @@ pub struct ApiState {
 }
 
 impl ApiState {
+    /// Names the admin who holds the token.
+    pub fn with_admin(mut self, name: &str) -> Self {
+        self.admin = name.to_string();
+        self
+    }
+
+    /// Who acts when a request changes something.
+    pub fn actor(&self) -> Actor {
+        Actor::Admin(self.admin.clone())
+    }
+
     pub fn new(app: App, token: Secret) -> Self {
         ApiState {
+            admin: "api".into(),
             app: crate::app::AppPool::new(app),
             token,
             sessions: Default::default(),
@@ -49,9 +64,6 @@ impl ApiState {
 }
 
 /// Who API requests act as, in the log.
-fn actor() -> Actor {
-    Actor::Admin("api".into())
-}
 
 /// Every route, authenticated except `/healthz` and the OpenAPI description.
 pub fn router(state: Arc<ApiState>) -> Router {

@@ -13,7 +13,7 @@ use domreg_events::{AccountId, ContactSet, DomainName, OrderKind};
 use domreg_projections::PendingQuery;
 
 use super::error::{ApiError, ApiJson, ApiQuery};
-use super::{actor, ApiState};
+use super::ApiState;
 use crate::admin::{self, AdminError};
 use crate::audit::{self, AccountAudit, DomainAudit};
 use crate::engine::place::{place_order, OrderRequest};
@@ -35,7 +35,7 @@ pub struct OrderBody {
     pub contacts: Option<ContactSet>,
     #[serde(default)]
     pub nameservers: Vec<String>,
-    pub auth_code: Option<String>,
+    pub auth_code: Option<crate::opensrs::Secret>,
     /// A client-chosen order id (UUID): retrying with it places nothing twice.
     pub order_id: Option<String>,
 }
@@ -78,7 +78,7 @@ pub async fn place(
         order_id,
     };
     let mut app = s.app.lock().await;
-    let placed = place_order(&mut app, request, actor(), Utc::now())
+    let placed = place_order(&mut app, request, s.actor(), Utc::now())
         .await
         .map_err(AdminError::from)?;
     let status = if placed.repeated {
@@ -119,13 +119,13 @@ pub async fn pending(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<Async
 
 pub async fn cancel(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
-    let out = admin::orders::cancel(&mut app, &order, actor()).await?;
+    let out = admin::orders::cancel(&mut app, &order, s.actor()).await?;
     Ok(Json(json!(out)))
 }
 
 pub async fn reset(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
-    let out = admin::orders::reset(&mut app, &order, actor()).await?;
+    let out = admin::orders::reset(&mut app, &order, s.actor()).await?;
     Ok(Json(json!(out)))
 }
 
@@ -189,7 +189,7 @@ pub async fn auto_renew(
     ApiJson(body): ApiJson<AutoRenewBody>,
 ) -> Answer {
     let mut app = s.app.lock().await;
-    let name = admin::orders::set_auto_renew(&mut app, &domain, body.enabled, actor()).await?;
+    let name = admin::orders::set_auto_renew(&mut app, &domain, body.enabled, s.actor()).await?;
     Ok(Json(json!({ "domain": name, "auto_renew": body.enabled })))
 }
 
@@ -223,7 +223,7 @@ pub async fn credit(
         &body.currency,
         &body.note,
         key.as_deref(),
-        actor(),
+        s.actor(),
     )
     .await?;
     let status = if c.repeated {
@@ -240,7 +240,7 @@ pub async fn contacts(
     ApiJson(body): ApiJson<ContactSet>,
 ) -> Answer {
     let mut app = s.app.lock().await;
-    let account = admin::settings::store_contacts(&mut app, &account, body, actor()).await?;
+    let account = admin::settings::store_contacts(&mut app, &account, body, s.actor()).await?;
     Ok(Json(json!({ "account": account, "stored": true })))
 }
 

@@ -12,7 +12,7 @@ use domreg_events::settings::{parse_tld, AsyncPolicy, PriceKind, SettingsError};
 use domreg_events::DomainName;
 
 use super::error::{ApiError, ApiJson, ApiQuery};
-use super::{actor, ApiState};
+use super::ApiState;
 use crate::admin::settings::{self, RegistrarFields};
 use crate::admin::AdminError;
 use crate::opensrs::{Class, Command};
@@ -38,7 +38,7 @@ pub async fn add_registrar(
     ApiJson(fields): ApiJson<RegistrarFields>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut app = s.app.lock().await;
-    let view = settings::add_registrar(&mut app, &title, &fields, actor()).await?;
+    let view = settings::add_registrar(&mut app, &title, &fields, s.actor()).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
 }
 
@@ -48,13 +48,13 @@ pub async fn update_registrar(
     ApiJson(fields): ApiJson<RegistrarFields>,
 ) -> Answer {
     let mut app = s.app.lock().await;
-    let view = settings::update_registrar(&mut app, &title, &fields, actor()).await?;
+    let view = settings::update_registrar(&mut app, &title, &fields, s.actor()).await?;
     Ok(Json(json!(view)))
 }
 
 pub async fn remove_registrar(State(s): State<Arc<ApiState>>, Path(title): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
-    settings::remove_registrar(&mut app, &title, actor()).await?;
+    settings::remove_registrar(&mut app, &title, s.actor()).await?;
     Ok(Json(json!({ "removed": title })))
 }
 
@@ -90,7 +90,7 @@ pub async fn assign_tld(
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Answer {
     let mut app = s.app.lock().await;
-    let route = settings::assign_tld(&mut app, &tld, &body.registrar, actor()).await?;
+    let route = settings::assign_tld(&mut app, &tld, &body.registrar, s.actor()).await?;
     Ok(Json(json!(route)))
 }
 
@@ -138,7 +138,7 @@ pub async fn set_price(
         b.years,
         &b.amount,
         &b.currency,
-        actor(),
+        s.actor(),
     )
     .await?;
     Ok(Json(json!(row)))
@@ -157,7 +157,7 @@ pub async fn remove_price(
     ApiQuery(k): ApiQuery<PriceKey>,
 ) -> Answer {
     let mut app = s.app.lock().await;
-    settings::remove_price(&mut app, &tld, k.kind, k.years, actor()).await?;
+    settings::remove_price(&mut app, &tld, k.kind, k.years, s.actor()).await?;
     Ok(Json(
         json!({ "removed": { "tld": tld, "kind": k.kind, "years": k.years } }),
     ))
@@ -188,7 +188,7 @@ pub async fn set_policy(
         timeout_secs: b.timeout_secs,
     };
     let mut app = s.app.lock().await;
-    let row = settings::set_policy(&mut app, &tld, b.transfer, policy, actor()).await?;
+    let row = settings::set_policy(&mut app, &tld, b.transfer, policy, s.actor()).await?;
     Ok(Json(json!(row)))
 }
 

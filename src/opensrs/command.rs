@@ -50,8 +50,9 @@ pub enum RegType {
     Transfer,
 }
 
-/// A SW_REGISTER order (new registration or transfer in).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A SW_REGISTER order (new registration or transfer in). Its `Debug` leaves out the
+/// profile password and the transfer code.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SwRegister {
     pub domain: String,
     pub reg_type: RegType,
@@ -65,6 +66,22 @@ pub struct SwRegister {
     /// EPP transfer code.
     pub auth_info: Option<String>,
     pub auto_renew: bool,
+}
+
+impl std::fmt::Debug for SwRegister {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SwRegister")
+            .field("domain", &self.domain)
+            .field("reg_type", &self.reg_type)
+            .field("period", &self.period)
+            .field("contacts", &self.contacts)
+            .field("nameservers", &self.nameservers)
+            .field("reg_username", &self.reg_username)
+            .field("reg_password", &REDACTED)
+            .field("auth_info", &self.auth_info.as_ref().map(|_| REDACTED))
+            .field("auto_renew", &self.auto_renew)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,5 +311,40 @@ impl Command {
             }
         };
         top.with("attributes", attributes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_out_the_profile_password_and_the_transfer_code() {
+        let contact = Contact {
+            first_name: "Owen".into(),
+            ..Default::default()
+        };
+        let r = SwRegister {
+            domain: "example.com".into(),
+            reg_type: RegType::Transfer,
+            period: 1,
+            contacts: ContactSet {
+                owner: contact.clone(),
+                admin: contact.clone(),
+                billing: contact.clone(),
+                tech: contact,
+            },
+            nameservers: vec![],
+            reg_username: "owen".into(),
+            reg_password: "hunter2-profile".into(),
+            auth_info: Some("EPP-SECRET".into()),
+            auto_renew: false,
+        };
+        let shown = format!("{:?}", Command::SwRegister(Box::new(r)));
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("EPP-SECRET"),
+            "{shown}"
+        );
+        assert!(shown.contains("example.com"));
     }
 }

@@ -14,11 +14,6 @@ use super::guard::{Empty, Posted};
 use super::layout::{self, page};
 use crate::admin;
 use crate::http::ApiState;
-use domreg_events::Actor;
-
-fn actor() -> Actor {
-    Actor::Admin("web".into())
-}
 
 pub async fn login_page(State(s): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
     if s.sessions.find(&headers).is_some() {
@@ -100,7 +95,7 @@ pub async fn cancel(
     _: Posted<Empty>,
 ) -> Response {
     let mut app = s.app.lock().await;
-    let result = admin::orders::cancel(&mut app, &order, actor())
+    let result = admin::orders::cancel(&mut app, &order, s.actor())
         .await
         .map(|o| {
             format!(
@@ -127,7 +122,7 @@ pub async fn reset(
     _: Posted<Empty>,
 ) -> Response {
     let mut app = s.app.lock().await;
-    let result = admin::orders::reset(&mut app, &order, actor())
+    let result = admin::orders::reset(&mut app, &order, s.actor())
         .await
         .map(|o| {
             format!(
@@ -182,7 +177,7 @@ pub async fn auto_renew(
 ) -> Response {
     let enabled = f.enabled == "on";
     let mut app = s.app.lock().await;
-    let result = admin::orders::set_auto_renew(&mut app, &domain, enabled, actor())
+    let result = admin::orders::set_auto_renew(&mut app, &domain, enabled, s.actor())
         .await
         .map(|name| {
             format!(

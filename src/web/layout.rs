@@ -1,7 +1,7 @@
 //! The page frame, shared pieces (times, money, messages) and the style sheet.
 
 use chrono::{DateTime, Utc};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 
 use domreg_events::Money;
 
@@ -48,6 +48,26 @@ pub const PAGES: [(&str, &str); 6] = [
     ("/admin/settings", "Settings"),
 ];
 
+/// The pages' style sheet (served, not inlined, so the content security policy can
+/// forbid inline styles and scripts).
+pub async fn style() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLE,
+    )
+}
+
+/// The script that shows times in the admin's zone.
+pub async fn local_times() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        LOCAL_TIMES,
+    )
+}
+
 /// A whole page. `csrf` is `None` on the sign-in page.
 pub fn page(title: &str, current: &str, csrf: Option<&str>, body: Markup) -> Markup {
     html! {
@@ -57,7 +77,7 @@ pub fn page(title: &str, current: &str, csrf: Option<&str>, body: Markup) -> Mar
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · domreg" }
-                style { (PreEscaped(STYLE)) }
+                link rel="stylesheet" href="/admin/static/style.css";
             }
             body {
                 header {
@@ -82,7 +102,7 @@ pub fn page(title: &str, current: &str, csrf: Option<&str>, body: Markup) -> Mar
                     h1 { (title) }
                     (body)
                 }
-                script { (PreEscaped(LOCAL_TIMES)) }
+                script src="/admin/static/local-times.js" {}
             }
         }
     }

@@ -3,6 +3,7 @@
 //! gives a session cookie; every form that changes something carries a CSRF token.
 
 mod actions;
+mod flash;
 mod guard;
 mod layout;
 mod pages;
@@ -19,9 +20,39 @@ use crate::http::ApiState;
 
 pub use session::Sessions;
 
+/// Headers every page carries: no framing (clickjacking), scripts and styles only from
+/// this server, nothing cached (pages show account data).
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::header::{self, HeaderValue};
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
 /// The routes of the admin pages.
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
+        .route("/admin/static/style.css", get(layout::style))
+        .route("/admin/static/local-times.js", get(layout::local_times))
         .route(
             "/admin/login",
             get(actions::login_page).post(actions::login),
@@ -51,6 +82,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/admin/settings/tlds", post(settings::assign))
         .route("/admin/settings/prices", post(settings::price))
         .route("/admin/settings/policies", post(settings::policy))
+        .layer(axum::middleware::from_fn(security_headers))
 }
 
 /// Percent-encodes a query value.
@@ -70,9 +102,10 @@ pub(crate) fn encode(s: &str) -> String {
 /// Back to `path` with a message (`msg`) or an error (`err`) to show.
 pub(crate) fn back(path: &str, result: Result<String, String>) -> Response {
     let sep = if path.contains('?') { '&' } else { '?' };
-    let target = match result {
-        Ok(m) => format!("{path}{sep}msg={}", encode(&m)),
-        Err(e) => format!("{path}{sep}err={}", encode(&e)),
+    let id = match result {
+        Ok(m) => flash::put(&m, false),
+        Err(e) => flash::put(&e, true),
     };
+    let target = format!("{path}{sep}flash={id}");
     Redirect::to(&target).into_response()
 }

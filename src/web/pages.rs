@@ -22,8 +22,9 @@ type Params = Query<HashMap<String, String>>;
 /// The `msg` / `err` a redirect after an action carries.
 fn flash(q: &HashMap<String, String>) -> Markup {
     html! {
-        @if let Some(m) = q.get("msg") { (message(m, false)) }
-        @if let Some(e) = q.get("err") { (message(e, true)) }
+        @if let Some((text, error)) = q.get("flash").and_then(|id| super::flash::get(id)) {
+            (message(&text, error))
+        }
     }
 }
 

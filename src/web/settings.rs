@@ -10,7 +10,6 @@ use maud::html;
 use serde::Deserialize;
 
 use domreg_events::settings::{AsyncPolicy, PriceKind};
-use domreg_events::Actor;
 
 use super::back;
 use super::guard::{Empty, Posted, SignedIn};
@@ -18,10 +17,6 @@ use super::layout::{csrf_field, message, money};
 use crate::admin::settings::{self as admin, RegistrarFields};
 use crate::http::ApiState;
 use crate::opensrs::Secret;
-
-fn actor() -> Actor {
-    Actor::Admin("web".into())
-}
 
 const BACK: &str = "/admin/settings";
 
@@ -34,8 +29,9 @@ async fn body(s: &ApiState, q: &HashMap<String, String>, csrf: &str) -> maud::Ma
     let policies = app.models.policies().unwrap_or_default();
     drop(app);
     html! {
-        @if let Some(m) = q.get("msg") { (message(m, false)) }
-        @if let Some(e) = q.get("err") { (message(e, true)) }
+        @if let Some((text, error)) = q.get("flash").and_then(|id| super::flash::get(id)) {
+            (message(&text, error))
+        }
         h2 { "OpenSRS connections" }
         @match registrars {
             Err(e) => (message(&e.to_string(), true)),
@@ -208,11 +204,11 @@ pub async fn save_registrar(
     };
     let mut app = s.app.lock().await;
     let result = if f.mode == "add" {
-        admin::add_registrar(&mut app, f.title.trim(), &fields, actor())
+        admin::add_registrar(&mut app, f.title.trim(), &fields, s.actor())
             .await
             .map(|v| format!("Added connection {}.", v.config.title))
     } else {
-        admin::update_registrar(&mut app, f.title.trim(), &fields, actor())
+        admin::update_registrar(&mut app, f.title.trim(), &fields, s.actor())
             .await
             .map(|v| format!("Saved connection {}.", v.config.title))
     };
@@ -241,7 +237,7 @@ pub struct AssignForm {
 
 pub async fn assign(State(s): State<Arc<ApiState>>, Posted(f): Posted<AssignForm>) -> Response {
     let mut app = s.app.lock().await;
-    let result = admin::assign_tld(&mut app, &f.tld, f.registrar.trim(), actor())
+    let result = admin::assign_tld(&mut app, &f.tld, f.registrar.trim(), s.actor())
         .await
         .map(|r| format!(".{} goes through {}.", r.tld, r.registrar));
     back(BACK, result.map_err(|e| e.to_string()))
@@ -275,7 +271,7 @@ pub async fn price(State(s): State<Arc<ApiState>>, Posted(f): Posted<PriceForm>)
         years,
         &f.amount,
         &f.currency,
-        actor(),
+        s.actor(),
     )
     .await
     .map(|p| format!(".{} {} price set to {}.", p.tld, p.kind.as_str(), p.price));
@@ -311,7 +307,7 @@ pub async fn policy(State(s): State<Arc<ApiState>>, Posted(f): Posted<PolicyForm
             poll_every_secs: poll,
             timeout_secs: timeout,
         },
-        actor(),
+        s.actor(),
     )
     .await
     .map(|p| {

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 pub const KEY: &str = "api-test-opensrs-key-0123456789";
 pub const TOKEN: &str = "api-test-token-abcdefghijklmnop";
+/// The admin the test token belongs to.
+#[allow(dead_code)]
+pub const ADMIN: &str = "ops-alice";
 
 /// A data directory, an in-process sandbox, and the admin API served on loopback.
 pub struct ApiWorld {
@@ -27,10 +30,10 @@ pub async fn api_world() -> ApiWorld {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let state = Arc::new(ApiState::new(
-        App::open(dir.path()).unwrap(),
-        Secret::new(TOKEN),
-    ));
+    // The token belongs to a named admin, and the audit names them.
+    let state = Arc::new(
+        ApiState::new(App::open(dir.path()).unwrap(), Secret::new(TOKEN)).with_admin(ADMIN),
+    );
     let listener = http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new(TOKEN))
         .await
         .unwrap();

@@ -90,7 +90,8 @@ impl World {
             years: 1,
             contacts: Some(contacts()),
             nameservers: vec![],
-            auth_code: (kind == OrderKind::Transfer).then(|| "EPP-123".into()),
+            auth_code: (kind == OrderKind::Transfer)
+                .then(|| domreg::opensrs::Secret::new("EPP-123")),
             order_id: None,
         };
         place_order(
