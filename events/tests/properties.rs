@@ -36,6 +36,8 @@ enum Step {
     },
     TimeOut(u8),
     Cancel(u8),
+    Found(u8),
+    Escalate(u8),
     Reset {
         order: u8,
         hours: i64,
@@ -47,6 +49,16 @@ enum Step {
 }
 
 fn step() -> impl Strategy<Value = Step> {
+    // Escalation is rare, so that it does not crowd out the timeouts it forbids.
+    let o = 0..ORDERS;
+    prop_oneof![
+        20 => common_step(),
+        1 => o.clone().prop_map(Step::Found),
+        1 => o.prop_map(Step::Escalate),
+    ]
+}
+
+fn common_step() -> impl Strategy<Value = Step> {
     let o = 0..ORDERS;
     prop_oneof![
         (
@@ -179,6 +191,15 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             order_id: order_id(o),
             reason: "admin".into(),
         },
+        Step::Found(o) => Command::RecordRegistrarOrder {
+            order_id: order_id(o),
+            registrar_order_id: format!("30000{o}"),
+            answer: RegistrarAnswer::new(Some(200), "GET_ORDERS_BY_DOMAIN: order waiting"),
+        },
+        Step::Escalate(o) => Command::Escalate {
+            order_id: order_id(o),
+            reason: "OpenSRS did not answer".into(),
+        },
         Step::Reset { order, hours } => Command::ResetDeadline {
             order_id: order_id(order),
             deadline: now + Duration::hours(hours),
@@ -303,8 +324,30 @@ proptest! {
             let finals: Vec<usize> = of.iter().enumerate().filter(|(_, e)| is_final(e)).map(|(i, _)| i).collect();
             prop_assert!(finals.len() <= 1, "{} final events for {}", finals.len(), id);
             if let Some(&f) = finals.first() {
+                // A refund, or a fact about the registrar (its order id learned late),
+                // which changes nothing about how the order ended.
                 for later in &of[f + 1..] {
-                    prop_assert!(matches!(later, DomainEvent::Refunded(_)), "{:?} after the end", later);
+                    prop_assert!(
+                        matches!(later, DomainEvent::Refunded(_) | DomainEvent::RegistrarOrderFound(_)),
+                        "{:?} after the end", later
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_order_handed_to_the_admin_never_times_out_until_its_deadline_is_reset(s in steps()) {
+        let (_, log) = run(&s);
+        for i in 0..ORDERS {
+            let id = order_id(i);
+            let mut escalated = false;
+            for e in log.iter().filter(|e| e.order_id() == Some(id)) {
+                match e {
+                    DomainEvent::Escalated(_) => escalated = true,
+                    DomainEvent::DeadlineReset(_) => escalated = false,
+                    DomainEvent::TimedOut(_) => prop_assert!(!escalated, "{} timed out while with the admin", id),
+                    _ => {}
                 }
             }
         }
