@@ -4,8 +4,9 @@
 //! its order (known by id, or found by a search of the domain's orders) is cancelled
 //! there, or OpenSRS shows no open order for the name. When neither can be established
 //! (OpenSRS does not answer, or refuses to cancel an order that has not completed), the
-//! engine keeps asking with a growing back-off and, a day past the deadline, hands the
-//! order to an admin (`Escalated`) instead of refunding it blind.
+//! engine keeps asking with a growing back-off and, 24 poll intervals past the deadline
+//! (at most a day), hands the order to an admin (`Escalated`) instead of refunding it
+//! blind.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -16,9 +17,15 @@ use super::steps::{load, outcome_commands, record, StepContext, StepError, StepO
 use crate::opensrs::{self, Class, Client};
 use crate::store::EventStore;
 
-/// How long past the deadline the engine keeps trying to settle an order with OpenSRS
-/// before it asks an admin.
+/// The longest the engine keeps trying, past the deadline, to settle an order with
+/// OpenSRS before it asks an admin.
 pub const SETTLE_GRACE: Duration = Duration::days(1);
+
+/// How long past the deadline an order polled every `every` is tried before it goes to
+/// an admin: 24 poll intervals (a day for an hourly registry), at most [`SETTLE_GRACE`].
+pub fn settle_grace(every: Duration) -> Duration {
+    (every * 24).min(SETTLE_GRACE)
+}
 
 /// The longest wait between tries past the deadline.
 pub const MAX_BACKOFF: Duration = Duration::hours(6);
@@ -61,10 +68,12 @@ async fn settle(
     now: DateTime<Utc>,
     deadline: DateTime<Utc>,
 ) -> Settlement {
+    let grace = settle_grace(order.poll_every.unwrap_or_else(|| Duration::hours(1)));
     let unsettled = |why: String, found| Settlement {
-        verdict: if now >= deadline + SETTLE_GRACE {
+        verdict: if now >= deadline + grace {
             Verdict::Escalate(format!(
-                "{why}; still unsettled a day past the deadline, so it is not refunded blind"
+                "{why}; still unsettled {} min past the deadline, so it is not refunded blind",
+                grace.num_minutes()
             ))
         } else {
             Verdict::Wait

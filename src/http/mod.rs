@@ -63,8 +63,6 @@ impl ApiState {
     }
 }
 
-/// Who API requests act as, in the log.
-
 /// Every route, authenticated except `/healthz` and the OpenAPI description.
 pub fn router(state: Arc<ApiState>) -> Router {
     let api = Router::new()

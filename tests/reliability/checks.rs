@@ -20,6 +20,8 @@ pub struct OrderFacts {
     pub ends: Vec<String>,
     pub requested_at: i64,
     pub ended_at: Option<i64>,
+    /// Handed to the admin (and not reset since): open, but explained.
+    pub escalated: bool,
 }
 
 /// Every order in the log, by id.
@@ -45,6 +47,9 @@ pub fn orders_in_log(dir: &Path) -> BTreeMap<String, OrderFacts> {
     for row in rows {
         let (event_type, data, at) = row.unwrap();
         let v: Value = serde_json::from_slice(&data).unwrap_or(Value::Null);
+        if event_type == "AccountCredited" {
+            continue;
+        }
         let Some(id) = v["order_id"].as_str() else {
             continue;
         };
@@ -58,6 +63,8 @@ pub fn orders_in_log(dir: &Path) -> BTreeMap<String, OrderFacts> {
             "Charged" => o.charged += 1,
             "Refunded" => o.refunded += 1,
             "Submitted" => o.submitted += 1,
+            "Escalated" => o.escalated = true,
+            "DeadlineReset" => o.escalated = false,
             "Confirmed" | "Rejected" | "TimedOut" | "Cancelled" => {
                 o.ends.push(event_type.clone());
                 o.ended_at.get_or_insert(at);
@@ -68,12 +75,45 @@ pub fn orders_in_log(dir: &Path) -> BTreeMap<String, OrderFacts> {
     orders
 }
 
-/// Orders that have not ended yet.
+/// Orders that have not ended yet and wait for the engine (not for an admin).
 pub fn open_orders(dir: &Path) -> usize {
     orders_in_log(dir)
         .values()
-        .filter(|o| o.ends.is_empty())
+        .filter(|o| o.ends.is_empty() && !o.escalated)
         .count()
+}
+
+/// Each account's balance summed by the suite itself from the log's money events:
+/// credits minus charges plus refunds, per `(account, currency)`.
+pub fn balances_from_log(dir: &Path) -> BTreeMap<(String, String), i64> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("events.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the log opens");
+    let mut stmt = conn
+        .prepare("SELECT event_type, data FROM events WHERE event_type IN ('AccountCredited', 'Charged', 'Refunded')")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .unwrap();
+    let mut sums = BTreeMap::new();
+    for row in rows {
+        let (t, data) = row.unwrap();
+        let v: Value = serde_json::from_slice(&data).unwrap_or(Value::Null);
+        let key = (
+            v["account"].as_str().unwrap_or_default().to_string(),
+            v["amount"]["currency"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        let minor = v["amount"]["minor"].as_i64().unwrap_or(0);
+        *sums.entry(key).or_insert(0i64) += if t == "Charged" { -minor } else { minor };
+    }
+    sums
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +121,8 @@ pub struct Verdict {
     pub violations: Vec<String>,
     pub ends: BTreeMap<String, u64>,
     pub still_pending: u64,
+    /// Open orders the engine handed to the admin, with the reason in the log.
+    pub escalated: u64,
     pub sw_register_calls: u64,
     pub renew_calls: u64,
     /// Requested → end of synchronous (.com) registrations, in milliseconds.
@@ -100,7 +142,14 @@ pub async fn check(ep: &Endpoints, acks: &Acks) -> Verdict {
     let mut submitted_by_domain: BTreeMap<(String, bool), u32> = BTreeMap::new();
     for (id, o) in &orders {
         match o.ends.as_slice() {
-            [] => v.still_pending += 1,
+            [] if o.escalated => v.escalated += 1,
+            [] => {
+                v.still_pending += 1;
+                v.violations.push(format!(
+                    "order {id} ({} {}) never ended and was not handed to the admin",
+                    o.kind, o.domain
+                ));
+            }
             [end] => *v.ends.entry(end.clone()).or_default() += 1,
             many => v.violations.push(format!(
                 "order {id} ({}) ended {} times: {many:?}",
@@ -179,6 +228,43 @@ pub async fn check(ep: &Endpoints, acks: &Acks) -> Verdict {
             "the sandbox received {} SW_REGISTER calls for {submitted_registers} submitted orders",
             v.sw_register_calls
         ));
+    }
+
+    // Money: the ledger's balances equal the suite's own sum of the log's money events.
+    let expected = balances_from_log(&ep.dir);
+    match cli(&ep.dir, &["ledger", "--json", "--limit", "1"]).await {
+        Ok(out) => {
+            let ledger: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+            let mut shown = BTreeMap::new();
+            for b in ledger["balances"].as_array().cloned().unwrap_or_default() {
+                shown.insert(
+                    (
+                        b["account"].as_str().unwrap_or_default().to_string(),
+                        b["balance"]["currency"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                    b["balance"]["minor"].as_i64().unwrap_or(0),
+                );
+            }
+            for (key, minor) in &expected {
+                if shown.get(key) != Some(minor) {
+                    v.violations.push(format!(
+                        "balance of {key:?}: the suite sums {minor} from the log, the ledger says {:?}",
+                        shown.get(key)
+                    ));
+                }
+            }
+            if shown.len() != expected.len() {
+                v.violations.push(format!(
+                    "the ledger shows {} balances, the log has money for {}",
+                    shown.len(),
+                    expected.len()
+                ));
+            }
+        }
+        Err(e) => v.violations.push(format!("domreg ledger: {e}")),
     }
 
     // Read models equal a fresh replay.

@@ -23,6 +23,10 @@ pub struct Acks {
     pub refused: u64,
     pub cancels: u64,
     pub kills: u64,
+    /// `serve --once` started beside the running engine (a cron job), and how many of
+    /// them the data directory's lock refused.
+    pub second_engines: u64,
+    pub second_engines_refused: u64,
     pub seconds: f64,
 }
 
@@ -140,6 +144,20 @@ pub async fn run(world: Arc<Mutex<World>>, seed: u64, orders: u64, kills: u64) -
                 w.kill_serve().await;
                 w.start_serve().await;
                 acks.lock().await.kills += 1;
+                // Now and then a second engine, as cron would start one: it must be
+                // refused, or (if it won the race for the lock) be harmless.
+                if rng.random_range(0..3) == 0 {
+                    let dir = w.ep.dir.clone();
+                    drop(w);
+                    tokio::time::sleep(Duration::from_millis(rng.random_range(50..300))).await;
+                    let refused = cli(&dir, &["serve", "--once"]).await.is_err();
+                    {
+                        let mut a = acks.lock().await;
+                        a.second_engines += 1;
+                        a.second_engines_refused += u64::from(refused);
+                    }
+                    world.lock().await.ensure_serve().await;
+                }
             }
         })
     };

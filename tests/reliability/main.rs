@@ -50,7 +50,8 @@ fn options() -> Options {
     o
 }
 
-/// Every fault the sandbox has, together failing about 20% of calls.
+/// Every fault the sandbox has, together failing about 20% of calls, and a
+/// PROCESS_PENDING that mostly never answers.
 fn faults() -> serde_json::Value {
     let kinds = [
         json!({"kind": "latency", "ms": 300}),
@@ -61,10 +62,10 @@ fn faults() -> serde_json::Value {
         json!({"kind": "registry705"}),
         json!({"kind": "perform_then_drop"}),
     ];
-    json!(kinds
-        .iter()
-        .map(|f| json!({"fault": f, "percent": 3}))
-        .collect::<Vec<_>>())
+    let mut rules =
+        vec![json!({"command": "PROCESS_PENDING", "fault": {"kind": "no_reply"}, "percent": 60})];
+    rules.extend(kinds.iter().map(|f| json!({"fault": f, "percent": 3})));
+    json!(rules)
 }
 
 async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) -> bool {
@@ -77,6 +78,15 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
     let world = world::World::start(dir.path(), serve_args).await;
     if soak {
         world.ep.sandbox_post("/sandbox/faults", faults()).await;
+        // A registry that answers by time, and later than the one-minute deadline: an
+        // order refunded without a cancel at OpenSRS would be completed afterwards.
+        world
+            .ep
+            .sandbox_post(
+                "/sandbox/settings",
+                json!({"async_polls": null, "async_delay_secs": 75}),
+            )
+            .await;
     }
     let ep = world.ep.clone();
     let world = Arc::new(Mutex::new(world));
@@ -92,7 +102,7 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
     // Let the engine finish undisturbed: every order ends (a lost submission waits for
     // its one-minute deadline).
     let settle = Instant::now();
-    while checks::open_orders(&ep.dir) > 0 && settle.elapsed() < Duration::from_secs(150) {
+    while checks::open_orders(&ep.dir) > 0 && settle.elapsed() < Duration::from_secs(180) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     println!(
@@ -113,7 +123,7 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
     let p50 = checks::quantile(&mut verdict.sync_latencies_ms, 0.5);
     let p99 = checks::quantile(&mut verdict.sync_latencies_ms, 0.99);
     println!(
-        "reliability[{name}] seed={seed} orders={} (cli {}, api {}, refused {}) cancels={} kills={} restarts={} ends: {} still_pending={} sandbox SW_REGISTER={} RENEW={} | {:.1} orders/s over {:.1}s, sync Requested->end p50 {:.0} ms p99 {:.0} ms | violations: {}",
+        "reliability[{name}] seed={seed} orders={} (cli {}, api {}, refused {}) cancels={} kills={} restarts={} ends: {} still_pending={} escalated={} second_engines={} (refused {}) sandbox SW_REGISTER={} RENEW={} | {:.1} orders/s over {:.1}s, sync Requested->end p50 {:.0} ms p99 {:.0} ms | violations: {}",
         acks.orders.len(),
         acks.by_cli,
         acks.by_api,
@@ -128,6 +138,9 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
             .collect::<Vec<_>>()
             .join(", "),
         verdict.still_pending,
+        verdict.escalated,
+        acks.second_engines,
+        acks.second_engines_refused,
         verdict.sw_register_calls,
         verdict.renew_calls,
         acks.orders.len() as f64 / acks.seconds.max(0.001),

@@ -229,6 +229,17 @@ impl World {
         self.serve = Some(child);
     }
 
+    /// Starts `serve` again if it exited (a second engine held the lock as it started).
+    pub async fn ensure_serve(&mut self) {
+        let exited = match self.serve.as_mut() {
+            Some(child) => child.try_wait().ok().flatten().is_some(),
+            None => true,
+        };
+        if exited {
+            self.start_serve().await;
+        }
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub async fn kill_serve(&mut self) {
         if let Some(mut child) = self.serve.take() {
