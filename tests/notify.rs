@@ -59,11 +59,33 @@ fn free_port() -> u16 {
 
 /// Starts aiosmtpd on loopback, or says why it cannot.
 fn smtp_server(dir: &Path) -> Option<Smtp> {
+    smtp_server_running(dir, SMTP_SERVER)
+}
+
+/// A relay that refuses every recipient for good (550).
+const REFUSING_SERVER: &str = r#"
+import sys, time
+from aiosmtpd.controller import Controller
+class Refuse:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.1.1 no such user here"
+c = Controller(Refuse(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+time.sleep(600)
+"#;
+
+/// Starts `script` (an aiosmtpd server) on loopback, or says why it cannot.
+fn smtp_server_running(dir: &Path, script: &str) -> Option<Smtp> {
     let ok = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
+        assert!(
+            std::env::var_os("DOMREG_REQUIRE_SMTP").is_none(),
+            "DOMREG_REQUIRE_SMTP is set but python3 with aiosmtpd is missing"
+        );
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED: SMTP test (python3 with aiosmtpd not found; .ci/run installs it)"
@@ -74,12 +96,7 @@ fn smtp_server(dir: &Path) -> Option<Smtp> {
     let mails = dir.join("received");
     std::fs::create_dir_all(&mails).unwrap();
     let mut child = Command::new("python3")
-        .args([
-            "-c",
-            SMTP_SERVER,
-            &port.to_string(),
-            mails.to_str().unwrap(),
-        ])
+        .args(["-c", script, &port.to_string(), mails.to_str().unwrap()])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -307,4 +324,60 @@ async fn an_expiry_warning_is_mailed_once_to_the_holder() {
     assert!(
         warnings[0].contains("owen@example.com") && warnings[0].contains("Renew it before then")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_mail_goes_to_the_dead_letters_and_a_silent_relay_costs_one_timeout() {
+    use domreg::notify::Mail;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some(smtp) = smtp_server_running(d, REFUSING_SERVER) else {
+        return;
+    };
+    let relay = |port| SmtpRelay {
+        host: "127.0.0.1".into(),
+        port,
+        tls: false,
+        user: None,
+        password: None,
+    };
+    let mail = |key: &str| Mail {
+        key: key.into(),
+        to: "nobody@example.net".into(),
+        subject: "test".into(),
+        body: "hello".into(),
+        attempts: 0,
+    };
+    let mailer = Mailer::new(d, settings(Some(relay(smtp.port)))).unwrap();
+    assert!(mailer.queue(&mail("refused-1")).unwrap());
+    let delivery = mailer.deliver().await;
+    assert_eq!((delivery.sent, delivery.failed, delivery.dead), (0, 1, 1));
+    let dead = mailer.dead_letters();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].1.contains("550"), "{:?}", dead[0]);
+    assert!(
+        !mailer.queue(&mail("refused-1")).unwrap(),
+        "not queued again"
+    );
+
+    // A relay that accepts and never speaks: one bounded try, the mail stays queued.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mailer = Mailer::new(d, settings(Some(relay(port))))
+        .unwrap()
+        .with_message_timeout(std::time::Duration::from_secs(1));
+    assert!(mailer.queue(&mail("silent-1")).unwrap());
+    let started = std::time::Instant::now();
+    let delivery = mailer.deliver().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((delivery.failed, delivery.dead), (1, 0));
+    let spooled: Mail =
+        serde_json::from_slice(&std::fs::read(d.join("mail/spool/silent-1.json")).unwrap())
+            .unwrap();
+    assert_eq!(spooled.attempts, 1);
+    drop(silent);
 }

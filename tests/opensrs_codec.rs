@@ -13,6 +13,11 @@ fn fixtures() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("DOMREG_REQUIRE_FIXTURES").is_none(),
+            "DOMREG_REQUIRE_FIXTURES is set but {} is missing",
+            dir.display()
+        );
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED: OpenSRS fixture tests ({} not found; it ships beside the project in CI)",

@@ -238,6 +238,9 @@ pub struct ServeArgs {
     /// The SMTP password (prefer the environment variable).
     #[arg(long, env = "DOMREG_SMTP_PASSWORD", hide_env_values = true, value_parser = secret_arg)]
     pub smtp_password: Option<crate::opensrs::Secret>,
+    /// The most one email may take, connect to last reply; it is tried again later.
+    #[arg(long, env = "DOMREG_SMTP_TIMEOUT", default_value = "30s", value_parser = super::args::duration)]
+    pub smtp_timeout: Duration,
     /// Give up waiting for an OpenSRS answer after this long (the order is then resolved
     /// by polling, never resent).
     #[arg(long, env = "DOMREG_OPENSRS_TIMEOUT", default_value = "120s", value_parser = super::args::duration)]
@@ -274,7 +277,8 @@ pub fn mail_settings(args: &ServeArgs) -> anyhow::Result<crate::notify::MailSett
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let lock = crate::lock::DataDirLock::acquire(data_dir)?;
-    let mailer = crate::notify::Mailer::new(data_dir, mail_settings(&args)?)?;
+    let mailer = crate::notify::Mailer::new(data_dir, mail_settings(&args)?)?
+        .with_message_timeout(args.smtp_timeout);
     let engine = Engine::new(App::open(data_dir)?, SystemClock)
         .with_exclusive_lock(&lock)
         .with_call_timeout(args.opensrs_timeout);

@@ -443,39 +443,37 @@ pub(super) fn outcome_commands(
             }
             commands
         }
-        (
-            _,
-            Outcome::Unknown {
-                registrar_order_id: Some(id),
-                answer,
-                ..
-            },
-        ) => {
-            vec![Command::RecordRegistrarOrder {
+        // A late answer: keep the OpenSRS order id it names.
+        (_, outcome) => match late_order_id(outcome) {
+            Some((id, answer)) => vec![Command::RecordRegistrarOrder {
                 order_id,
-                registrar_order_id: id.clone(),
-                answer: answer
-                    .clone()
-                    .unwrap_or_else(|| RegistrarAnswer::new(None, "late answer")),
-            }]
-        }
-        (
-            _,
-            Outcome::Confirmed {
-                registrar_order_id: Some(id),
-                answer,
-                ..
-            },
-        ) => {
-            vec![Command::RecordRegistrarOrder {
-                order_id,
-                registrar_order_id: id.clone(),
+                registrar_order_id: id,
                 answer: RegistrarAnswer::new(
-                    answer.code,
-                    format!("late answer, after the order moved on: {}", answer.text),
+                    answer.as_ref().and_then(|a| a.code),
+                    format!(
+                        "late answer, after the order moved on: {}",
+                        answer.map_or("(no text)".into(), |a| a.text)
+                    ),
                 ),
-            }]
-        }
-        _ => vec![],
+            }],
+            None => vec![],
+        },
+    }
+}
+
+/// The OpenSRS order id and answer an outcome carries, if it names one.
+fn late_order_id(outcome: &Outcome) -> Option<(String, Option<RegistrarAnswer>)> {
+    match outcome {
+        Outcome::Unknown {
+            registrar_order_id: Some(id),
+            answer,
+            ..
+        } => Some((id.clone(), answer.clone())),
+        Outcome::Confirmed {
+            registrar_order_id: Some(id),
+            answer,
+            ..
+        } => Some((id.clone(), Some(answer.clone()))),
+        _ => None,
     }
 }

@@ -28,17 +28,7 @@ pub struct World {
 }
 
 pub fn cli(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domreg"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support_setup::domreg_ok(dir, args);
 }
 
 pub async fn world() -> World {
