@@ -10,11 +10,12 @@ mod support_setup;
 #[path = "support/engine_world.rs"]
 mod world;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
 use domreg::app::App;
+use domreg::clock::Clock;
 use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
 use domreg::opensrs::sandbox::state::OrderStatus;
 use domreg::store::{EventStore, ExpectedVersion, NewEvent};
@@ -224,7 +225,7 @@ async fn an_event_this_build_cannot_fold_is_quarantined_and_everything_else_goes
     assert!(q[0].detail.contains("overflows"), "{q:?}");
     assert!(q[1].event_type.contains("Teleported"), "{q:?}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
+    let out = Process::new(env!("CARGO_BIN_EXE_domreg"))
         .arg("--data-dir")
         .arg(&w.dir)
         .arg("verify")
@@ -242,7 +243,7 @@ async fn an_event_this_build_cannot_fold_is_quarantined_and_everything_else_goes
 async fn a_huge_credit_is_refused_before_anything_is_stored() {
     let w = world().await;
     let head = App::open(&w.dir).unwrap().store.head().await.unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
+    let out = Process::new(env!("CARGO_BIN_EXE_domreg"))
         .arg("--data-dir")
         .arg(&w.dir)
         .args(["account", "credit", "alice", "92233720368547758.07"])
@@ -254,7 +255,7 @@ async fn a_huge_credit_is_refused_before_anything_is_stored() {
     assert_eq!(App::open(&w.dir).unwrap().store.head().await.unwrap(), head);
     // Within the bound, but past it together with the balance: refused too.
     support_setup::domreg_ok(&w.dir, &["account", "credit", "alice", "100000000000.00"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
+    let out = Process::new(env!("CARGO_BIN_EXE_domreg"))
         .arg("--data-dir")
         .arg(&w.dir)
         .args(["account", "credit", "alice", "0.01"])
@@ -278,7 +279,7 @@ impl Drop for Serve {
 
 fn serve(w: &World, extra: &[&str]) -> Serve {
     Serve(
-        Command::new(env!("CARGO_BIN_EXE_domreg"))
+        Process::new(env!("CARGO_BIN_EXE_domreg"))
             .arg("--data-dir")
             .arg(&w.dir)
             .args(["serve", "--tick", "100ms"])
@@ -307,7 +308,7 @@ async fn a_second_engine_on_the_same_data_directory_is_refused_with_the_holders_
         std::fs::read_to_string(&lock).is_ok_and(|p| p.trim() == first.0.id().to_string())
     })
     .await;
-    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
+    let out = Process::new(env!("CARGO_BIN_EXE_domreg"))
         .arg("--data-dir")
         .arg(&w.dir)
         .args(["serve", "--once"])
@@ -380,7 +381,7 @@ async fn serve_stops_within_a_second_of_sigterm_even_mid_call() {
     .await;
     tokio::time::sleep(StdDuration::from_millis(200)).await;
     let sent = Instant::now();
-    let status = Command::new("kill")
+    let status = Process::new("kill")
         .args(["-TERM", &serve.0.id().to_string()])
         .status()
         .unwrap();
@@ -437,4 +438,54 @@ async fn the_data_directory_is_owner_only_and_a_transfer_code_can_come_from_a_fi
         .get(&format!("auth-{id}"))
         .unwrap();
     assert_eq!(stored.expose(), "EPP-FROM-FILE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_stranded_while_the_engine_runs_is_recovered_once_its_lease_lapses() {
+    let w = world().await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap(); // the engine is running
+    let order = w.order("stranded.com", OrderKind::Register).await;
+    // Another engine submitted it and then could not record the outcome (a full disk).
+    let app = App::open(&w.dir).unwrap();
+    let name = DomainName::parse("stranded.com").unwrap();
+    let state = domreg::engine::steps::load(&app.store, &name)
+        .await
+        .unwrap();
+    let lease = Lease {
+        engine: "other-host:4242:deadbeef".into(),
+        until: w.clock.now() + Duration::minutes(3),
+    };
+    let submitted = decide(
+        &state,
+        Command::RecordSubmission {
+            order_id: order,
+            lease: Some(lease),
+        },
+        w.clock.now(),
+    )
+    .unwrap();
+    let new = submitted
+        .iter()
+        .map(|e| NewEvent::domain(e, meta()))
+        .collect();
+    app.store
+        .append(
+            &domain_stream(&name),
+            ExpectedVersion::after(state.version),
+            new,
+        )
+        .await
+        .unwrap();
+    // While the lease runs, the order is left to its engine.
+    assert_eq!(engine.run_once().await.unwrap().recovered, 0);
+    w.advance(Duration::minutes(4));
+    assert_eq!(engine.run_once().await.unwrap().recovered, 1);
+    let s = w.state("stranded.com").await;
+    assert_eq!(
+        s.orders[&order].stage,
+        Stage::Pending,
+        "resolved by polling from here"
+    );
+    assert_eq!(w.registers("stranded.com"), 0, "never sent again");
 }

@@ -434,3 +434,10 @@ fn a_price_beyond_the_bound_is_refused() {
         Err(DomainError::PriceTooLarge(_))
     ));
 }
+
+#[test]
+fn a_registrars_answer_text_is_kept_at_most_a_thousand_bytes() {
+    let answer = RegistrarAnswer::new(Some(200), "é".repeat(5_000));
+    assert!(answer.text.len() <= RegistrarAnswer::MAX_TEXT + " [truncated]".len());
+    assert!(answer.text.ends_with("[truncated]"));
+}
