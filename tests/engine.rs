@@ -589,3 +589,31 @@ async fn a_renewal_made_elsewhere_is_read_back_not_renewed_again() {
             .contains_key("renewed-elsewhere.com"))
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_goes_through_the_connection_that_holds_the_domain() {
+    let w = world().await;
+    let order = w.order("held-by-main.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    assert_eq!(end(&w.state("held-by-main.com").await, order).0, Some(End::Confirmed));
+    // A second connection takes over new .com orders (it knows nothing of this domain).
+    let port = w.sandbox.addr.port().to_string();
+    tokio::task::block_in_place(|| {
+        cli(
+            &w.dir,
+            &[
+                "registrar", "add", "newer", "--login", "reseller", "--key", KEY, "--server",
+                "127.0.0.1", "--port", &port, "--plain-http", "true",
+            ],
+        );
+        cli(&w.dir, &["tld", "assign", "com", "--registrar", "newer"]);
+    });
+    let renewal = w.order("held-by-main.com", OrderKind::Renew).await;
+    let s = w.state("held-by-main.com").await;
+    assert_eq!(s.orders[&renewal].connection, "main");
+    engine.reload_connections();
+    engine.run_once().await.unwrap();
+    let s = w.state("held-by-main.com").await;
+    assert_eq!(end(&s, renewal).0, Some(End::Confirmed));
+}

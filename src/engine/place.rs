@@ -101,11 +101,21 @@ pub async fn place_order(
         Period::years(req.years)?
     };
     let tld = domain.tld().to_string();
-    let connection = app
-        .models
-        .route(&tld)
-        .map_err(AppError::from)?
-        .ok_or_else(|| OrderError::NoConnection(tld.clone()))?;
+    let stream = domain_stream(&domain);
+    // A renewal (like every later change to a domain) goes through the connection that
+    // holds the domain; the TLD's route is for new registrations and transfers only.
+    let holder = match req.kind {
+        OrderKind::Renew => load_domain(&app.store, &stream).await?.connection,
+        _ => None,
+    };
+    let connection = match holder {
+        Some(c) => c,
+        None => app
+            .models
+            .route(&tld)
+            .map_err(AppError::from)?
+            .ok_or_else(|| OrderError::NoConnection(tld.clone()))?,
+    };
     let kind = PriceKind::of(req.kind);
     let price = app
         .models
@@ -146,7 +156,6 @@ pub async fn place_order(
         Some((contacts, nameservers))
     };
 
-    let stream = domain_stream(&domain);
     let auth_code = req.auth_code.filter(|c| !c.expose().trim().is_empty());
     // Another order for the same domain may be appended between our read and our append
     // (two customers, one name): then decide again on the new state, which refuses with
