@@ -596,15 +596,29 @@ async fn a_renewal_goes_through_the_connection_that_holds_the_domain() {
     let order = w.order("held-by-main.com", OrderKind::Register).await;
     let mut engine = w.engine();
     engine.run_once().await.unwrap();
-    assert_eq!(end(&w.state("held-by-main.com").await, order).0, Some(End::Confirmed));
+    assert_eq!(
+        end(&w.state("held-by-main.com").await, order).0,
+        Some(End::Confirmed)
+    );
     // A second connection takes over new .com orders (it knows nothing of this domain).
     let port = w.sandbox.addr.port().to_string();
     tokio::task::block_in_place(|| {
         cli(
             &w.dir,
             &[
-                "registrar", "add", "newer", "--login", "reseller", "--key", KEY, "--server",
-                "127.0.0.1", "--port", &port, "--plain-http", "true",
+                "registrar",
+                "add",
+                "newer",
+                "--login",
+                "reseller",
+                "--key",
+                KEY,
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--plain-http",
+                "true",
             ],
         );
         cli(&w.dir, &["tld", "assign", "com", "--registrar", "newer"]);
@@ -616,4 +630,21 @@ async fn a_renewal_goes_through_the_connection_that_holds_the_domain() {
     engine.run_once().await.unwrap();
     let s = w.state("held-by-main.com").await;
     assert_eq!(end(&s, renewal).0, Some(End::Confirmed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_adds_a_calendar_year_across_a_leap_day() {
+    let w = world().await;
+    w.order("leap-year.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let before = w.state("leap-year.com").await.expires_at.unwrap();
+    w.order("leap-year.com", OrderKind::Renew).await;
+    engine.run_once().await.unwrap();
+    let after = w.state("leap-year.com").await.expires_at.unwrap();
+    assert_eq!(
+        after.date_naive(),
+        domreg_events::calendar::years_later(before, 1).date_naive(),
+        "{before} renewed to {after}"
+    );
 }

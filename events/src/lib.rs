@@ -7,6 +7,7 @@
 #[macro_use]
 mod union;
 
+pub mod calendar;
 pub mod contact;
 pub mod decide;
 pub mod domain;

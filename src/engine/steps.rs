@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use uuid::Uuid;
 
+use domreg_events::calendar::years_later;
 use domreg_events::settings::AsyncPolicy;
 use domreg_events::*;
 
@@ -181,13 +182,6 @@ pub fn registry_date(s: &str) -> Option<DateTime<Utc>> {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
         })
         .map(|t| t.and_utc())
-}
-
-/// `t` plus whole calendar years, as registries count them (2027-12-01 + 1 = 2028-12-01;
-/// 29 February falls back to the 28th).
-pub fn years_later(t: DateTime<Utc>, years: u8) -> DateTime<Utc> {
-    t.checked_add_months(chrono::Months::new(12 * u32::from(years)))
-        .unwrap_or(t)
 }
 
 fn pending_reason(kind: OrderKind, class: &opensrs::Classification) -> PendingReason {

@@ -91,7 +91,7 @@ pub fn handle(state: &mut State, method: &str, path: &str, body: &[u8]) -> (&'st
             let record = DomainRecord {
                 owner: seed.owner.unwrap_or_else(|| OTHER_REGISTRAR.into()),
                 created: now - Duration::days(30),
-                expires: seed.expires.unwrap_or(now + Duration::days(365)),
+                expires: seed.expires.unwrap_or(domreg_events::calendar::years_later(now, 1)),
                 auto_renew: false,
                 transferable: seed.transferable,
                 nameservers: Vec::new(),

@@ -333,7 +333,7 @@ impl Handler<'_> {
             DomainRecord {
                 owner: self.user.to_string(),
                 created: now,
-                expires: now + Duration::days(365 * i64::from(period)),
+                expires: domreg_events::calendar::years_later(now, period),
                 auto_renew: attrs.flag("auto_renew").unwrap_or(false),
                 transferable: true,
                 nameservers,
@@ -452,7 +452,7 @@ impl Handler<'_> {
             return r;
         }
         let id = self.new_order(&name, "renewal", OrderStatus::Completed, period, cost);
-        let expires = record.expires + Duration::days(365 * i64::from(period));
+        let expires = domreg_events::calendar::years_later(record.expires, period);
         if let Some(d) = self.state.domains.get_mut(&name) {
             d.expires = expires;
             d.renewed_from_year = Some(year);

@@ -242,7 +242,7 @@ impl State {
         let record = DomainRecord {
             owner: order.reseller.clone(),
             created: now,
-            expires: now + Duration::days(365 * i64::from(order.period)),
+            expires: domreg_events::calendar::years_later(now, order.period),
             auto_renew: false,
             transferable: true,
             nameservers: Vec::new(),
@@ -271,7 +271,7 @@ impl State {
                 let (order_id, reseller) = (t.order_id, t.reseller.clone());
                 if let Some(d) = self.domains.get_mut(name) {
                     d.owner = reseller;
-                    d.expires += Duration::days(365);
+                    d.expires = domreg_events::calendar::years_later(d.expires, 1);
                     d.transferable = false;
                 }
                 self.close_order(order_id, OrderStatus::Completed, false);
