@@ -45,6 +45,28 @@ pub fn env_name(title: &str) -> String {
     format!("DOMREG_OPENSRS_KEY_{upper}")
 }
 
+/// A title as a file name: unchanged when it is letters, digits, '.', '_' and '-' (as
+/// every title was before titles took any text), otherwise those characters with '_' for
+/// the rest and a hash of the whole title, so two titles never share a file.
+fn file_name(title: &str) -> String {
+    let plain = title
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && !title.starts_with('.');
+    if plain {
+        return title.to_string();
+    }
+    let safe: String = title
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    // FNV-1a: stable across builds and platforms.
+    let hash = title.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{safe}-{hash:016x}")
+}
+
 impl SecretStore {
     pub fn new(data_dir: &Path) -> Self {
         SecretStore {
@@ -53,7 +75,7 @@ impl SecretStore {
     }
 
     fn path(&self, title: &str) -> PathBuf {
-        self.dir.join(format!("opensrs-{title}.key"))
+        self.dir.join(format!("opensrs-{}.key", file_name(title)))
     }
 
     /// Stores (or replaces) a key: written to a temporary file created with mode 0600,
@@ -70,7 +92,9 @@ impl SecretStore {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(err)?;
         }
-        let tmp = self.dir.join(format!(".opensrs-{title}.key.tmp"));
+        let tmp = self
+            .dir
+            .join(format!(".opensrs-{}.key.tmp", file_name(title)));
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]

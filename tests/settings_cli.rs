@@ -57,13 +57,43 @@ fn every_setting_is_validated_with_a_clear_message() {
             &[
                 "registrar",
                 "add",
-                "has space",
+                " leading space",
                 "--login",
                 "r",
                 "--key",
                 "k",
             ],
             "title",
+        ),
+        (
+            &[
+                "registrar",
+                "add",
+                "x",
+                "--login",
+                "r",
+                "--key",
+                "k",
+                "--test-mode",
+                "true",
+                "--server",
+                "rr-n1-tor.opensrs.net",
+            ],
+            "test mode is on",
+        ),
+        (
+            &[
+                "registrar",
+                "add",
+                "x",
+                "--login",
+                "r",
+                "--key",
+                "k",
+                "--port",
+                "55000",
+            ],
+            "use --port 55443",
         ),
         (
             &[
@@ -569,4 +599,65 @@ fn verify_finds_a_tampered_model_and_rebuild_repairs_it() {
     let r = domreg(d, &["rebuild", "--model", "ledger"]);
     assert!(r.ok && r.out.contains("rebuilt ledger"), "{}", r.err);
     assert!(domreg(d, &["verify"]).ok);
+}
+
+#[test]
+fn titles_take_any_text_and_test_mode_decides_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // H-Sphere's default title.
+    let run = domreg(
+        d,
+        &[
+            "registrar",
+            "add",
+            "OpenSRS Registrar",
+            "--login",
+            "reseller",
+            "--key",
+            KEY,
+            "--test-mode",
+            "true",
+        ],
+    );
+    assert!(run.ok, "{}", run.err);
+    let shown = domreg(d, &["registrar", "show", "OpenSRS Registrar", "--json"]);
+    assert!(shown.ok, "{}", shown.err);
+    let v: serde_json::Value = serde_json::from_str(&shown.out).unwrap();
+    assert_eq!(v["server"], "horizon.opensrs.net");
+    assert_eq!(
+        v["key"].as_str().map(|k| k.contains("chars")),
+        Some(true),
+        "{v}"
+    );
+    // Leaving test mode moves it to the live host.
+    let run = domreg(
+        d,
+        &[
+            "registrar",
+            "update",
+            "OpenSRS Registrar",
+            "--test-mode",
+            "false",
+        ],
+    );
+    assert!(run.ok, "{}", run.err);
+    let v: serde_json::Value =
+        serde_json::from_str(&domreg(d, &["registrar", "show", "OpenSRS Registrar", "--json"]).out)
+            .unwrap();
+    assert_eq!(
+        (v["server"].as_str(), v["test_mode"].as_bool()),
+        (Some("rr-n1-tor.opensrs.net"), Some(false))
+    );
+    // A title that is not a file name still keeps its key in its own file.
+    let files: Vec<String> = std::fs::read_dir(d.join("secrets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("opensrs-OpenSRS_Registrar-")),
+        "{files:?}"
+    );
 }

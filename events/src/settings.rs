@@ -61,8 +61,17 @@ impl PriceKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
-    #[error("connection title {0:?} is invalid: use 1 to 64 letters, digits, '.', '_' or '-'")]
+    #[error("connection title {0:?} is invalid: use 1 to 64 printable characters, without leading or trailing spaces")]
     Title(String),
+    #[error("port 55000 is OpenSRS's legacy socket protocol, which domreg does not speak: use --port 55443 (XML over HTTPS, the default)")]
+    LegacyPort,
+    #[error("{server} is OpenSRS's {actual} system, but test mode is {flag}: leave out --server (test mode picks the host), or set --test-mode {wanted}")]
+    TestModeContradiction {
+        server: String,
+        actual: &'static str,
+        flag: &'static str,
+        wanted: bool,
+    },
     #[error(
         "server {0:?} is neither a host name (such as rr-n1-tor.opensrs.net) nor an IP address"
     )]
@@ -132,12 +141,21 @@ pub fn is_loopback(server: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// OpenSRS's live and test hosts: the flag `test_mode` must agree with them.
+pub const OPENSRS_LIVE_HOST: &str = "rr-n1-tor.opensrs.net";
+pub const OPENSRS_TEST_HOST: &str = "horizon.opensrs.net";
+
+/// OpenSRS's legacy socket protocol port (H-Sphere's example); domreg speaks XML over
+/// HTTPS on 55443.
+pub const LEGACY_PORT: u16 = 55000;
+
+/// A title is what admins type and see ("OpenSRS Registrar", H-Sphere's default): any
+/// printable text of 1 to 64 characters, without leading or trailing spaces.
 pub fn validate_title(title: &str) -> Result<(), SettingsError> {
     let ok = !title.is_empty()
-        && title.len() <= 64
-        && title
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && title.chars().count() <= 64
+        && title.trim() == title
+        && !title.chars().any(char::is_control);
     if ok {
         Ok(())
     } else {
@@ -163,6 +181,28 @@ impl RegistrarConfig {
         }
         if self.port == 0 {
             return Err(SettingsError::Port);
+        }
+        if self.port == LEGACY_PORT {
+            return Err(SettingsError::LegacyPort);
+        }
+        match (self.server.as_str(), self.test_mode) {
+            (OPENSRS_LIVE_HOST, true) => {
+                return Err(SettingsError::TestModeContradiction {
+                    server: self.server.clone(),
+                    actual: "live",
+                    flag: "on",
+                    wanted: false,
+                })
+            }
+            (OPENSRS_TEST_HOST, false) => {
+                return Err(SettingsError::TestModeContradiction {
+                    server: self.server.clone(),
+                    actual: "test",
+                    flag: "off",
+                    wanted: true,
+                })
+            }
+            _ => {}
         }
         if let Some(ip) = &self.source_ip {
             ip.parse::<IpAddr>()

@@ -48,6 +48,15 @@ pub struct RegistrarView {
 
 fn apply(config: &mut RegistrarConfig, f: &RegistrarFields) -> Result<(), AdminError> {
     if let Some(t) = f.test_mode {
+        // Test mode decides the host: switching it moves a connection between OpenSRS's
+        // live and test systems (a non-OpenSRS host, such as the sandbox, stays).
+        if t != config.test_mode && f.server.is_none() {
+            match (t, config.server.as_str()) {
+                (true, LIVE_HOST) => config.server = TEST_HOST.into(),
+                (false, TEST_HOST) => config.server = LIVE_HOST.into(),
+                _ => {}
+            }
+        }
         config.test_mode = t;
     }
     if let Some(s) = &f.server {
