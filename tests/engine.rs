@@ -648,3 +648,43 @@ async fn a_renewal_adds_a_calendar_year_across_a_leap_day() {
         "{before} renewed to {after}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_holds_domains_cannot_be_removed() {
+    let w = world().await;
+    w.order("kept-by-main.com", OrderKind::Register).await;
+    w.engine().run_once().await.unwrap();
+    let port = w.sandbox.addr.port().to_string();
+    tokio::task::block_in_place(|| {
+        cli(
+            &w.dir,
+            &[
+                "registrar",
+                "add",
+                "other",
+                "--login",
+                "reseller",
+                "--key",
+                KEY,
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--plain-http",
+                "true",
+            ],
+        );
+        for tld in ["com", "de"] {
+            cli(&w.dir, &["tld", "assign", tld, "--registrar", "other"]);
+        }
+    });
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domreg"))
+        .arg("--data-dir")
+        .arg(&w.dir)
+        .args(["registrar", "remove", "main"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("still holds 1 domains"), "{err}");
+}

@@ -203,6 +203,22 @@ impl ReadModels {
             .collect()
     }
 
+    /// What still uses a connection: registered domains it holds, and open orders of any
+    /// stage (accepted, charged, submitted, pending) sent or to be sent through it.
+    pub fn connection_usage(&self, connection: &str) -> Result<(u64, u64), ModelError> {
+        let domains: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM dm_domains WHERE connection = ?1 AND expires_at IS NOT NULL",
+            )?
+            .query_row([connection], |r| r.get(0))?;
+        let orders: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM am_orders WHERE connection = ?1")?
+            .query_row([connection], |r| r.get(0))?;
+        Ok((domains as u64, orders as u64))
+    }
+
     /// The domain of any order, open or ended.
     pub fn order_domain(&self, order: &str) -> Result<Option<String>, ModelError> {
         Ok(self

@@ -256,16 +256,12 @@ pub async fn remove_registrar(app: &mut App, title: &str, actor: Actor) -> Resul
             tlds.join(", ")
         )));
     }
-    let pending = app
-        .models
-        .pending_orders(&domreg_projections::PendingQuery {
-            limit: 1_000_000,
-            ..Default::default()
-        })?;
-    let using = pending.iter().filter(|p| p.connection == title).count();
-    if using > 0 {
+    // Removing the connection that holds domains would silently stop their warnings
+    // and renewals (each domain stays with the reseller account that holds it).
+    let (domains, orders) = app.models.connection_usage(title)?;
+    if domains > 0 || orders > 0 {
         return Err(AdminError::Conflict(format!(
-            "{using} pending orders still use {title}; they keep their connection until they end"
+            "{title} still holds {domains} domains and {orders} open orders; their warnings, renewals and polls go through it, so it stays. To change its login, key or host, use `domreg registrar update {title:?}` instead"
         )));
     }
     let stream = registrar_stream(title);
