@@ -688,3 +688,33 @@ async fn a_connection_that_holds_domains_cannot_be_removed() {
     assert!(!out.status.success());
     assert!(err.contains("still holds 1 domains"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_orders_stay_visible_with_their_end_refund_and_last_answer() {
+    let w = world().await;
+    let confirmed = w.order("finished-ok.com", OrderKind::Register).await;
+    let refused = w.order("invalid-finished.com", OrderKind::Register).await;
+    w.engine().run_once().await.unwrap();
+    let out = tokio::task::block_in_place(|| {
+        support_setup::domreg_ok(&w.dir, &["async", "list", "--finished", "--json"])
+    });
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let find = |id: OrderId| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["order_id"] == id.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not listed in {rows}"))
+    };
+    let ok = find(confirmed);
+    assert_eq!((ok["end"].as_str(), ok["refunded"].is_null()), (Some("confirmed"), true));
+    let no = find(refused);
+    assert_eq!(no["end"], "rejected");
+    assert_eq!(no["refunded"], serde_json::json!({"minor": 1299, "currency": "USD"}));
+    assert!(no["last_answer"].as_str().unwrap().starts_with("465"), "{no}");
+    let only = tokio::task::block_in_place(|| {
+        support_setup::domreg_ok(&w.dir, &["async", "list", "--finished", "--end", "rejected"])
+    });
+    assert!(only.contains("invalid-finished.com") && !only.contains("finished-ok.com"), "{only}");
+}

@@ -104,6 +104,16 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
             )?
             .execute(params![p.order_id.to_string(), answer, ts(p.next_poll_at)])?;
         }
+        DomainEvent::Refunded(r) => {
+            tx.prepare_cached(
+                "UPDATE am_finished SET refunded_minor = ?2, currency = ?3 WHERE order_id = ?1",
+            )?
+            .execute(params![
+                r.order_id.to_string(),
+                r.amount.minor,
+                r.amount.currency.code()
+            ])?;
+        }
         DomainEvent::RegistrarOrderFound(f) => {
             tx.prepare_cached("UPDATE am_pending SET registrar_order_id = ?2 WHERE order_id = ?1")?
                 .execute(params![f.order_id.to_string(), f.registrar_order_id])?;
@@ -123,6 +133,20 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
         | DomainEvent::TimedOut(TimedOut { order_id, .. })
         | DomainEvent::Cancelled(Cancelled { order_id, .. }) => {
             let id = order_id.to_string();
+            let (ending, answer) = match event {
+                DomainEvent::Confirmed(c) => ("confirmed", Some(answer_text(&c.answer))),
+                DomainEvent::Rejected(r) => ("rejected", Some(answer_text(&r.answer))),
+                DomainEvent::TimedOut(_) => ("timed_out", None),
+                _ => ("cancelled", None),
+            };
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO am_finished
+                 SELECT o.order_id, o.domain, o.tld, o.account, o.kind, o.connection, o.requested_at,
+                        ?2, ?3, COALESCE(?4, p.last_answer), NULL, NULL
+                 FROM am_orders o LEFT JOIN am_pending p ON p.order_id = o.order_id
+                 WHERE o.order_id = ?1",
+            )?
+            .execute(params![id, ts(e.at), ending, answer])?;
             tx.prepare_cached("DELETE FROM am_pending WHERE order_id = ?1")?
                 .execute([&id])?;
             tx.prepare_cached("DELETE FROM am_orders WHERE order_id = ?1")?

@@ -83,7 +83,7 @@ impl Model {
     /// The tables this model owns.
     pub fn tables(self) -> &'static [&'static str] {
         match self {
-            Model::AsyncManager => &["am_orders", "am_pending"],
+            Model::AsyncManager => &["am_orders", "am_pending", "am_finished"],
             Model::Ledger => &["ledger_entries", "ledger_balances"],
             Model::Domains => &["dm_orders", "dm_domains"],
             Model::Registrars => &[

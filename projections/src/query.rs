@@ -31,6 +31,34 @@ pub struct PendingOrder {
     pub escalated: Option<String>,
 }
 
+/// A finished order: how it ended, the refund, OpenSRS's last answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FinishedOrder {
+    pub order_id: String,
+    pub domain: String,
+    pub tld: String,
+    pub account: String,
+    pub kind: String,
+    pub connection: String,
+    pub requested_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    /// `confirmed`, `rejected`, `timed_out` or `cancelled`.
+    pub end: String,
+    pub last_answer: Option<String>,
+    pub refunded: Option<Money>,
+}
+
+/// Which finished orders: newest first, by end and time window.
+#[derive(Debug, Clone, Default)]
+pub struct FinishedQuery {
+    pub end: Option<String>,
+    pub account: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
 /// Which pending orders, and which page.
 #[derive(Debug, Clone, Default)]
 pub struct PendingQuery {
@@ -198,6 +226,70 @@ impl ReadModels {
                     next_poll_at: parse_ts(&c[13])?,
                     deadline: parse_ts(&c[14])?,
                     escalated: opt(&c[15]),
+                })
+            })
+            .collect()
+    }
+
+    /// Finished orders, newest first.
+    pub fn finished_orders(&self, q: &FinishedQuery) -> Result<Vec<FinishedOrder>, ModelError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id, domain, tld, account, kind, connection, requested_at, ended_at, ending,
+                    last_answer, refunded_minor, currency
+             FROM am_finished
+             WHERE (?1 IS NULL OR ending = ?1) AND (?2 IS NULL OR account = ?2)
+               AND (?3 IS NULL OR ended_at >= ?3) AND (?4 IS NULL OR ended_at < ?4)
+             ORDER BY ended_at DESC, order_id LIMIT ?5 OFFSET ?6",
+        )?;
+        let limit = if q.limit == 0 { 50 } else { q.limit };
+        let rows = stmt
+            .query_map(
+                params![
+                    q.end,
+                    q.account,
+                    q.since.map(ts),
+                    q.until.map(ts),
+                    limit as i64,
+                    q.offset as i64
+                ],
+                |r| {
+                    Ok((
+                        [
+                            r.get::<_, String>(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                            r.get(8)?,
+                        ],
+                        r.get::<_, Option<String>>(9)?,
+                        r.get::<_, Option<i64>>(10)?,
+                        r.get::<_, Option<String>>(11)?,
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(c, last_answer, minor, currency)| {
+                let refunded = match (minor, currency) {
+                    (Some(m), Some(cur)) => Some(money(m, &cur)?),
+                    _ => None,
+                };
+                Ok(FinishedOrder {
+                    order_id: c[0].clone(),
+                    domain: c[1].clone(),
+                    tld: c[2].clone(),
+                    account: c[3].clone(),
+                    kind: c[4].clone(),
+                    connection: c[5].clone(),
+                    requested_at: parse_ts(&c[6])?,
+                    ended_at: parse_ts(&c[7])?,
+                    end: c[8].clone(),
+                    last_answer,
+                    refunded,
                 })
             })
             .collect()

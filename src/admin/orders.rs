@@ -82,6 +82,41 @@ pub fn chosen_order_id(
     }
 }
 
+/// The finished-orders query, its `end` checked.
+pub fn finished_query(
+    end: Option<&str>,
+    account: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: usize,
+    offset: usize,
+) -> Result<domreg_projections::FinishedQuery, AdminError> {
+    const ENDS: [&str; 4] = ["confirmed", "rejected", "timed_out", "cancelled"];
+    if let Some(e) = end.filter(|e| !ENDS.contains(e)) {
+        return Err(AdminError::invalid(
+            "invalid_end",
+            format!("{e:?} is not an end: use one of {}", ENDS.join(", ")),
+        ));
+    }
+    if let Some(a) = &account {
+        AccountId::parse(a)?;
+    }
+    if limit > 10_000 {
+        return Err(AdminError::invalid(
+            "invalid_limit",
+            format!("limit {limit} is too large: at most 10000"),
+        ));
+    }
+    Ok(domreg_projections::FinishedQuery {
+        end: end.map(str::to_string),
+        account,
+        since,
+        until,
+        limit,
+        offset,
+    })
+}
+
 /// The domain and state of an open order.
 async fn open_order(
     app: &mut App,

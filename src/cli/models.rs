@@ -58,6 +58,19 @@ pub enum AsyncWhich {
         offset: usize,
         #[arg(long)]
         json: bool,
+        /// Finished orders instead, newest first: how each ended, the refund, OpenSRS's
+        /// last answer.
+        #[arg(long)]
+        finished: bool,
+        /// With --finished: only this end (confirmed, rejected, timed_out, cancelled).
+        #[arg(long, requires = "finished")]
+        end: Option<String>,
+        /// With --finished: ended at or after this moment (2026-12-01, or RFC 3339).
+        #[arg(long, requires = "finished", value_parser = super::args::moment)]
+        since: Option<chrono::DateTime<Utc>>,
+        /// With --finished: ended before this moment.
+        #[arg(long, requires = "finished", value_parser = super::args::moment)]
+        until: Option<chrono::DateTime<Utc>>,
     },
     /// Cancel a pending order: refund it, and cancel it at OpenSRS where possible.
     Cancel { order: String },
@@ -251,11 +264,48 @@ pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::R
     match args.which {
         AsyncWhich::Cancel { .. } | AsyncWhich::Reset { .. } | AsyncWhich::Check { .. } => {}
         AsyncWhich::List {
+            finished: true,
+            account,
+            limit,
+            offset,
+            json,
+            end,
+            since,
+            until,
+            ..
+        } => {
+            let q = crate::admin::orders::finished_query(end.as_deref(), account, since, until, limit, offset)?;
+            let rows = app.models.finished_orders(&q)?;
+            if json {
+                println!("{}", serde_json::to_value(&rows)?);
+                return Ok(());
+            }
+            if rows.is_empty() {
+                println!("no finished orders");
+            }
+            for f in rows {
+                println!(
+                    "{}  {:<28} {:<10} {:<8} ended {} {:<9} {}  {}",
+                    f.order_id,
+                    f.domain,
+                    f.account,
+                    f.kind,
+                    f.ended_at.format("%Y-%m-%d %H:%M"),
+                    f.end,
+                    f.refunded
+                        .map(|r| format!("refunded {r}"))
+                        .unwrap_or_else(|| "no refund".into()),
+                    f.last_answer.unwrap_or_default()
+                );
+            }
+        }
+        AsyncWhich::List {
             tld,
             account,
             limit,
             offset,
             json,
+            ..
         } => {
             let q = PendingQuery {
                 tld: tld.map(|t| t.trim_start_matches('.').to_ascii_lowercase()),

@@ -68,6 +68,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     let api = Router::new()
         .route("/api/v1/orders", post(orders::place))
         .route("/api/v1/async", get(orders::pending))
+        .route("/api/v1/async/finished", get(orders::finished))
         .route("/api/v1/async/{order}/cancel", post(orders::cancel))
         .route("/api/v1/async/{order}/reset", post(orders::reset))
         .route("/api/v1/async/{order}/check", post(orders::check))

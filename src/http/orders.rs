@@ -117,6 +117,35 @@ pub async fn pending(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<Async
     Ok(Json(json!(rows)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishedParams {
+    pub end: Option<String>,
+    pub account: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// `GET /api/v1/async/finished`: finished orders, newest first.
+pub async fn finished(
+    State(s): State<Arc<ApiState>>,
+    ApiQuery(q): ApiQuery<FinishedParams>,
+) -> Answer {
+    let query = admin::orders::finished_query(
+        q.end.as_deref(),
+        q.account,
+        q.since,
+        q.until,
+        q.limit.unwrap_or(50),
+        q.offset.unwrap_or(0),
+    )?;
+    let mut app = s.app.lock().await;
+    app.catch_up().await?;
+    Ok(Json(json!(app.models.finished_orders(&query)?)))
+}
+
 pub async fn cancel(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
     let out = admin::orders::cancel(&mut app, &order, s.actor()).await?;

@@ -45,6 +45,26 @@ CREATE INDEX IF NOT EXISTS am_pending_by_next_poll ON am_pending (next_poll_at);
 CREATE INDEX IF NOT EXISTS am_pending_by_account ON am_pending (account, pending_since);
 CREATE INDEX IF NOT EXISTS am_pending_by_tld ON am_pending (tld, pending_since);
 
+-- Finished orders (confirmed, rejected, timed out, cancelled): how each ended, what was
+-- refunded and what OpenSRS said last. H-Sphere "shows this domain registration as
+-- timed out"; an order does not vanish when it ends.
+CREATE TABLE IF NOT EXISTS am_finished (
+    order_id     TEXT PRIMARY KEY,
+    domain       TEXT NOT NULL,
+    tld          TEXT NOT NULL,
+    account      TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    connection   TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    ended_at     TEXT NOT NULL,
+    ending       TEXT NOT NULL,
+    last_answer  TEXT,
+    refunded_minor INTEGER,
+    currency     TEXT
+);
+CREATE INDEX IF NOT EXISTS am_finished_by_end ON am_finished (ended_at, order_id);
+CREATE INDEX IF NOT EXISTS am_finished_by_ending ON am_finished (ending, ended_at);
+
 -- Billing ledger: every charge, refund and credit; balances per account and currency.
 CREATE TABLE IF NOT EXISTS ledger_entries (
     commit_position  INTEGER NOT NULL,
