@@ -803,3 +803,75 @@ async fn pages_send_security_headers_and_show_no_message_a_link_brings() {
         "no inline script under the policy"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_orders_in_the_api_the_cli_and_the_page() {
+    let w = world().await;
+    let port = w.sandbox.addr.port();
+    tokio::task::block_in_place(|| {
+        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"]);
+        domreg_ok(
+            w.dir.path(),
+            &[
+                "account",
+                "contacts",
+                "alice",
+                "--file",
+                support_contacts::owen_file(w.dir.path()).to_str().unwrap(),
+            ],
+        );
+    });
+    let order = json!({"kind": "register", "domain": "invalid-ended.com", "account": "alice"});
+    w.api
+        .expect("POST", "/api/v1/orders", Some(&order), 201)
+        .await;
+    w.engine_round().await;
+    let api = w
+        .api
+        .expect("GET", "/api/v1/async/finished?end=rejected", None, 200)
+        .await;
+    assert_eq!(api[0]["domain"], "invalid-ended.com", "{api}");
+    assert_eq!(
+        api,
+        w.cli(&["async", "list", "--finished", "--end", "rejected", "--json"])
+    );
+    let (status, bad, _) = w
+        .api
+        .send_as("GET", "/api/v1/async/finished?end=lost", None, Some(TOKEN))
+        .await;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_end"))
+    );
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = http
+        .post(format!("{}/admin/login", w.api.base))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{}/admin/async/finished", w.api.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("invalid-ended.com") && page.contains("rejected") && page.contains("12.99"),
+        "{page}"
+    );
+}

@@ -708,13 +708,28 @@ async fn finished_orders_stay_visible_with_their_end_refund_and_last_answer() {
             .unwrap_or_else(|| panic!("{id} not listed in {rows}"))
     };
     let ok = find(confirmed);
-    assert_eq!((ok["end"].as_str(), ok["refunded"].is_null()), (Some("confirmed"), true));
+    assert_eq!(
+        (ok["end"].as_str(), ok["refunded"].is_null()),
+        (Some("confirmed"), true)
+    );
     let no = find(refused);
     assert_eq!(no["end"], "rejected");
-    assert_eq!(no["refunded"], serde_json::json!({"minor": 1299, "currency": "USD"}));
-    assert!(no["last_answer"].as_str().unwrap().starts_with("465"), "{no}");
+    assert_eq!(
+        no["refunded"],
+        serde_json::json!({"minor": 1299, "currency": "USD"})
+    );
+    assert!(
+        no["last_answer"].as_str().unwrap().starts_with("465"),
+        "{no}"
+    );
     let only = tokio::task::block_in_place(|| {
-        support_setup::domreg_ok(&w.dir, &["async", "list", "--finished", "--end", "rejected"])
+        support_setup::domreg_ok(
+            &w.dir,
+            &["async", "list", "--finished", "--end", "rejected"],
+        )
     });
-    assert!(only.contains("invalid-finished.com") && !only.contains("finished-ok.com"), "{only}");
+    assert!(
+        only.contains("invalid-finished.com") && !only.contains("finished-ok.com"),
+        "{only}"
+    );
 }

@@ -274,7 +274,14 @@ pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::R
             until,
             ..
         } => {
-            let q = crate::admin::orders::finished_query(end.as_deref(), account, since, until, limit, offset)?;
+            let q = crate::admin::orders::finished_query(
+                end.as_deref(),
+                account,
+                since,
+                until,
+                limit,
+                offset,
+            )?;
             let rows = app.models.finished_orders(&q)?;
             if json {
                 println!("{}", serde_json::to_value(&rows)?);

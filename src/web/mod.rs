@@ -3,6 +3,7 @@
 //! gives a session cookie; every form that changes something carries a CSRF token.
 
 mod actions;
+mod finished;
 mod flash;
 mod guard;
 mod layout;
@@ -60,6 +61,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/admin/logout", post(actions::logout))
         .route("/admin", get(pages::overview))
         .route("/admin/async", get(pages::async_manager))
+        .route("/admin/async/finished", get(finished::finished))
         .route(
             "/admin/async/{order}/cancel",
             get(pages::confirm_cancel).post(actions::cancel),

@@ -175,6 +175,7 @@ pub async fn async_manager(
     };
     let body = html! {
         (flash(&q))
+        p { a href="/admin/async/finished" { "Finished orders (confirmed, rejected, timed out, cancelled) →" } }
         form method="get" action="/admin/async" {
             fieldset {
                 legend { "Filter" }
