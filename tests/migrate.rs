@@ -65,15 +65,21 @@ $TEST_SERVER = 1;\n\
         .replace('\n', "\r\n")
 }
 
+/// Runs the migrator; it applies its plan (`--yes`) unless the test asks for a dry run
+/// or passes `--ask` (no `--yes`, no terminal: the plan only).
 fn domreg(dir: &Path, file: &Path, extra: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
-        .arg("--data-dir")
+    let ask = extra.contains(&"--ask");
+    let extra: Vec<&str> = extra.iter().copied().filter(|a| *a != "--ask").collect();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_domreg"));
+    cmd.arg("--data-dir")
         .arg(dir)
         .arg("migrate-opensrs-conf")
         .arg(file)
-        .args(extra)
-        .output()
-        .unwrap();
+        .args(&extra);
+    if !ask && !extra.contains(&"--dry-run") {
+        cmd.arg("--yes");
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -146,7 +152,7 @@ fn a_live_install_keeps_its_live_host_and_a_second_run_changes_nothing() {
 
     let (ok, out, err) = domreg(data.path(), &conf, &["--price", "com=10.00"]);
     assert!(ok, "{err}");
-    assert!(out.contains("12 changes:"), "{out}");
+    assert!(out.contains("23 changes:"), "{out}");
     assert!(out.contains("did route .com through opensrs"), "{out}");
     let c = show(data.path(), &["registrar", "show", "opensrs", "--json"]);
     assert_eq!(c["server"], "rr-n1-tor.opensrs.net");
@@ -157,9 +163,10 @@ fn a_live_install_keeps_its_live_host_and_a_second_run_changes_nothing() {
     assert!(!c.to_string().contains(LIVE_KEY));
     let prices = show(data.path(), &["price", "list", "com", "--json"]);
     let prices = prices.as_array().unwrap();
-    assert_eq!(prices.len(), 10);
+    // Registration and renewal for 1 to 10 years, and the transfer.
+    assert_eq!(prices.len(), 21);
     for p in prices {
-        let years = p["years"].as_i64().unwrap();
+        let years = p["years"].as_i64().unwrap_or(1);
         assert_eq!(p["price"]["minor"].as_i64().unwrap(), years * 1000, "{p}");
     }
     // The key is a secret: not in the log or the read models.
@@ -280,4 +287,53 @@ fn contradictions_and_missing_values_stop_with_an_explanation() {
         show(data.path(), &["registrar", "list", "--json"]),
         serde_json::json!([])
     );
+}
+
+#[test]
+fn the_plan_is_shown_before_anything_is_written_and_prices_cover_renewals_and_transfers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("OpenSRS.conf");
+    std::fs::write(&file, live_conf()).unwrap();
+    support_settings_start(d);
+    let before = events(d);
+    let (ok, out, err) = domreg(
+        d,
+        &file,
+        &["--price", "com=12.00", "--source-ip", "192.0.2.10", "--ask"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Run again with --yes"), "{out}");
+    assert!(
+        out.contains("renewal price for 1 year(s) to 12.00 USD"),
+        "{out}"
+    );
+    assert_eq!(events(d), before, "nothing written without --yes");
+
+    let (ok, _, err) = domreg(
+        d,
+        &file,
+        &["--price", "com=12.00", "--source-ip", "192.0.2.10"],
+    );
+    assert!(ok, "{err}");
+    let prices = show(d, &["price", "list", "--json"]);
+    let has = |kind: &str, years: Option<u64>, minor: i64| {
+        prices.as_array().unwrap().iter().any(|p| {
+            p["tld"] == "com"
+                && p["kind"] == kind
+                && p["years"].as_u64() == years
+                && p["price"]["minor"] == minor
+        })
+    };
+    assert!(has("register", Some(2), 2400), "{prices}");
+    assert!(has("renew", Some(1), 1200), "{prices}");
+    assert!(has("renew", Some(10), 12000), "{prices}");
+    assert!(has("transfer", None, 1200), "{prices}");
+    let connection = show(d, &["registrar", "show", "opensrs", "--json"]);
+    assert_eq!(connection["source_ip"], "192.0.2.10", "{connection}");
+}
+
+/// Creates the data directory's log, as any first command does.
+fn support_settings_start(dir: &Path) {
+    show(dir, &["registrar", "list", "--json"]);
 }

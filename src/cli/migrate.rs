@@ -14,6 +14,14 @@ pub struct MigrateArgs {
     /// Show what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Apply the plan without asking (otherwise it is shown first, and applied only when
+    /// confirmed on a terminal).
+    #[arg(long, short = 'y', conflicts_with = "dry_run")]
+    pub yes: bool,
+    /// The address OpenSRS approved for this host (H-Sphere's connection IP): requests
+    /// leave from it.
+    #[arg(long)]
+    pub source_ip: Option<String>,
     /// Title of the connection to create.
     #[arg(long, default_value = "opensrs")]
     pub title: String,
@@ -40,14 +48,42 @@ pub async fn run(data_dir: &Path, args: MigrateArgs) -> anyhow::Result<()> {
     // Old installs may hold Latin-1 comments; the values that matter are ASCII.
     let text = String::from_utf8_lossy(&bytes);
     let mut app = App::open(data_dir)?;
-    let opts = MigrateOptions {
+    let mut opts = MigrateOptions {
         title: args.title,
         prices: args.prices,
         currency: args.currency,
         environment: args.environment,
-        dry_run: args.dry_run,
+        dry_run: true,
+        source_ip: args.source_ip,
     };
+    // The plan first: nothing is written unless asked for.
+    let plan = migrate::migrate(&mut app, &text, &opts, cli_actor()).await?;
+    if args.dry_run || plan.changes.is_empty() {
+        print!("{}", plan.render(true));
+        return Ok(());
+    }
+    if !args.yes {
+        print!("{}", plan.render(true));
+        if !confirmed()? {
+            println!("Nothing written. Run again with --yes to apply this plan.");
+            return Ok(());
+        }
+    }
+    opts.dry_run = false;
     let report = migrate::migrate(&mut app, &text, &opts, cli_actor()).await?;
-    print!("{}", report.render(args.dry_run));
+    print!("{}", report.render(false));
     Ok(())
+}
+
+/// Asks on a terminal; anything else (a pipe, cron) is a no.
+fn confirmed() -> anyhow::Result<bool> {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("Apply these changes? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

@@ -43,6 +43,8 @@ pub struct MigrateOptions {
     /// Overrides the environment the file gives (needed when it contradicts itself).
     pub environment: Option<Environment>,
     pub dry_run: bool,
+    /// The address OpenSRS approved for this host (H-Sphere's connection IP), if any.
+    pub source_ip: Option<String>,
 }
 
 /// One change, planned or made.
@@ -52,7 +54,9 @@ enum Action {
     AssignTld(String),
     SetPrice {
         tld: String,
-        years: i64,
+        kind: PriceKind,
+        /// None for a transfer (priced once).
+        years: Option<i64>,
         price: Money,
         previous: Option<Money>,
     },
@@ -280,7 +284,11 @@ pub async fn migrate(
         .registrar(&opts.title)
         .map_err(AdminError::from)?
     {
-        None => actions.push(Action::AddConnection(Box::new(wanted.clone()))),
+        None => {
+            let mut fields = wanted.clone();
+            fields.source_ip = opts.source_ip.clone();
+            actions.push(Action::AddConnection(Box::new(fields)))
+        }
         Some(have) => {
             let same_key = app
                 .secrets
@@ -329,17 +337,27 @@ pub async fn migrate(
                 .unchanged
                 .push(format!(".{tld} stays routed through {r}")),
         }
-        for years in 1..=10i64 {
-            let price = per_year.checked_mul(years).map_err(AdminError::from)?;
+        // Registrations and renewals for 1 to 10 years at n times the legacy price, and
+        // transfers at it once: a migrated TLD can be ordered, renewed (automatic renewals
+        // included) and transferred in.
+        let periods = (1..=10i64)
+            .flat_map(|y| [(PriceKind::Register, Some(y)), (PriceKind::Renew, Some(y))])
+            .chain([(PriceKind::Transfer, None)]);
+        for (kind, years) in periods {
+            let price = per_year
+                .checked_mul(years.unwrap_or(1))
+                .and_then(Money::bounded)
+                .map_err(AdminError::from)?;
             let previous = app
                 .models
-                .price(&tld, PriceKind::Register, Some(years as u8))
+                .price(&tld, kind, years.map(|y| y as u8))
                 .map_err(AdminError::from)?;
             if previous == Some(price) {
                 continue;
             }
             actions.push(Action::SetPrice {
                 tld: tld.clone(),
+                kind,
                 years,
                 price,
                 previous,
@@ -356,11 +374,20 @@ pub async fn migrate(
             Action::AssignTld(tld) => format!("route .{tld} through {}", opts.title),
             Action::SetPrice {
                 tld,
+                kind,
                 years,
                 price,
                 previous,
             } => format!(
-                "set the .{tld} registration price for {years} year(s) to {price}{}",
+                "set the .{tld} {} price{} to {price}{}",
+                match kind {
+                    PriceKind::Register => "registration",
+                    PriceKind::Renew => "renewal",
+                    PriceKind::Transfer => "transfer",
+                },
+                years
+                    .map(|y| format!(" for {y} year(s)"))
+                    .unwrap_or_default(),
                 previous.map(|p| format!(" (was {p})")).unwrap_or_default()
             ),
         };
@@ -376,17 +403,13 @@ pub async fn migrate(
                 settings::assign_tld(app, &tld, &opts.title, actor.clone()).await?;
             }
             Action::SetPrice {
-                tld, years, price, ..
+                tld,
+                kind,
+                years,
+                price,
+                ..
             } => {
-                settings::set_price_of(
-                    app,
-                    &tld,
-                    PriceKind::Register,
-                    Some(years),
-                    price,
-                    actor.clone(),
-                )
-                .await?;
+                settings::set_price_of(app, &tld, kind, years, price, actor.clone()).await?;
             }
         }
     }
