@@ -112,6 +112,9 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
     );
     if soak {
         ep.sandbox_post("/sandbox/faults", json!([])).await;
+        // Past the registry's 75 s for the last order too: an order refunded without a
+        // cancel at OpenSRS is registered by now, and the domain check below sees it.
+        tokio::time::sleep(Duration::from_secs(80).saturating_sub(settle.elapsed())).await;
     }
     let mut world = Arc::try_unwrap(world)
         .ok()
