@@ -119,7 +119,7 @@ async fn every_documented_route_exists_and_needs_the_token() {
             }
         }
     }
-    assert_eq!(operations, 30);
+    assert_eq!(operations, 31);
     let (s, body, _) = w
         .api
         .send_as("GET", "/api/v1/nothing-here", None, Some(TOKEN))
@@ -447,7 +447,7 @@ async fn bad_requests_get_clear_json_errors_and_write_nothing() {
             "POST",
             "/api/v1/orders",
             Some(json!({"kind": "register", "domain": "ok.com", "account": "alice"})),
-            422,
+            409,
             "not_orderable",
         ),
         (
@@ -529,7 +529,7 @@ async fn bad_requests_get_clear_json_errors_and_write_nothing() {
         ),
         (
             "POST",
-            "/api/v1/registrars/bad%20title",
+            "/api/v1/registrars/%20bad-title",
             Some(json!({"key": "k", "login": "l"})),
             400,
             "invalid_setting",

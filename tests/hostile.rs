@@ -349,7 +349,7 @@ async fn hostile_api_input_gets_clear_errors_and_writes_nothing() {
             "POST",
             "/api/v1/orders".into(),
             Some(order("example.unknowntld")),
-            422,
+            409,
             "not_orderable",
         ),
         (

@@ -221,7 +221,15 @@ pub async fn update_registrar(
         .registrar(title)?
         .ok_or_else(|| SettingsError::UnknownRegistrar(title.to_string()))?;
     apply(&mut config, fields)?;
-    let warnings = config.validate()?;
+    // A change that is fine alone but not with the connection's other settings (plain
+    // HTTP to a host that is not loopback, a known OpenSRS host against test mode)
+    // conflicts with the current state.
+    let warnings = config.validate().map_err(|e| match e {
+        SettingsError::PlainHttp(_) | SettingsError::TestModeContradiction { .. } => {
+            AdminError::Conflict(e.to_string())
+        }
+        other => other.into(),
+    })?;
     let key = key.map(non_empty_key).transpose()?;
     let stream = registrar_stream(title);
     let expected = stream_version(&app.store, &stream).await?;
@@ -389,13 +397,10 @@ pub async fn set_price_of(
         .iter()
         .find(|p| p.price.currency != currency)
     {
-        return Err(AdminError::invalid(
-            "invalid_amount",
-            format!(
-                ".{tld} is priced in {}; all its prices must share one currency",
-                other.price.currency
-            ),
-        ));
+        return Err(AdminError::Conflict(format!(
+            ".{tld} is priced in {}; all its prices must share one currency",
+            other.price.currency
+        )));
     }
     let event = PriceSet {
         tld: tld.clone(),
@@ -493,10 +498,10 @@ pub async fn credit(
             format!("a credit must be more than zero, not {amount}"),
         ));
     }
-    if note.len() > 1_000 || note.chars().any(char::is_control) {
+    if note.chars().count() > 1_000 || note.chars().any(char::is_control) {
         return Err(AdminError::invalid(
             "invalid_note",
-            "the note must be at most 1000 bytes without control characters",
+            "the note must be at most 1000 characters without control characters",
         ));
     }
     // Headroom before the append: a balance must stay within the bound every amount
@@ -511,8 +516,7 @@ pub async fn credit(
         .checked_add(amount.minor)
         .is_none_or(|after| after > Money::MAX_MINOR)
     {
-        return Err(AdminError::invalid(
-            "amount_too_large",
+        return Err(AdminError::Conflict(
             format!(
                 "a credit of {amount} would take the balance of {account} over {}, the most domreg keeps; nothing was credited",
                 Money::limit(amount.currency)

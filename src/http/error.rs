@@ -43,7 +43,9 @@ impl From<AdminError> for ApiError {
             AdminError::Invalid { .. } => StatusCode::BAD_REQUEST,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Conflict(_) => StatusCode::CONFLICT,
-            AdminError::NotOrderable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            // Valid, but the configuration does not allow it yet (no route, price or
+            // contacts): a conflict with the current state, like an open order.
+            AdminError::NotOrderable(_) => StatusCode::CONFLICT,
             AdminError::Registrar(_) => StatusCode::BAD_GATEWAY,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -71,9 +73,7 @@ impl From<crate::audit::AuditError> for ApiError {
         use crate::audit::AuditError::*;
         match e {
             NoSuchOrder(..) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
-            EmptyRange { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_range", e.to_string())
-            }
+
             Store(s) => AdminError::from(s).into(),
             Unreadable { .. } => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
