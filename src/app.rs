@@ -131,8 +131,19 @@ impl App {
             })
             .collect();
         let result = self.store.append(stream, expected, new).await?;
-        self.catch_up().await?;
+        self.refresh_after_append().await;
         Ok(result)
+    }
+
+    /// Catches up after a successful append. The append is durable and acknowledged
+    /// whatever happens here: reporting a failure now (a full disk under the read models)
+    /// would make a caller retry a write that was kept, and charge or credit twice. The
+    /// models catch up from the log on the next read.
+    pub async fn refresh_after_append(&mut self) {
+        if let Err(e) = self.catch_up().await {
+            tracing::warn!(error = %e, "written to the log; the read models will catch up later");
+            eprintln!("warning: written to the log, but the read models could not be updated yet ({e}); they catch up on the next command");
+        }
     }
 }
 

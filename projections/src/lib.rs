@@ -102,7 +102,14 @@ impl Model {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("read model storage: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    /// The read models' file could not be written: nothing of the batch was kept, and
+    /// the models catch up from the log once there is room again.
+    #[error("{what} ({source}); nothing of this write was kept in the read models: free space, then retry (they catch up from the log)")]
+    Disk {
+        what: &'static str,
+        source: rusqlite::Error,
+    },
     #[error("read model data: {0}")]
     Data(String),
     #[error("simulated crash between the model rows and the checkpoint")]
@@ -123,4 +130,23 @@ pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, ModelError> {
 /// The domain name of a `domain-<name>` stream.
 pub(crate) fn stream_domain(stream: &str) -> Option<&str> {
     stream.strip_prefix("domain-")
+}
+
+impl From<rusqlite::Error> for ModelError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::*;
+        let what = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                DiskFull => Some("the disk is full"),
+                SystemIoFailure => Some("the disk could not be written (is it full or failing?)"),
+                ReadOnly => Some("the read models are read-only"),
+                _ => None,
+            },
+            _ => None,
+        };
+        match what {
+            Some(what) => ModelError::Disk { what, source: e },
+            None => ModelError::Sql(e),
+        }
+    }
 }

@@ -560,7 +560,7 @@ pub async fn credit(
             app.store
                 .append(&stream, ExpectedVersion::Any, vec![new])
                 .await?;
-            app.catch_up().await?;
+            app.refresh_after_append().await;
         }
     }
     Ok(Credit {

@@ -208,7 +208,7 @@ pub async fn place_order(
             }
         }
     }
-    app.catch_up().await?;
+    app.refresh_after_append().await;
     Ok(PlacedOrder {
         order_id,
         domain: domain.to_string(),
