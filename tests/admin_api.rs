@@ -758,23 +758,7 @@ async fn a_half_sent_request_is_cut_off_and_a_network_bind_without_tls_is_refuse
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_send_security_headers_and_show_no_message_a_link_brings() {
     let w = world().await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let signed_in = http
-        .post(format!("{}/admin/login", w.api.base))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let (http, cookie) = signed_in(&w).await;
     let page = http
         .get(format!(
             "{}/admin?msg=Your+account+is+suspended&err=Call+0900&flash=forged",
@@ -844,23 +828,7 @@ async fn finished_orders_in_the_api_the_cli_and_the_page() {
         (400, Some("invalid_end"))
     );
 
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let signed_in = http
-        .post(format!("{}/admin/login", w.api.base))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let (http, cookie) = signed_in(&w).await;
     let page = http
         .get(format!("{}/admin/async/finished", w.api.base))
         .header("cookie", cookie)
@@ -874,4 +842,26 @@ async fn finished_orders_in_the_api_the_cli_and_the_page() {
         page.contains("invalid-ended.com") && page.contains("rejected") && page.contains("12.99"),
         "{page}"
     );
+}
+
+/// A client that does not follow redirects, and the session cookie of a sign-in.
+async fn signed_in(w: &World) -> (reqwest::Client, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http
+        .post(format!("{}/admin/login", w.api.base))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (http, cookie)
 }

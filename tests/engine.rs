@@ -601,26 +601,8 @@ async fn a_renewal_goes_through_the_connection_that_holds_the_domain() {
         Some(End::Confirmed)
     );
     // A second connection takes over new .com orders (it knows nothing of this domain).
-    let port = w.sandbox.addr.port().to_string();
+    add_connection(&w, "newer");
     tokio::task::block_in_place(|| {
-        cli(
-            &w.dir,
-            &[
-                "registrar",
-                "add",
-                "newer",
-                "--login",
-                "reseller",
-                "--key",
-                KEY,
-                "--server",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--plain-http",
-                "true",
-            ],
-        );
         cli(&w.dir, &["tld", "assign", "com", "--registrar", "newer"]);
     });
     let renewal = w.order("held-by-main.com", OrderKind::Renew).await;
@@ -654,26 +636,8 @@ async fn a_connection_that_holds_domains_cannot_be_removed() {
     let w = world().await;
     w.order("kept-by-main.com", OrderKind::Register).await;
     w.engine().run_once().await.unwrap();
-    let port = w.sandbox.addr.port().to_string();
+    add_connection(&w, "other");
     tokio::task::block_in_place(|| {
-        cli(
-            &w.dir,
-            &[
-                "registrar",
-                "add",
-                "other",
-                "--login",
-                "reseller",
-                "--key",
-                KEY,
-                "--server",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--plain-http",
-                "true",
-            ],
-        );
         for tld in ["com", "de"] {
             cli(&w.dir, &["tld", "assign", tld, "--registrar", "other"]);
         }
@@ -732,4 +696,29 @@ async fn finished_orders_stay_visible_with_their_end_refund_and_last_answer() {
         only.contains("invalid-finished.com") && !only.contains("finished-ok.com"),
         "{only}"
     );
+}
+
+/// A second connection to the same sandbox account, titled `title`.
+fn add_connection(w: &World, title: &str) {
+    let port = w.sandbox.addr.port().to_string();
+    tokio::task::block_in_place(|| {
+        cli(
+            &w.dir,
+            &[
+                "registrar",
+                "add",
+                title,
+                "--login",
+                "reseller",
+                "--key",
+                KEY,
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--plain-http",
+                "true",
+            ],
+        )
+    });
 }

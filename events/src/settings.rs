@@ -465,7 +465,16 @@ mod tests {
         assert_eq!(config().validate(), Ok(vec![]));
         type Mutation = fn(&mut RegistrarConfig);
         let cases: Vec<(Mutation, &str)> = vec![
-            (|c| c.title = "has space".into(), "title"),
+            (|c| c.title = " leading space".into(), "title"),
+            (|c| c.title = "tab\tinside".into(), "title"),
+            (|c| c.port = 55000, "legacy socket protocol"),
+            (
+                |c| {
+                    c.test_mode = true;
+                    c.server = "rr-n1-tor.opensrs.net".into()
+                },
+                "test mode is on",
+            ),
             (|c| c.server = "bad_host!".into(), "neither a host name"),
             (|c| c.port = 0, "port 0"),
             (|c| c.source_ip = Some("1.2.3".into()), "not an IP address"),
