@@ -163,6 +163,16 @@ async fn an_unanswered_cancel_backs_off_and_goes_to_the_admin_instead_of_a_blind
         .escalated
         .as_deref()
         .is_some_and(|r| r.contains("PROCESS_PENDING")));
+    drop(app);
+    let id = order.to_string();
+    // Having checked at OpenSRS by hand, the admin ends it; the log says so.
+    let out = tokio::task::block_in_place(|| {
+        support_setup::domreg_ok(&w.dir, &["async", "cancel", &id, "--checked-at-opensrs"])
+    });
+    assert!(out.contains("refunded"), "{out}");
+    let s = w.state("silent-cancel.de").await;
+    assert_eq!(s.orders[&order].end(), Some(End::Cancelled));
+    assert_eq!(s.orders[&order].refunded, Some(FEE));
 }
 
 fn meta() -> EventMetadata {

@@ -194,6 +194,36 @@ pub async fn cancel(app: &mut App, order: &str, actor: Actor) -> Result<OrderOut
     Ok(out)
 }
 
+/// Ends an order the engine handed to the admin (`Escalated`) after the admin has checked
+/// at OpenSRS by hand (the Reseller Web Interface) that it will not complete: Cancelled
+/// and Refunded without a call, with the admin's word recorded as the reason. Only for
+/// escalated orders: for any other, OpenSRS is asked.
+pub async fn cancel_checked_by_hand(
+    app: &mut App,
+    order: &str,
+    actor: Actor,
+) -> Result<OrderOutcome, AdminError> {
+    let (name, id, state) = open_order(app, order).await?;
+    let o = state.orders[&id].clone();
+    let Some(why) = o.escalated.clone() else {
+        return Err(AdminError::Conflict(format!(
+            "order {id} was not handed to the admin; cancel it without --checked-at-opensrs, and OpenSRS is asked"
+        )));
+    };
+    let mut commands = vec![Command::Cancel {
+        order_id: id,
+        reason: format!(
+            "cancelled by {actor} after checking at OpenSRS by hand that it will not complete (the engine could not: {why})"
+        ),
+    }];
+    if o.charged.is_some() {
+        commands.push(Command::Refund { order_id: id });
+    }
+    steps::append_decisions_by(&app.store, &state, commands, actor, Utc::now()).await??;
+    let after = steps::load(&app.store, &name).await?;
+    Ok(outcome(&name, &after.orders[&id]))
+}
+
 /// `open_order` only returns open orders; an ended one here is a bug, reported, not a panic.
 fn unreachable_open(id: OrderId) -> Result<(), AdminError> {
     Err(AdminError::Internal(format!(

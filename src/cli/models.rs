@@ -73,7 +73,13 @@ pub enum AsyncWhich {
         until: Option<chrono::DateTime<Utc>>,
     },
     /// Cancel a pending order: refund it, and cancel it at OpenSRS where possible.
-    Cancel { order: String },
+    Cancel {
+        order: String,
+        /// For an order handed to the admin: you checked at OpenSRS (the Reseller Web
+        /// Interface) that it will not complete; cancel and refund without asking OpenSRS.
+        #[arg(long)]
+        checked_at_opensrs: bool,
+    },
     /// Restart a pending order's wait (a new deadline from its TLD's policy).
     Reset { order: String },
     /// Poll a pending order now.
@@ -254,7 +260,10 @@ pub async fn domains(data_dir: &std::path::Path, args: DomainsArgs) -> anyhow::R
 
 pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::Result<()> {
     match &args.which {
-        AsyncWhich::Cancel { order } => return super::orders::async_cancel(data_dir, order).await,
+        AsyncWhich::Cancel {
+            order,
+            checked_at_opensrs,
+        } => return super::orders::async_cancel(data_dir, order, *checked_at_opensrs).await,
         AsyncWhich::Reset { order } => return super::orders::async_reset(data_dir, order).await,
         AsyncWhich::Check { order } => return super::orders::async_check(data_dir, order).await,
         AsyncWhich::List { .. } => {}

@@ -325,9 +325,17 @@ fn answer_text(a: &Option<RegistrarAnswer>) -> String {
         .unwrap_or_default()
 }
 
-pub async fn async_cancel(data_dir: &Path, order: &str) -> anyhow::Result<()> {
+pub async fn async_cancel(
+    data_dir: &Path,
+    order: &str,
+    checked_at_opensrs: bool,
+) -> anyhow::Result<()> {
     let mut app = App::open(data_dir)?;
-    let o = admin::orders::cancel(&mut app, order, cli_actor()).await?;
+    let o = if checked_at_opensrs {
+        admin::orders::cancel_checked_by_hand(&mut app, order, cli_actor()).await?
+    } else {
+        admin::orders::cancel(&mut app, order, cli_actor()).await?
+    };
     let remote = o
         .registrar_call
         .as_ref()
