@@ -55,7 +55,9 @@ async fn disputed_order() -> (tempfile::TempDir, OrderId) {
             ],
         );
     });
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    // The dispute lies in the future of the credit above (recorded at the real time), so
+    // the moments below never fall before it, whatever day the test runs.
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2031, 12, 1, 9, 0, 0).unwrap());
     let mut app = App::open(&d).unwrap();
     let order = place_order(
         &mut app,
@@ -94,7 +96,7 @@ async fn a_disputed_order_reads_as_its_whole_story() {
     }
     for needle in [
         "Audit of domain streit.de (complete history)",
-        "2026-12-01 09:00:00 UTC  customer alice",
+        "2031-12-01 09:00:00 UTC  customer alice",
         "register of streit.de for 1 year ordered by account alice at 12.99 USD",
         "account alice charged 12.99 USD",
         "money: -12.99 USD on account alice; balance after: 87.01 USD",
@@ -102,7 +104,7 @@ async fn a_disputed_order_reads_as_its_whole_story() {
         "pending (the registry answers later)",
         "OpenSRS answered: 200",
         "polled: still pending",
-        "timed out: not completed by the deadline 2026-12-03 11:00 UTC",
+        "timed out: not completed by the deadline 2031-12-03 11:00 UTC",
         "12.99 USD refunded to account alice",
         "money: 12.99 USD on account alice; balance after: 100.00 USD",
         "engine ",
@@ -115,9 +117,9 @@ async fn a_disputed_order_reads_as_its_whole_story() {
 
     // In the middle: pending, charged, not refunded.
     let middle = tokio::task::block_in_place(|| {
-        domreg_ok(d, &["audit", "streit.de", "--at", "2026-12-01 12:30"])
+        domreg_ok(d, &["audit", "streit.de", "--at", "2031-12-01 12:30"])
     });
-    assert!(middle.contains("as of 2026-12-01 12:30:00 UTC"), "{middle}");
+    assert!(middle.contains("as of 2031-12-01 12:30:00 UTC"), "{middle}");
     assert!(
         middle.contains(&format!(
             "order {order} (register for account alice): pending, 3 polls"
@@ -190,7 +192,7 @@ async fn a_disputed_order_reads_as_its_whole_story() {
                 "--account",
                 "alice",
                 "--from",
-                "2026-12-02",
+                "2031-12-02",
                 "--json",
             ],
         )
