@@ -559,20 +559,7 @@ async fn bad_requests_get_clear_json_errors_and_write_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_order_or_credit_with_the_same_idempotency_key_writes_nothing_more() {
     let w = world().await;
-    let port = w.sandbox.addr.port();
-    tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"]);
-        domreg_ok(
-            w.dir.path(),
-            &[
-                "account",
-                "contacts",
-                "alice",
-                "--file",
-                support_contacts::owen_file(w.dir.path()).to_str().unwrap(),
-            ],
-        );
-    });
+    connect_com_with_alice(&w);
     let api = &w.api;
     let keyed = |key: &'static str| [("idempotency-key", key)];
     let order = json!({"kind": "register", "domain": "retried.com", "account": "alice"});
@@ -791,20 +778,7 @@ async fn pages_send_security_headers_and_show_no_message_a_link_brings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finished_orders_in_the_api_the_cli_and_the_page() {
     let w = world().await;
-    let port = w.sandbox.addr.port();
-    tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"]);
-        domreg_ok(
-            w.dir.path(),
-            &[
-                "account",
-                "contacts",
-                "alice",
-                "--file",
-                support_contacts::owen_file(w.dir.path()).to_str().unwrap(),
-            ],
-        );
-    });
+    connect_com_with_alice(&w);
     let order = json!({"kind": "register", "domain": "invalid-ended.com", "account": "alice"});
     w.api
         .expect("POST", "/api/v1/orders", Some(&order), 201)
@@ -864,4 +838,22 @@ async fn signed_in(w: &World) -> (reqwest::Client, String) {
         .unwrap()
         .to_string();
     (http, cookie)
+}
+
+/// Connects the sandbox for .com (12.99 a year) and stores alice's contacts.
+fn connect_com_with_alice(w: &World) {
+    let port = w.sandbox.addr.port();
+    tokio::task::block_in_place(|| {
+        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"]);
+        domreg_ok(
+            w.dir.path(),
+            &[
+                "account",
+                "contacts",
+                "alice",
+                "--file",
+                support_contacts::owen_file(w.dir.path()).to_str().unwrap(),
+            ],
+        );
+    });
 }
