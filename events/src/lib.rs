@@ -9,6 +9,7 @@ mod union;
 
 pub mod calendar;
 pub mod contact;
+pub mod deadline;
 pub mod decide;
 pub mod domain;
 pub mod domain_name;
@@ -16,6 +17,7 @@ pub mod event;
 pub mod ids;
 pub mod metadata;
 pub mod money;
+pub mod policy;
 pub mod settings;
 pub mod upcast;
 
@@ -30,6 +32,7 @@ pub use event::{
 pub use ids::{AccountId, Actor, IdError, OrderId, OrderKind, Period};
 pub use metadata::EventMetadata;
 pub use money::{Currency, Money, MoneyError};
+pub use policy::{decide_all, react, Policy};
 pub use settings::{SettingsEvent, SETTINGS_EVENT_TYPES};
 
 /// Any event of the log: a domain's or a setting's.

@@ -1,332 +1,288 @@
 //! Given / when / then tests of the Domain decider's rules, one rule per test.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod harness;
+
+use chrono::Duration;
 use domreg_events::event::*;
 use domreg_events::*;
-use uuid::Uuid;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
-}
-fn oid(n: u128) -> OrderId {
-    OrderId(Uuid::from_u128(n))
-}
-fn usd(minor: i64) -> Money {
-    Money::new(minor, Currency::USD)
-}
-fn alice() -> AccountId {
-    AccountId::parse("alice").unwrap()
-}
-fn name() -> DomainName {
-    DomainName::parse("example.de").unwrap()
-}
-
-fn given(events: &[DomainEvent]) -> Domain {
-    Domain::replay(events)
-}
-
-fn requested(n: u128, kind: OrderKind) -> DomainEvent {
-    Requested {
-        order_id: oid(n),
-        domain: name(),
-        account: alice(),
-        kind,
-        period: Period::ONE_YEAR,
-        connection: "main".into(),
-        price: usd(1299),
-    }
-    .into()
-}
-fn charged(n: u128) -> DomainEvent {
-    Charged {
-        order_id: oid(n),
-        account: alice(),
-        amount: usd(1299),
-    }
-    .into()
-}
-fn submitted(n: u128) -> DomainEvent {
-    Submitted {
-        order_id: oid(n),
-        connection: "main".into(),
-        lease: None,
-    }
-    .into()
-}
-fn pending(n: u128, deadline: DateTime<Utc>) -> DomainEvent {
-    UnknownStatus {
-        order_id: oid(n),
-        reason: PendingReason::AsyncRegistry,
-        answer: None,
-        registrar_order_id: Some("123".into()),
-        poll_every_secs: 3600,
-        deadline,
-    }
-    .into()
-}
-fn confirmed(n: u128) -> DomainEvent {
-    Confirmed {
-        order_id: oid(n),
-        expires_at: now() + Duration::days(365),
-        registrar_order_id: None,
-        answer: RegistrarAnswer::new(Some(200), "ok"),
-    }
-    .into()
-}
-fn request(n: u128, kind: OrderKind) -> Command {
-    Command::Request {
-        order_id: oid(n),
-        domain: name(),
-        account: alice(),
-        kind,
-        period: Period::ONE_YEAR,
-        connection: "main".into(),
-        price: usd(1299),
-    }
-}
+use harness::*;
 
 #[test]
 fn a_registration_is_requested_then_charged_its_price() {
-    let events = decide(&given(&[]), request(1, OrderKind::Register), now()).unwrap();
-    assert_eq!(events, vec![requested(1, OrderKind::Register)]);
-    let events = decide(
-        &given(&events),
-        Command::RecordCharge { order_id: oid(1) },
-        now(),
-    )
-    .unwrap();
-    assert_eq!(events, vec![charged(1)]);
+    let state = given([])
+        .when(request(1, Register))
+        .then([requested(1, Register)]);
+    assert!(state.orders[&oid(1)].charged.is_none());
+    given([requested(1, Register)])
+        .when(Command::RecordCharge { order_id: oid(1) })
+        .then([charged(1)]);
 }
 
 #[test]
 fn a_second_charge_is_refused() {
-    let state = given(&[requested(1, OrderKind::Register), charged(1)]);
-    assert_eq!(
-        decide(&state, Command::RecordCharge { order_id: oid(1) }, now()),
-        Err(DomainError::AlreadyCharged(oid(1)))
-    );
+    given([requested(1, Register), charged(1)])
+        .when(Command::RecordCharge { order_id: oid(1) })
+        .then_refused(DomainError::AlreadyCharged(oid(1)));
 }
 
 #[test]
 fn an_uncharged_order_is_not_submitted() {
-    let state = given(&[requested(1, OrderKind::Register)]);
-    assert_eq!(
-        decide(
-            &state,
-            Command::RecordSubmission {
-                order_id: oid(1),
-                lease: None
-            },
-            now()
-        ),
-        Err(DomainError::NotCharged(oid(1)))
-    );
+    given([requested(1, Register)])
+        .when(Command::RecordSubmission {
+            order_id: oid(1),
+            lease: None,
+        })
+        .then_refused(DomainError::NotCharged(oid(1)));
 }
 
 #[test]
 fn one_open_order_per_domain() {
-    let state = given(&[requested(1, OrderKind::Register), charged(1)]);
-    assert!(matches!(
-        decide(&state, request(2, OrderKind::Register), now()),
-        Err(DomainError::OrderInProgress { .. })
-    ));
+    given([requested(1, Register), charged(1)])
+        .when(request(2, Register))
+        .then_refused_as(|e| matches!(e, DomainError::OrderInProgress { .. }));
 }
 
 #[test]
-fn renewal_needs_a_registered_domain_of_the_same_account() {
-    assert!(matches!(
-        decide(&given(&[]), request(1, OrderKind::Renew), now()),
-        Err(DomainError::NotRegistered(_))
-    ));
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        confirmed(1),
-    ]);
-    assert!(decide(&state, request(2, OrderKind::Renew), now()).is_ok());
+fn renewal_needs_a_registered_domain() {
+    given([])
+        .when(request(1, Renew))
+        .then_refused(DomainError::NotRegistered("example.de".into()));
+    given(registered(1))
+        .when(request(2, Renew))
+        .then([requested(2, Renew)]);
+}
+
+#[test]
+fn renewal_needs_the_holders_account() {
     let bob = Command::Request {
         order_id: oid(3),
         domain: name(),
         account: AccountId::parse("bob").unwrap(),
-        kind: OrderKind::Renew,
+        kind: Renew,
         period: Period::ONE_YEAR,
         connection: "main".into(),
         price: usd(1299),
     };
-    assert!(matches!(
-        decide(&state, bob, now()),
-        Err(DomainError::WrongAccount { .. })
-    ));
-    assert!(matches!(
-        decide(&state, request(4, OrderKind::Register), now()),
-        Err(DomainError::AlreadyRegistered(_))
-    ));
+    given(registered(1))
+        .when(bob)
+        .then_refused_as(|e| matches!(e, DomainError::WrongAccount { .. }));
+}
+
+#[test]
+fn a_registered_domain_is_not_registered_again() {
+    given(registered(1))
+        .when(request(4, Register))
+        .then_refused(DomainError::AlreadyRegistered("example.de".into()));
 }
 
 #[test]
 fn a_transfer_runs_one_year() {
-    let mut cmd = request(1, OrderKind::Transfer);
+    let mut cmd = request(1, Transfer);
     if let Command::Request { period, .. } = &mut cmd {
         *period = Period::years(2).unwrap();
     }
-    assert!(matches!(
-        decide(&given(&[]), cmd, now()),
-        Err(DomainError::TransferPeriod(_))
-    ));
+    given([])
+        .when(cmd)
+        .then_refused(DomainError::TransferPeriod(Period::years(2).unwrap()));
 }
 
 #[test]
-fn a_pending_order_times_out_only_after_its_deadline() {
+fn a_pending_order_does_not_time_out_before_its_deadline() {
     let deadline = now() + Duration::hours(50);
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        pending(1, deadline),
-    ]);
-    assert!(matches!(
-        decide(&state, Command::TimeOut { order_id: oid(1) }, now()),
-        Err(DomainError::DeadlineNotReached { .. })
-    ));
-    let events = decide(&state, Command::TimeOut { order_id: oid(1) }, deadline).unwrap();
-    assert_eq!(
-        events,
-        vec![TimedOut {
-            order_id: oid(1),
-            deadline
-        }
-        .into()]
-    );
+    given(pending_until(1, deadline))
+        .when(Command::TimeOut { order_id: oid(1) })
+        .then_refused(DomainError::DeadlineNotReached {
+            order: oid(1),
+            deadline,
+            now: now(),
+        });
 }
 
 #[test]
-fn reset_moves_the_deadline_and_refuses_the_past() {
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        pending(1, now()),
-    ]);
+fn a_timed_out_order_is_refunded() {
+    let deadline = now() + Duration::hours(50);
+    given(pending_until(1, deadline))
+        .at(deadline)
+        .when(Command::TimeOut { order_id: oid(1) })
+        .then([
+            TimedOut {
+                order_id: oid(1),
+                deadline,
+            }
+            .into(),
+            refunded(1),
+        ]);
+}
+
+#[test]
+fn reset_moves_the_deadline() {
     let later = now() + Duration::hours(50);
-    assert_eq!(
-        decide(
-            &state,
-            Command::ResetDeadline {
-                order_id: oid(1),
-                deadline: later
-            },
-            now()
-        )
-        .unwrap(),
-        vec![DeadlineReset {
+    given(pending_until(1, now()))
+        .when(Command::ResetDeadline {
             order_id: oid(1),
-            deadline: later
+            deadline: later,
+        })
+        .then([DeadlineReset {
+            order_id: oid(1),
+            deadline: later,
         }
-        .into()]
-    );
-    assert_eq!(
-        decide(
-            &state,
-            Command::ResetDeadline {
-                order_id: oid(1),
-                deadline: now()
-            },
-            now()
-        ),
-        Err(DomainError::DeadlineInPast(now()))
-    );
+        .into()]);
+}
+
+#[test]
+fn reset_refuses_a_deadline_in_the_past() {
+    given(pending_until(1, now()))
+        .when(Command::ResetDeadline {
+            order_id: oid(1),
+            deadline: now(),
+        })
+        .then_refused(DomainError::DeadlineInPast(now()));
 }
 
 #[test]
 fn a_submitted_order_cannot_be_cancelled_until_its_outcome_is_known() {
-    let state = given(&[requested(1, OrderKind::Register), charged(1), submitted(1)]);
-    assert!(matches!(
-        decide(
-            &state,
-            Command::Cancel {
-                order_id: oid(1),
-                reason: "x".into()
-            },
-            now()
-        ),
-        Err(DomainError::WrongStage { .. })
-    ));
+    given(sent(1))
+        .when(Command::Cancel {
+            order_id: oid(1),
+            reason: "x".into(),
+        })
+        .then_refused_as(|e| matches!(e, DomainError::WrongStage { .. }));
 }
 
 #[test]
-fn cancel_then_refund_returns_exactly_the_charge() {
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        pending(1, now()),
-    ]);
-    let events = decide(
-        &state,
-        Command::Cancel {
+fn a_cancel_refunds_exactly_the_charge() {
+    given(pending_until(1, now()))
+        .when(Command::Cancel {
             order_id: oid(1),
             reason: "customer asked".into(),
-        },
-        now(),
-    )
-    .unwrap();
-    let state = events.iter().fold(state, evolve);
-    let refund = decide(&state, Command::Refund { order_id: oid(1) }, now()).unwrap();
-    assert_eq!(
-        refund,
-        vec![Refunded {
-            order_id: oid(1),
-            account: alice(),
-            amount: usd(1299)
-        }
-        .into()]
-    );
+        })
+        .then([
+            Cancelled {
+                order_id: oid(1),
+                reason: "customer asked".into(),
+            }
+            .into(),
+            refunded(1),
+        ]);
 }
 
 #[test]
 fn a_confirmed_order_is_never_refunded() {
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        confirmed(1),
-    ]);
-    assert!(matches!(
-        decide(&state, Command::Refund { order_id: oid(1) }, now()),
-        Err(DomainError::NotRefundable {
+    given(registered(1))
+        .when(Command::Refund { order_id: oid(1) })
+        .then_refused(DomainError::NotRefundable {
+            order: oid(1),
             end: End::Confirmed,
-            ..
+        });
+}
+
+#[test]
+fn a_refund_is_given_once() {
+    let state = given(pending_until(1, now()))
+        .when(Command::Cancel {
+            order_id: oid(1),
+            reason: "x".into(),
         })
-    ));
-    assert!(state.is_registered());
-    assert_eq!(state.holder, Some(alice()));
+        .then_types(&["Cancelled", "Refunded"]);
+    assert_eq!(state.orders[&oid(1)].refunded, Some(usd(1299)));
+    given(
+        pending_until(1, now()).into_iter().chain([
+            Cancelled {
+                order_id: oid(1),
+                reason: "x".into(),
+            }
+            .into(),
+            refunded(1),
+        ]),
+    )
+    .when(Command::Refund { order_id: oid(1) })
+    .then_refused(DomainError::AlreadyRefunded(oid(1)));
 }
 
 #[test]
 fn one_expiry_warning_per_expiry_date() {
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        confirmed(1),
-    ]);
-    let expiry = state.expires_at.unwrap();
-    let events = decide(
-        &state,
-        Command::RecordExpiryWarning { expires_at: expiry },
-        now(),
+    let expires_at = now() + Duration::days(365);
+    let warned = ExpiryWarned {
+        account: alice(),
+        expires_at,
+    };
+    given(registered(1))
+        .when(Command::RecordExpiryWarning { expires_at })
+        .then([warned.clone().into()]);
+    given(registered(1).into_iter().chain([warned.into()]))
+        .when(Command::RecordExpiryWarning { expires_at })
+        .then_refused(DomainError::AlreadyWarned(expires_at));
+}
+
+#[test]
+fn an_escalated_order_never_times_out_on_its_own() {
+    given(pending_until(1, now()).into_iter().chain([escalated(1)]))
+        .at(now() + Duration::days(3))
+        .when(Command::TimeOut { order_id: oid(1) })
+        .then_refused_as(|e| matches!(e, DomainError::Escalated { .. }));
+}
+
+#[test]
+fn a_reset_hands_an_escalated_order_back_to_the_engine() {
+    let reset = DeadlineReset {
+        order_id: oid(1),
+        deadline: now() + Duration::hours(1),
+    };
+    given(
+        pending_until(1, now())
+            .into_iter()
+            .chain([escalated(1), reset.into()]),
     )
-    .unwrap();
-    let state = events.iter().fold(state, evolve);
+    .at(now() + Duration::hours(2))
+    .when(Command::TimeOut { order_id: oid(1) })
+    .then_types(&["TimedOut", "Refunded"]);
+}
+
+#[test]
+fn a_registrar_order_id_learned_late_is_recorded_whatever_the_stage() {
+    let timed_out = TimedOut {
+        order_id: oid(1),
+        deadline: now(),
+    };
+    let found = Command::RecordRegistrarOrder {
+        order_id: oid(1),
+        registrar_order_id: "3000042".into(),
+        answer: RegistrarAnswer::new(Some(200), "late answer"),
+    };
+    let history: Vec<DomainEvent> = pending_until(1, now())
+        .into_iter()
+        .chain([timed_out.into(), refunded(1)])
+        .collect();
+    let state = given(history.clone())
+        .when(found.clone())
+        .then_types(&["RegistrarOrderFound"]);
     assert_eq!(
-        decide(
-            &state,
-            Command::RecordExpiryWarning { expires_at: expiry },
-            now()
-        ),
-        Err(DomainError::AlreadyWarned(expiry))
+        state.orders[&oid(1)].registrar_order_id.as_deref(),
+        Some("3000042")
     );
+    // The same id again records nothing.
+    let again = Domain::replay(&history).version;
+    assert_eq!(state.version, again + 1);
+}
+
+#[test]
+fn the_same_registrar_order_id_twice_records_nothing() {
+    let found = RegistrarOrderFound {
+        order_id: oid(1),
+        registrar_order_id: "3000042".into(),
+        answer: RegistrarAnswer::new(Some(200), "late answer"),
+    };
+    given(
+        pending_until(1, now())
+            .into_iter()
+            .chain([found.clone().into()]),
+    )
+    .when(Command::RecordRegistrarOrder {
+        order_id: oid(1),
+        registrar_order_id: "3000042".into(),
+        answer: found.answer,
+    })
+    .then_nothing();
 }
 
 #[test]
@@ -350,77 +306,6 @@ fn unknown_types_and_future_versions_are_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("Charged"), "{e}");
-}
-
-fn escalated(n: u128) -> DomainEvent {
-    Escalated {
-        order_id: oid(n),
-        reason: "OpenSRS did not answer".into(),
-    }
-    .into()
-}
-
-#[test]
-fn an_escalated_order_never_times_out_on_its_own() {
-    let late = now() + Duration::days(3);
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        pending(1, now()),
-        escalated(1),
-    ]);
-    assert!(matches!(
-        decide(&state, Command::TimeOut { order_id: oid(1) }, late),
-        Err(DomainError::Escalated { .. })
-    ));
-}
-
-#[test]
-fn a_reset_hands_an_escalated_order_back_to_the_engine() {
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        pending(1, now()),
-        escalated(1),
-        DeadlineReset {
-            order_id: oid(1),
-            deadline: now() + Duration::hours(1),
-        }
-        .into(),
-    ]);
-    let late = now() + Duration::hours(2);
-    assert!(decide(&state, Command::TimeOut { order_id: oid(1) }, late).is_ok());
-}
-
-#[test]
-fn a_registrar_order_id_learned_late_is_recorded_whatever_the_stage() {
-    let state = given(&[
-        requested(1, OrderKind::Register),
-        charged(1),
-        submitted(1),
-        pending(1, now()),
-        TimedOut {
-            order_id: oid(1),
-            deadline: now(),
-        }
-        .into(),
-    ]);
-    let found = Command::RecordRegistrarOrder {
-        order_id: oid(1),
-        registrar_order_id: "3000042".into(),
-        answer: RegistrarAnswer::new(Some(200), "late answer"),
-    };
-    let events = decide(&state, found.clone(), now()).unwrap();
-    assert_eq!(events.len(), 1);
-    let state = events.iter().fold(state, evolve);
-    assert_eq!(
-        state.orders[&oid(1)].registrar_order_id.as_deref(),
-        Some("3000042")
-    );
-    // The same id again records nothing.
-    assert_eq!(decide(&state, found, now()), Ok(vec![]));
 }
 
 #[test]
