@@ -2,6 +2,7 @@
 //! up from the log), and the secret store, all under one data directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -9,17 +10,38 @@ use uuid::Uuid;
 use domreg_events::{Actor, AnyEvent, EventMetadata, SettingsEvent};
 use domreg_projections::{Envelope, ModelError, ReadModels};
 
+use crate::clock::{Clock, SystemClock};
 use crate::secrets::SecretStore;
 use crate::store::{
-    AppendResult, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent, SqliteStore,
-    StoreError,
+    AppendResult, EventStore, ExpectedVersion, LogStore, NewEvent, Position, RecordedEvent,
+    StoreError, StoreUrl,
 };
 
 pub struct App {
     pub data_dir: PathBuf,
-    pub store: SqliteStore,
+    pub store: LogStore,
+    /// The read models' file: local, whichever log they fold.
+    models_path: PathBuf,
     pub models: ReadModels,
     pub secrets: SecretStore,
+    /// Where admin operations and pages read "now".
+    pub clock: Arc<dyn Clock>,
+}
+
+static CHOSEN_STORE: std::sync::OnceLock<StoreUrl> = std::sync::OnceLock::new();
+
+/// Chooses the log that every later [`App::connect`] opens (`main` does, once, from
+/// `--store` / `DOMREG_STORE`). Without a choice, the embedded log in the data directory.
+pub fn choose_store(url: StoreUrl) {
+    let _ = CHOSEN_STORE.set(url);
+}
+
+/// The chosen log alone (verbs that only read it: `log`, `audit`).
+pub async fn open_log(data_dir: &Path) -> Result<LogStore, StoreError> {
+    match CHOSEN_STORE.get() {
+        Some(url) => LogStore::open(url).await,
+        None => LogStore::open(&StoreUrl::in_data_dir(data_dir)).await,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,17 +115,52 @@ pub async fn catch_up(
 }
 
 impl App {
+    /// Opens the data directory with its embedded log.
     pub fn open(data_dir: &Path) -> Result<App, AppError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
-        owner_only(data_dir);
+        prepare(data_dir)?;
+        let store = LogStore::Sqlite(crate::store::SqliteStore::open(data_dir.join("events.db"))?);
+        App::with_store(data_dir, store, data_dir.join("readmodels.db"))
+    }
+
+    /// Opens the data directory with the log chosen at start ([`choose_store`]).
+    pub async fn connect(data_dir: &Path) -> Result<App, AppError> {
+        match CHOSEN_STORE.get() {
+            Some(url) => App::open_at(data_dir, url).await,
+            None => App::open(data_dir),
+        }
+    }
+
+    /// Opens the data directory with the log at `url`. The read models stay in the data
+    /// directory, in a file of that log's own, so two logs never mix in one model.
+    pub async fn open_at(data_dir: &Path, url: &StoreUrl) -> Result<App, AppError> {
+        prepare(data_dir)?;
+        let models = match url {
+            StoreUrl::Sqlite(path) if *path == data_dir.join("events.db") => {
+                data_dir.join("readmodels.db")
+            }
+            other => data_dir.join(format!(
+                "readmodels-{}.db",
+                crate::secrets::file_name(&other.describe())
+            )),
+        };
+        App::with_store(data_dir, LogStore::open(url).await?, models)
+    }
+
+    fn with_store(data_dir: &Path, store: LogStore, models_path: PathBuf) -> Result<App, AppError> {
         Ok(App {
             data_dir: data_dir.to_path_buf(),
-            store: SqliteStore::open(data_dir.join("events.db"))?,
-            models: ReadModels::open(&data_dir.join("readmodels.db"))?,
+            store,
+            models: ReadModels::open(&models_path)?,
+            models_path,
             secrets: SecretStore::new(data_dir),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Reads time from `clock` (tests move it by hand).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     pub async fn catch_up(&mut self) -> Result<u64, AppError> {
@@ -147,6 +204,14 @@ impl App {
     }
 }
 
+fn prepare(data_dir: &Path) -> Result<(), AppError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
+    })?;
+    owner_only(data_dir);
+    Ok(())
+}
+
 /// The data directory holds registrants' contact details: only its owner may read it.
 /// A directory others can read is tightened (with a warning) when this user owns it.
 fn owner_only(dir: &Path) {
@@ -183,8 +248,10 @@ pub struct AppPool {
     idle: std::sync::Mutex<Vec<App>>,
     returned: tokio::sync::Notify,
     data_dir: PathBuf,
-    store: SqliteStore,
+    models_path: PathBuf,
+    store: LogStore,
     secrets: SecretStore,
+    clock: Arc<dyn Clock>,
 }
 
 /// An [`App`] taken from an [`AppPool`]; it goes back when dropped.
@@ -200,8 +267,10 @@ impl AppPool {
     pub fn new(app: App) -> Self {
         AppPool {
             data_dir: app.data_dir.clone(),
+            models_path: app.models_path.clone(),
             store: app.store.clone(),
             secrets: app.secrets.clone(),
+            clock: app.clock.clone(),
             idle: std::sync::Mutex::new(vec![app]),
             returned: tokio::sync::Notify::new(),
         }
@@ -218,13 +287,15 @@ impl AppPool {
                     pool: self,
                 };
             }
-            match ReadModels::open(&self.data_dir.join("readmodels.db")) {
+            match ReadModels::open(&self.models_path) {
                 Ok(models) => {
                     let app = App {
                         data_dir: self.data_dir.clone(),
+                        models_path: self.models_path.clone(),
                         store: self.store.clone(),
                         models,
                         secrets: self.secrets.clone(),
+                        clock: self.clock.clone(),
                     };
                     return PooledApp {
                         app: Some(app),

@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::Utc;
-
 use domreg_events::settings::*;
 use domreg_events::*;
 
@@ -47,7 +45,7 @@ pub async fn configure(
     de_poll_secs: u64,
 ) -> anyhow::Result<()> {
     let admin = Actor::Admin("demo".into());
-    let now = Utc::now();
+    let now = app.clock.now();
     let config = RegistrarConfig {
         title: "sandbox".into(),
         server: "127.0.0.1".into(),
@@ -144,10 +142,10 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
         "1. OpenSRS sandbox listening on http://{} (reseller `demo`)",
         sandbox.addr
     );
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     configure(&mut app, sandbox.addr.port(), &["com", "de"], 2).await?;
     let admin = Actor::Admin("demo".into());
-    let now = Utc::now();
+    let now = app.clock.now();
     let usd = |s| Money::parse(s, Currency::USD);
     let alice = AccountId::parse("alice")?;
     let credit = AccountCredited {
@@ -181,7 +179,8 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
             auth_code: None,
             order_id: None,
         };
-        let placed = place_order(&mut app, req, Actor::Customer(alice.clone()), Utc::now()).await?;
+        let at = app.clock.now();
+        let placed = place_order(&mut app, req, Actor::Customer(alice.clone()), at).await?;
         println!(
             "3. Ordered {domain}: order {}, {} charged",
             placed.order_id, placed.price
@@ -191,7 +190,8 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
 
     println!("4. The engine runs:");
     let lock = crate::lock::DataDirLock::acquire(data_dir)?;
-    let mut engine = Engine::new(App::open(data_dir)?, SystemClock).with_exclusive_lock(&lock);
+    let mut engine =
+        Engine::new(App::connect(data_dir).await?, SystemClock).with_exclusive_lock(&lock);
     let mut shown: Option<Position> = engine
         .app
         .store
@@ -287,7 +287,7 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
         );
         println!("   The engine and the sandbox keep running; Ctrl-C stops them.");
     }
-    let engine = Engine::new(App::open(data_dir)?, SystemClock).with_exclusive_lock(&lock);
+    let engine = Engine::new(App::connect(data_dir).await?, SystemClock).with_exclusive_lock(&lock);
     crate::serve::run(
         data_dir,
         engine,

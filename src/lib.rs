@@ -22,4 +22,5 @@ pub mod opensrs;
 pub mod secrets;
 pub mod serve;
 pub mod store;
+pub mod unit_of_work;
 pub mod web;

@@ -3,7 +3,11 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DOMREG_LOG"))
+        // The EventStoreDB client logs its own connection errors; domreg reports them.
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DOMREG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,kurrentdb=off")),
+        )
         .with_writer(std::io::stderr)
         .init();
     // Two rustls crypto providers are linked in (through different crates); pick one for

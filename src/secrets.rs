@@ -48,7 +48,7 @@ pub fn env_name(title: &str) -> String {
 /// A title as a file name: unchanged when it is letters, digits, '.', '_' and '-' (as
 /// every title was before titles took any text), otherwise those characters with '_' for
 /// the rest and a hash of the whole title, so two titles never share a file.
-fn file_name(title: &str) -> String {
+pub fn file_name(title: &str) -> String {
     let plain = title
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
@@ -135,6 +135,30 @@ impl SecretStore {
     pub fn remove(&self, title: &str) {
         let _ = fs::remove_file(self.path(title));
     }
+
+    /// Keeps a transfer's EPP code until the order is sent to OpenSRS.
+    pub fn put_auth_code(
+        &self,
+        order: domreg_events::OrderId,
+        code: &Secret,
+    ) -> Result<(), SecretError> {
+        self.put(&auth_title(order), code)
+    }
+
+    /// The EPP code kept for an order (from its file only: never from the environment).
+    pub fn auth_code(&self, order: domreg_events::OrderId) -> Option<Secret> {
+        let s = fs::read_to_string(self.path(&auth_title(order))).ok()?;
+        Some(Secret::new(s.trim().to_string())).filter(|s| !s.expose().is_empty())
+    }
+
+    /// Forgets an order's EPP code once it was sent (or the order was not placed).
+    pub fn forget_auth_code(&self, order: domreg_events::OrderId) {
+        self.remove(&auth_title(order));
+    }
+}
+
+fn auth_title(order: domreg_events::OrderId) -> String {
+    format!("auth-{order}")
 }
 
 #[cfg(test)]

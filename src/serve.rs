@@ -132,7 +132,9 @@ pub async fn run<C: Clock>(
         mail_task = Some(tokio::spawn(async move { mailer.run(rx).await }));
     }
     if let (Some(api), false) = (api, once) {
-        let state = Arc::new(ApiState::new(App::open(data_dir)?, api.token).with_admin(&api.admin));
+        let state = Arc::new(
+            ApiState::new(App::connect(data_dir).await?, api.token).with_admin(&api.admin),
+        );
         let mut rx = stop_rx.clone();
         let shutdown = async move {
             let _ = rx.wait_for(|stop| *stop).await;

@@ -188,24 +188,17 @@ async fn an_admin_works_the_async_manager_in_a_browser() {
     let name = DomainName::parse("langsam.de").unwrap();
     let state = steps::load(&app.store, &name).await.unwrap();
     let order = state.open_order().unwrap().id;
-    steps::append_decisions(
-        &app.store,
-        &state,
-        vec![domreg_events::Command::RecordPoll {
-            order_id: order,
-            result: PollResult::StillPending {
-                answer: RegistrarAnswer::new(
-                    Some(200),
-                    "<script>window.pwned = 1</script> waiting",
-                ),
-            },
-            next_poll_at: chrono::Utc::now() + chrono::Duration::hours(1),
-        }],
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let poll = domreg_events::Command::RecordPoll {
+        order_id: order,
+        result: PollResult::StillPending {
+            answer: RegistrarAnswer::new(Some(200), "<script>window.pwned = 1</script> waiting"),
+        },
+        next_poll_at: chrono::Utc::now() + chrono::Duration::hours(1),
+    };
+    domreg::unit_of_work::UnitOfWork::new(&app.store, Actor::Engine, chrono::Utc::now())
+        .run(&name, |_| vec![poll.clone()])
+        .await
+        .unwrap();
 
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = browser(profile.path()).await;

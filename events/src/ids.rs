@@ -71,6 +71,8 @@ pub enum IdError {
         "idempotency key {0:?} is invalid: use 1 to 200 printable ASCII characters without spaces"
     )]
     IdempotencyKey(String),
+    #[error("order kind {0:?} is unknown: use register, transfer or renew")]
+    UnknownKind(String),
 }
 
 /// A customer account of the hosting provider, as the provider's panel names it.
@@ -186,6 +188,18 @@ impl OrderKind {
             OrderKind::Register => "register",
             OrderKind::Transfer => "transfer",
             OrderKind::Renew => "renew",
+        }
+    }
+}
+
+impl std::str::FromStr for OrderKind {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "register" => Ok(OrderKind::Register),
+            "transfer" => Ok(OrderKind::Transfer),
+            "renew" => Ok(OrderKind::Renew),
+            _ => Err(IdError::UnknownKind(s.to_string())),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod decide;
 pub mod domain;
 pub mod domain_name;
 pub mod event;
+pub mod expiry;
 pub mod ids;
 pub mod metadata;
 pub mod money;

@@ -8,7 +8,9 @@
 
 mod apply;
 pub mod query;
+mod refunds;
 mod store;
+mod work;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use uuid::Uuid;
@@ -17,6 +19,7 @@ use domreg_events::AnyEvent;
 
 pub use query::*;
 pub use store::ReadModels;
+pub use work::{DueOrder, Work};
 
 /// A position in the log, `(commit, prepare)`, as the event store reports it.
 pub type LogPosition = (u64, u64);

@@ -7,6 +7,7 @@ use domreg_events::{ContactError, DomainError, DomainNameError, IdError, MoneyEr
 use crate::app::AppError;
 use crate::engine::place::OrderError;
 use crate::store::StoreError;
+use crate::unit_of_work::UnitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -68,6 +69,7 @@ impl From<IdError> for AdminError {
             IdError::Account(_) => AdminError::invalid("invalid_account", e),
             IdError::Period(_) => AdminError::invalid("invalid_period", e),
             IdError::IdempotencyKey(_) => AdminError::invalid("invalid_idempotency_key", e),
+            IdError::UnknownKind(_) => AdminError::invalid("invalid_kind", e),
         }
     }
 }
@@ -144,6 +146,7 @@ impl From<OrderError> for AdminError {
             OrderError::App(a) => a.into(),
             OrderError::Secret(s) => s.into(),
             OrderError::IdReused { .. } => AdminError::Conflict(e.to_string()),
+            OrderError::Write(w) => w.into(),
         }
     }
 }
@@ -151,8 +154,25 @@ impl From<OrderError> for AdminError {
 impl From<crate::engine::steps::StepError> for AdminError {
     fn from(e: crate::engine::steps::StepError) -> Self {
         match e {
-            crate::engine::steps::StepError::Store(s) => s.into(),
+            crate::engine::steps::StepError::Unit(u) => u.into(),
             other => AdminError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<UnitError> for AdminError {
+    fn from(e: UnitError) -> Self {
+        match e {
+            UnitError::Store(s) => s.into(),
+            UnitError::Refused { error, .. } => error.into(),
+            UnitError::Contended { .. } => AdminError::Conflict(e.to_string()),
+            UnitError::Unreadable { .. } => AdminError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<domreg_events::policy::CancelRefusal> for AdminError {
+    fn from(e: domreg_events::policy::CancelRefusal) -> Self {
+        AdminError::Conflict(e.to_string())
     }
 }

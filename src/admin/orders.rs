@@ -4,13 +4,15 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use domreg_events::policy::{self, cancel_plan, CancelPlan};
 use domreg_events::*;
 
 use super::AdminError;
 use crate::app::App;
 use crate::engine::client_for;
-use crate::engine::steps::{self, StepContext, StepOutcome};
+use crate::engine::steps::{StepContext, StepOutcome};
 use crate::opensrs;
+use crate::unit_of_work::{load, UnitOfWork};
 
 /// The answer of an order operation: where the order stands afterwards.
 #[derive(Debug, Clone, Serialize)]
@@ -133,102 +135,90 @@ async fn open_order(
             ))
         })?;
     let name = DomainName::parse(&domain)?;
-    let state = steps::load(&app.store, &name).await?;
+    let state = load(&app.store, &name).await?;
     Ok((name, id, state))
 }
 
-/// Cancels an open order and refunds it. An order OpenSRS may be working on is cancelled
-/// there first (PROCESS_PENDING), and only if OpenSRS confirms: refunding an order the
-/// registry then completes would give the domain away.
+/// Writes `commands` to an order's domain for `actor`, with the reactions the model
+/// calls for (the refund after a cancel), and answers where the order stands then.
+async fn write(
+    app: &mut App,
+    name: &DomainName,
+    id: OrderId,
+    state: Domain,
+    actor: Actor,
+    plan: impl FnMut(&Domain) -> Vec<Command>,
+) -> Result<OrderOutcome, AdminError> {
+    let now = app.clock.now();
+    let written = UnitOfWork::new(&app.store, actor, now)
+        .from(state)
+        .run(name, plan)
+        .await?;
+    let order = written
+        .state()
+        .orders
+        .get(&id)
+        .ok_or_else(|| AdminError::Internal(format!("order {id} left {name}")))?;
+    Ok(outcome(name, order))
+}
+
+/// Cancels an open order and refunds it, as the model's cancel plan allows: an order
+/// OpenSRS may be working on is cancelled there first (PROCESS_PENDING), and ended only
+/// if OpenSRS confirms.
 pub async fn cancel(app: &mut App, order: &str, actor: Actor) -> Result<OrderOutcome, AdminError> {
     let (name, id, state) = open_order(app, order).await?;
-    let o = state.orders[&id].clone();
     let mut registrar_call = None;
-    match (o.stage, &o.registrar_order_id) {
-        (Stage::Accepted, _) => {} // never sent: nothing to undo at OpenSRS
-        (Stage::Submitted, _) => {
+    if let CancelPlan::CancelAtRegistrar { registrar_order_id } = cancel_plan(&state, id)? {
+        let connection = state.orders[&id].connection.clone();
+        let client = client_for(app, &connection).map_err(AdminError::Registrar)?;
+        let e = client
+            .call(&opensrs::Command::ProcessPending {
+                order_id: registrar_order_id.clone(),
+                cancel: true,
+            })
+            .await;
+        if e.classification.class != opensrs::Class::Done {
             return Err(AdminError::Conflict(format!(
-                "order {id} is being sent to OpenSRS and its answer is not recorded yet; the engine resolves it within a round: check again shortly"
-            )))
+                "OpenSRS did not cancel order {registrar_order_id} ({} {}); nothing was changed or refunded. It may have completed meanwhile: use check to see where it stands",
+                e.classification.code.map(|c| c.to_string()).unwrap_or_else(|| "no answer".into()),
+                e.classification.text
+            )));
         }
-        (Stage::Pending, None) => {
-            return Err(AdminError::Conflict(format!(
-                "order {id} cannot be cancelled at OpenSRS: its answer was lost, so OpenSRS's order id is unknown. The engine is finding out where it stands; use check, or wait until it ends (a refund follows if it never completes)"
-            )))
-        }
-        (Stage::Pending, Some(registrar_order)) => {
-            let client = client_for(app, &o.connection).map_err(AdminError::Registrar)?;
-            let e = client
-                .call(&opensrs::Command::ProcessPending {
-                    order_id: registrar_order.clone(),
-                    cancel: true,
-                })
-                .await;
-            let answer = RegistrarAnswer::new(
-                e.classification.code,
-                format!("OpenSRS order {registrar_order}: {}", e.classification.text),
-            );
-            if e.classification.class != opensrs::Class::Done {
-                return Err(AdminError::Conflict(format!(
-                    "OpenSRS did not cancel order {registrar_order} ({} {}); nothing was changed or refunded. It may have completed meanwhile: use check to see where it stands",
-                    e.classification.code.map(|c| c.to_string()).unwrap_or_else(|| "no answer".into()),
-                    e.classification.text
-                )));
-            }
-            registrar_call = Some(answer);
-        }
-        (Stage::Ended(_), _) => unreachable_open(id)?,
+        registrar_call = Some(RegistrarAnswer::new(
+            e.classification.code,
+            format!(
+                "OpenSRS order {registrar_order_id}: {}",
+                e.classification.text
+            ),
+        ));
     }
     let reason = format!("cancelled by {actor}");
-    let mut commands = vec![Command::Cancel {
+    let cancel = Command::Cancel {
         order_id: id,
         reason,
-    }];
-    if o.charged.is_some() {
-        commands.push(Command::Refund { order_id: id });
-    }
-    steps::append_decisions_by(&app.store, &state, commands, actor, Utc::now()).await??;
-    let after = steps::load(&app.store, &name).await?;
-    let mut out = outcome(&name, &after.orders[&id]);
+    };
+    let mut out = write(app, &name, id, state, actor, |_| vec![cancel.clone()]).await?;
     out.registrar_call = registrar_call;
     Ok(out)
 }
 
 /// Ends an order the engine handed to the admin (`Escalated`) after the admin has checked
 /// at OpenSRS by hand (the Reseller Web Interface) that it will not complete: Cancelled
-/// and Refunded without a call, with the admin's word recorded as the reason. Only for
-/// escalated orders: for any other, OpenSRS is asked.
+/// and Refunded without a call, with the admin's word recorded as the reason.
 pub async fn cancel_checked_by_hand(
     app: &mut App,
     order: &str,
     actor: Actor,
 ) -> Result<OrderOutcome, AdminError> {
     let (name, id, state) = open_order(app, order).await?;
-    let o = state.orders[&id].clone();
-    let Some(why) = o.escalated.clone() else {
-        return Err(AdminError::Conflict(format!(
-            "order {id} was not handed to the admin; cancel it without --checked-at-opensrs, and OpenSRS is asked"
-        )));
-    };
-    let mut commands = vec![Command::Cancel {
-        order_id: id,
-        reason: format!(
-            "cancelled by {actor} after checking at OpenSRS by hand that it will not complete (the engine could not: {why})"
-        ),
-    }];
-    if o.charged.is_some() {
-        commands.push(Command::Refund { order_id: id });
-    }
-    steps::append_decisions_by(&app.store, &state, commands, actor, Utc::now()).await??;
-    let after = steps::load(&app.store, &name).await?;
-    Ok(outcome(&name, &after.orders[&id]))
+    let cancel = policy::cancel_checked_by_hand(&state, id, &actor.to_string())?;
+    write(app, &name, id, state, actor, |_| vec![cancel.clone()]).await
 }
 
-/// `open_order` only returns open orders; an ended one here is a bug, reported, not a panic.
-fn unreachable_open(id: OrderId) -> Result<(), AdminError> {
-    Err(AdminError::Internal(format!(
-        "order {id} has already ended"
-    )))
+/// What cancelling an open order would give back (the confirmation page says it).
+pub async fn refund_on_cancel(app: &mut App, order: &str) -> Result<Option<Money>, AdminError> {
+    let (_, id, state) = open_order(app, order).await?;
+    Ok(policy::refund_on_cancel(&state, id))
 }
 
 /// Restarts an open order's wait: a new deadline from its TLD's policy.
@@ -239,21 +229,12 @@ pub async fn reset(app: &mut App, order: &str, actor: Actor) -> Result<OrderOutc
         .models
         .policy(name.tld(), kind == OrderKind::Transfer)?
         .policy;
-    let now = Utc::now();
-    let deadline = now + chrono::Duration::seconds(policy.timeout_secs as i64);
-    steps::append_decisions_by(
-        &app.store,
-        &state,
-        vec![Command::ResetDeadline {
-            order_id: id,
-            deadline,
-        }],
-        actor,
-        now,
-    )
-    .await??;
-    let after = steps::load(&app.store, &name).await?;
-    Ok(outcome(&name, &after.orders[&id]))
+    let deadline = app.clock.now() + chrono::Duration::seconds(policy.timeout_secs as i64);
+    let reset = Command::ResetDeadline {
+        order_id: id,
+        deadline,
+    };
+    write(app, &name, id, state, actor, |_| vec![reset.clone()]).await
 }
 
 /// Polls a pending order now, as the engine would.
@@ -267,13 +248,15 @@ pub async fn check(app: &mut App, order: &str) -> Result<OrderOutcome, AdminErro
         )));
     }
     let client = client_for(app, &o.connection).map_err(AdminError::Registrar)?;
-    let ctx = StepContext::once(app.store.clone(), app.secrets.clone(), Utc::now());
-    let auto_renew = app
-        .models
-        .registrar(&o.connection)?
-        .is_some_and(|c| c.auto_renew_default);
-    let step = crate::engine::poll::poll(&ctx, &client, &name, id, auto_renew).await?;
-    let after = steps::load(&app.store, &name).await?;
+    let ctx = StepContext::once(app.store.clone(), app.secrets.clone(), app.clock.now());
+    let connection = Policy {
+        auto_renew_default: app
+            .models
+            .registrar(&o.connection)?
+            .is_some_and(|c| c.auto_renew_default),
+    };
+    let step = crate::engine::poll::poll(&ctx, &client, &name, id, connection).await?;
+    let after = load(&app.store, &name).await?;
     let mut out = outcome(&name, &after.orders[&id]);
     out.already_moved_on = matches!(step, StepOutcome::Skipped);
     Ok(out)
@@ -287,24 +270,8 @@ pub async fn set_auto_renew(
     actor: Actor,
 ) -> Result<DomainName, AdminError> {
     let name = DomainName::parse(domain)?;
-    for _ in 0..3 {
-        let state = steps::load(&app.store, &name).await?;
-        match steps::append_decisions_by(
-            &app.store,
-            &state,
-            vec![Command::SetAutoRenew { enabled }],
-            actor.clone(),
-            Utc::now(),
-        )
-        .await
-        {
-            Ok(Ok(_)) => return Ok(name),
-            Ok(Err(e)) => return Err(e.into()),
-            Err(crate::store::StoreError::WrongExpectedVersion { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(AdminError::Conflict(format!(
-        "{name} kept changing; try again"
-    )))
+    UnitOfWork::new(&app.store, actor, app.clock.now())
+        .run(&name, |_| vec![Command::SetAutoRenew { enabled }])
+        .await?;
+    Ok(name)
 }

@@ -1,7 +1,6 @@
 //! Settings an admin changes: OpenSRS connections, TLD routes, prices, async policies,
 //! payments received and account contacts. Shared by the CLI and the HTTP API.
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use domreg_events::settings::*;
@@ -129,13 +128,19 @@ async fn record(
     event: SettingsEvent,
     actor: Actor,
 ) -> Result<(), AdminError> {
-    app.append_settings(stream, ExpectedVersion::Any, &[event], actor, Utc::now())
-        .await?;
+    app.append_settings(
+        stream,
+        ExpectedVersion::Any,
+        &[event],
+        actor,
+        app.clock.now(),
+    )
+    .await?;
     Ok(())
 }
 
 async fn stream_version(
-    store: &crate::store::SqliteStore,
+    store: &impl EventStore,
     stream: &str,
 ) -> Result<ExpectedVersion, AdminError> {
     let len = store.read_stream(stream, 0, usize::MAX).await?.len() as u64;
@@ -203,7 +208,7 @@ pub async fn add_registrar(
     let event = RegistrarAdded {
         config: config.clone(),
     };
-    app.append_settings(&stream, expected, &[event.into()], actor, Utc::now())
+    app.append_settings(&stream, expected, &[event.into()], actor, app.clock.now())
         .await?;
     view(app, config, warnings)
 }
@@ -246,7 +251,7 @@ pub async fn update_registrar(
             .into(),
         );
     }
-    app.append_settings(&stream, expected, &events, actor, Utc::now())
+    app.append_settings(&stream, expected, &events, actor, app.clock.now())
         .await?;
     view(app, config, warnings)
 }
@@ -277,7 +282,7 @@ pub async fn remove_registrar(app: &mut App, title: &str, actor: Actor) -> Resul
     let event = RegistrarRemoved {
         title: title.to_string(),
     };
-    app.append_settings(&stream, expected, &[event.into()], actor, Utc::now())
+    app.append_settings(&stream, expected, &[event.into()], actor, app.clock.now())
         .await?;
     app.secrets.remove(title);
     Ok(())
@@ -554,7 +559,7 @@ pub async fn credit(
                 event_type: e.event_type().to_string(),
                 schema_version: e.schema_version(),
                 data: e.encode(),
-                metadata: EventMetadata::new(actor, uuid::Uuid::now_v7(), Utc::now()),
+                metadata: EventMetadata::new(actor, uuid::Uuid::now_v7(), app.clock.now()),
             };
             // The same id from a concurrent retry is stored once (the log's idempotency).
             app.store
@@ -600,7 +605,7 @@ fn balance_of(app: &App, account: &AccountId, like: Money) -> Result<Money, Admi
 
 /// The credit stored under `id` in an account's stream, if any.
 async fn earlier_credit(
-    store: &crate::store::SqliteStore,
+    store: &impl EventStore,
     stream: &str,
     id: uuid::Uuid,
 ) -> Result<Option<AccountCredited>, AdminError> {

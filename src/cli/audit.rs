@@ -8,7 +8,6 @@ use clap::Args;
 use domreg_events::{AccountId, DomainName, OrderId};
 
 use crate::audit::{self, AccountAudit, DomainAudit};
-use crate::store::SqliteStore;
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("subject").required(true).args(["domain", "account"]))]
@@ -35,7 +34,7 @@ pub struct AuditArgs {
 }
 
 pub async fn run(data_dir: &Path, args: AuditArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open(super::log_path(data_dir))?;
+    let store = crate::app::open_log(data_dir).await?;
     let report = match (&args.domain, &args.account) {
         (Some(domain), _) => {
             let order = args

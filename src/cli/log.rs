@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use crate::store::{EventStore, Position, SqliteStore};
+use crate::store::{EventStore, Position};
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -43,7 +43,7 @@ pub enum Which {
 }
 
 pub async fn run(data_dir: &Path, args: LogArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open(super::log_path(data_dir))?;
+    let store = crate::app::open_log(data_dir).await?;
     match args.which {
         #[cfg(debug_assertions)]
         Which::AppendSample {

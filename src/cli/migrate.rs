@@ -47,7 +47,7 @@ pub async fn run(data_dir: &Path, args: MigrateArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.path.display()))?;
     // Old installs may hold Latin-1 comments; the values that matter are ASCII.
     let text = String::from_utf8_lossy(&bytes);
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let mut opts = MigrateOptions {
         title: args.title,
         prices: args.prices,

@@ -29,6 +29,17 @@ pub struct Cli {
     )]
     pub data_dir: PathBuf,
 
+    /// The event log: sqlite:PATH (default: events.db in the data directory), or an
+    /// EventStoreDB / KurrentDB server, esdb://HOST:2113?tls=false or kurrentdb://...
+    /// The read models stay in the data directory.
+    #[arg(
+        long = "store",
+        env = "DOMREG_STORE",
+        global = true,
+        value_name = "URL"
+    )]
+    pub store: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -95,6 +106,9 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(url) = cli.store.as_deref().filter(|u| !u.trim().is_empty()) {
+        crate::app::choose_store(crate::store::StoreUrl::parse(url)?);
+    }
     match cli.command {
         Command::Bench(args) => bench::run(args).await,
         Command::Audit(args) => audit::run(&cli.data_dir, args).await,
@@ -160,9 +174,4 @@ async fn demo_api(args: &crate::serve::ApiArgs) -> anyhow::Result<Option<crate::
             .await?
             .with_admin(&args.api_admin)?,
     ))
-}
-
-/// The embedded log file inside the data directory.
-pub fn log_path(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("events.db")
 }

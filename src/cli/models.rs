@@ -122,7 +122,7 @@ fn models_to_rebuild(name: Option<&str>) -> anyhow::Result<Vec<Model>> {
 }
 
 pub async fn rebuild(data_dir: &std::path::Path, args: RebuildArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let models = models_to_rebuild(args.model.as_deref())?;
     for m in &models {
         app.models.reset(*m)?;
@@ -151,7 +151,7 @@ pub async fn rebuild(data_dir: &std::path::Path, args: RebuildArgs) -> anyhow::R
 
 /// Replays the whole log into fresh models and compares them with the stored ones.
 pub async fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     let mut fresh = ReadModels::open_in_memory()?;
     let replayed = catch_up(&app.store, &mut fresh, |_| {}).await?;
@@ -192,7 +192,7 @@ pub async fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub async fn ledger(data_dir: &std::path::Path, args: LedgerArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     if let Some(a) = &args.account {
         AccountId::parse(a)?;
@@ -235,7 +235,7 @@ pub async fn ledger(data_dir: &std::path::Path, args: LedgerArgs) -> anyhow::Res
 }
 
 pub async fn domains(data_dir: &std::path::Path, args: DomainsArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     let rows = app.models.domains(args.account.as_deref(), args.limit)?;
     if args.json {
@@ -268,7 +268,7 @@ pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::R
         AsyncWhich::Check { order } => return super::orders::async_check(data_dir, order).await,
         AsyncWhich::List { .. } => {}
     }
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     match args.which {
         AsyncWhich::Cancel { .. } | AsyncWhich::Reset { .. } | AsyncWhich::Check { .. } => {}
@@ -338,7 +338,7 @@ pub async fn async_cmd(data_dir: &std::path::Path, args: AsyncArgs) -> anyhow::R
             if rows.is_empty() {
                 println!("no pending orders");
             }
-            let now = Utc::now();
+            let now = app.clock.now();
             for p in rows {
                 let left = p.deadline - now;
                 println!(
@@ -364,7 +364,7 @@ pub async fn account(data_dir: &std::path::Path, args: AccountArgs) -> anyhow::R
     if let AccountWhich::Contacts(c) = args.which {
         return super::orders::store_contacts(data_dir, c).await;
     }
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     match args.which {
         AccountWhich::Credit {

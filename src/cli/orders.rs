@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::Utc;
 use clap::Args;
 
 use domreg_events::*;
@@ -21,7 +20,7 @@ pub struct OrderArgs {
     pub domain: String,
     #[arg(long)]
     pub account: String,
-    /// Period in years (register and renew).
+    /// Period in years (a transfer runs exactly 1).
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub years: i64,
     /// Contacts as JSON (`{"owner": {...}, "admin": ..., "billing": ..., "tech": ...}`);
@@ -85,7 +84,7 @@ fn read_contacts(path: &Path) -> anyhow::Result<ContactSet> {
 }
 
 pub async fn order(data_dir: &Path, kind: OrderKind, args: OrderArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let contacts = args.contacts.as_deref().map(read_contacts).transpose()?;
     let order_id = admin::orders::chosen_order_id(
         &args.account,
@@ -105,7 +104,8 @@ pub async fn order(data_dir: &Path, kind: OrderKind, args: OrderArgs) -> anyhow:
         },
         order_id,
     };
-    let placed = place_order(&mut app, request, cli_actor(), Utc::now()).await?;
+    let now = app.clock.now();
+    let placed = place_order(&mut app, request, cli_actor(), now).await?;
     if !args.wait {
         if args.json {
             println!(
@@ -204,7 +204,7 @@ pub struct ContactsArgs {
 
 pub async fn store_contacts(data_dir: &Path, args: ContactsArgs) -> anyhow::Result<()> {
     let contacts = read_contacts(&args.file)?;
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let account =
         admin::settings::store_contacts(&mut app, &args.account, contacts, cli_actor()).await?;
     println!("stored the contacts of {account}");
@@ -279,7 +279,7 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let lock = crate::lock::DataDirLock::acquire(data_dir)?;
     let mailer = crate::notify::Mailer::new(data_dir, mail_settings(&args)?)?
         .with_message_timeout(args.smtp_timeout);
-    let engine = Engine::new(App::open(data_dir)?, SystemClock)
+    let engine = Engine::new(App::connect(data_dir).await?, SystemClock)
         .with_exclusive_lock(&lock)
         .with_call_timeout(args.opensrs_timeout);
     // `--once` delivers its mail before it exits; `serve` delivers on a task of its own.
@@ -330,7 +330,7 @@ pub async fn async_cancel(
     order: &str,
     checked_at_opensrs: bool,
 ) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let o = if checked_at_opensrs {
         admin::orders::cancel_checked_by_hand(&mut app, order, cli_actor()).await?
     } else {
@@ -355,7 +355,7 @@ pub async fn async_cancel(
 }
 
 pub async fn async_reset(data_dir: &Path, order: &str) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let o = admin::orders::reset(&mut app, order, cli_actor()).await?;
     println!(
         "order {} ({} {}) waits again until {}",
@@ -370,7 +370,7 @@ pub async fn async_reset(data_dir: &Path, order: &str) -> anyhow::Result<()> {
 }
 
 pub async fn async_check(data_dir: &Path, order: &str) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let o = admin::orders::check(&mut app, order).await?;
     let answer = answer_text(&o.last_answer);
     if o.already_moved_on {
@@ -403,7 +403,7 @@ pub struct AutoRenewArgs {
 }
 
 pub async fn auto_renew(data_dir: &Path, args: AutoRenewArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     let name =
         admin::orders::set_auto_renew(&mut app, &args.domain, args.state == "on", cli_actor())
             .await?;

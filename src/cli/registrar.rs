@@ -172,7 +172,7 @@ fn print_warnings(view: &RegistrarView) {
 }
 
 pub async fn run(data_dir: &std::path::Path, args: RegistrarArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     match args.which {
         Which::Add { title, fields } => {

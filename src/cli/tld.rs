@@ -127,7 +127,7 @@ fn hours(secs: u64) -> String {
 }
 
 pub async fn tld(data_dir: &std::path::Path, args: TldArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     match args.which {
         TldWhich::Assign { tld, registrar } => {
@@ -216,7 +216,7 @@ pub async fn tld(data_dir: &std::path::Path, args: TldArgs) -> anyhow::Result<()
 }
 
 pub async fn price(data_dir: &std::path::Path, args: PriceArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     match args.which {
         PriceWhich::Set {
@@ -282,7 +282,7 @@ pub async fn price(data_dir: &std::path::Path, args: PriceArgs) -> anyhow::Resul
 }
 
 pub async fn policy(data_dir: &std::path::Path, args: PolicyArgs) -> anyhow::Result<()> {
-    let mut app = App::open(data_dir)?;
+    let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
     match args.which {
         PolicyWhich::Set {

@@ -21,7 +21,8 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use domreg_events::settings::AsyncPolicy;
-use domreg_events::{DomainName, OrderId};
+use domreg_events::{DomainName, OrderId, OrderKind, Policy};
+use domreg_projections::Work;
 
 use crate::app::{App, AppError};
 use crate::clock::Clock;
@@ -77,12 +78,14 @@ pub enum EngineError {
     App(#[from] AppError),
     #[error(transparent)]
     Models(#[from] domreg_projections::ModelError),
+    #[error(transparent)]
+    Write(#[from] crate::unit_of_work::UnitError),
 }
 
 enum Job {
     Recover(DomainName, OrderId, AsyncPolicy),
-    Submit(DomainName, OrderId, AsyncPolicy, Arc<Client>, bool),
-    Poll(DomainName, OrderId, Arc<Client>, bool),
+    Submit(DomainName, OrderId, AsyncPolicy, Arc<Client>, Policy),
+    Poll(DomainName, OrderId, Arc<Client>, Policy),
 }
 
 impl<C: Clock> Engine<C> {
@@ -162,12 +165,8 @@ impl<C: Clock> Engine<C> {
         self.clients.clear();
     }
 
-    fn policy(&self, domain: &DomainName, kind: &str) -> Result<AsyncPolicy, EngineError> {
-        Ok(self
-            .app
-            .models
-            .policy(domain.tld(), kind == "transfer")?
-            .policy)
+    fn policy(&self, domain: &DomainName, transfer: bool) -> Result<AsyncPolicy, EngineError> {
+        Ok(self.app.models.policy(domain.tld(), transfer)?.policy)
     }
 
     /// One round of work. Returns what it did; errors of single orders are collected in
@@ -189,68 +188,36 @@ impl<C: Clock> Engine<C> {
             self.last_expiry_round = Some(now.date_naive());
             self.app.catch_up().await?;
         }
-        let pending = self
-            .app
-            .models
-            .pending_orders(&domreg_projections::PendingQuery {
-                limit: usize::MAX >> 1,
-                ..Default::default()
-            })?;
-        let connection_of: HashMap<String, (String, String)> = pending
-            .iter()
-            .map(|p| (p.order_id.clone(), (p.connection.clone(), p.kind.clone())))
-            .collect();
-        // Submissions without an outcome whose engine's lease has lapsed (it died, or its
-        // outcome could not be recorded). While the lease runs, the submitting engine may
-        // still be waiting for OpenSRS's answer, so nobody else touches the order. An
-        // engine holding the data directory's lock knows at start that nobody else can.
-        let lapsed = if self.exclusive && !self.started {
-            self.app
-                .models
-                .orders_in_stage("submitted", usize::MAX >> 1)?
-        } else {
-            self.app.models.lapsed_submissions(now, 10_000)?
-        };
+        // Submissions without an outcome are recovered once their engine's lease has
+        // lapsed (it died, or its outcome could not be recorded). While the lease runs,
+        // the submitting engine may still be waiting for OpenSRS's answer, so nobody else
+        // touches the order. An engine holding the data directory's lock knows at start
+        // that nobody else can.
+        let every_submission = self.exclusive && !self.started;
         self.started = true;
-        for (order, domain) in lapsed {
-            let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
+        for due in self.app.models.due_work(now, every_submission, 10_000)? {
+            let Ok(domain) = DomainName::parse(&due.domain) else {
                 continue;
             };
-            let kind = self.order_kind(&order)?;
-            jobs.push(Job::Recover(d.clone(), o, self.policy(&d, &kind)?));
-        }
-        for (order, domain) in self.app.models.orders_in_stage("charged", 10_000)? {
-            let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
-                continue;
-            };
-            let (connection, kind) = self.order_connection(&order)?;
-            match self.client(&connection) {
-                Ok(client) => {
-                    let policy = self.policy(&d, &kind)?;
-                    jobs.push(Job::Submit(
-                        d,
-                        o,
-                        policy,
-                        client,
-                        self.auto_renew_default(&connection)?,
-                    ));
+            let transfer = due.kind == OrderKind::Transfer;
+            let order = due.order_id;
+            match due.work {
+                Work::Recover => {
+                    let policy = self.policy(&domain, transfer)?;
+                    jobs.push(Job::Recover(domain, order, policy));
                 }
-                Err(e) => round.errors.push(format!("order {order}: {e}")),
-            }
-        }
-        for (order, domain) in self.app.models.pending_due(now, 10_000)? {
-            let (Ok(d), Ok(o)) = (DomainName::parse(&domain), order.parse::<OrderId>()) else {
-                continue;
-            };
-            let Some((connection, _)) = connection_of.get(&order) else {
-                continue;
-            };
-            match self.client(connection) {
-                Ok(client) => {
-                    let auto_renew = self.auto_renew_default(connection)?;
-                    jobs.push(Job::Poll(d, o, client, auto_renew))
-                }
-                Err(e) => round.errors.push(format!("order {order}: {e}")),
+                Work::Submit | Work::Poll => match self.client(&due.connection) {
+                    Ok(client) => {
+                        let connection = self.connection_policy(&due.connection)?;
+                        jobs.push(if due.work == Work::Submit {
+                            let policy = self.policy(&domain, transfer)?;
+                            Job::Submit(domain, order, policy, client, connection)
+                        } else {
+                            Job::Poll(domain, order, client, connection)
+                        });
+                    }
+                    Err(e) => round.errors.push(format!("order {order}: {e}")),
+                },
             }
         }
         let ctx = StepContext {
@@ -315,37 +282,21 @@ impl<C: Clock> Engine<C> {
             }
         }
         let m = crate::metrics::global();
-        m.round_done(chrono::Utc::now());
+        m.round_done(self.clock.now());
         crate::metrics::Metrics::add(&m.polls, round.polled as u64);
         crate::metrics::Metrics::add(&m.submissions, round.submitted as u64);
         Ok(round)
     }
 
-    fn order_connection(&self, order: &str) -> Result<(String, String), EngineError> {
-        let row = self
-            .app
-            .models
-            .connection()
-            .query_row(
-                "SELECT connection, kind FROM am_orders WHERE order_id = ?1",
-                [order],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(domreg_projections::ModelError::from)?;
-        Ok(row)
-    }
-
-    /// Whether new domains of a connection renew automatically.
-    fn auto_renew_default(&self, connection: &str) -> Result<bool, EngineError> {
-        Ok(self
-            .app
-            .models
-            .registrar(connection)?
-            .is_some_and(|c| c.auto_renew_default))
-    }
-
-    fn order_kind(&self, order: &str) -> Result<String, EngineError> {
-        Ok(self.order_connection(order)?.1)
+    /// The settings of a connection that the model's reactions depend on.
+    fn connection_policy(&self, connection: &str) -> Result<Policy, EngineError> {
+        Ok(Policy {
+            auto_renew_default: self
+                .app
+                .models
+                .registrar(connection)?
+                .is_some_and(|c| c.auto_renew_default),
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use domreg_events::*;
 
 use crate::app::{App, AppError};
 use crate::opensrs::Secret;
-use crate::store::{EventStore, ExpectedVersion, NewEvent, SqliteStore};
+use crate::unit_of_work::{load, UnitError, UnitOfWork, Written};
 
 /// What a customer (or an admin for them) asks for.
 #[derive(Debug, Clone)]
@@ -66,6 +66,8 @@ pub enum OrderError {
     App(#[from] AppError),
     #[error("order {order} already exists for {existing}; an order id (or idempotency key) names one order: use a new key for a different order")]
     IdReused { order: OrderId, existing: String },
+    #[error(transparent)]
+    Write(#[from] UnitError),
     #[error("cannot keep the transfer code: {0}")]
     Secret(#[from] crate::secrets::SecretError),
 }
@@ -95,17 +97,13 @@ pub async fn place_order(
             }
         }
     }
-    let period = if req.kind == OrderKind::Transfer {
-        Period::ONE_YEAR
-    } else {
-        Period::years(req.years)?
-    };
+    // A transfer runs one year: the decider refuses any other period, by name.
+    let period = Period::years(req.years)?;
     let tld = domain.tld().to_string();
-    let stream = domain_stream(&domain);
     // A renewal (like every later change to a domain) goes through the connection that
     // holds the domain; the TLD's route is for new registrations and transfers only.
     let holder = match req.kind {
-        OrderKind::Renew => load_domain(&app.store, &stream).await?.connection,
+        OrderKind::Renew => load(&app.store, &domain).await?.connection,
         _ => None,
     };
     let connection = match holder {
@@ -157,56 +155,46 @@ pub async fn place_order(
     };
 
     let auth_code = req.auth_code.filter(|c| !c.expose().trim().is_empty());
-    // Another order for the same domain may be appended between our read and our append
-    // (two customers, one name): then decide again on the new state, which refuses with
-    // the reason (an open order, already registered) instead of a version conflict.
-    let mut attempts = 0;
     let order_id = req.order_id.unwrap_or_else(|| OrderId(Uuid::now_v7()));
-    loop {
-        attempts += 1;
-        let state = load_domain(&app.store, &stream).await?;
-        if let Some(existing) = state.orders.get(&order_id) {
-            return repeat_of(&domain, existing, &account, req.kind, period);
-        }
-        let events = decide_order(
-            &state,
-            &domain,
-            &account,
-            req.kind,
-            period,
-            &connection,
-            price,
-            &details,
-            order_id,
-            now,
-        )?;
-        if let Some(code) = &auth_code {
-            app.secrets.put(
-                &format!("auth-{order_id}"),
-                &Secret::new(code.expose().trim()),
-            )?;
-        }
-        let correlation = Uuid::now_v7();
-        let new: Vec<NewEvent> = events
-            .iter()
-            .map(|e| NewEvent::domain(e, EventMetadata::new(actor.clone(), correlation, now)))
-            .collect();
-        match app
-            .store
-            .append(&stream, ExpectedVersion::after(state.version), new)
-            .await
-        {
-            Ok(_) => break,
-            Err(e) => {
-                if auth_code.is_some() {
-                    app.secrets.remove(&format!("auth-{order_id}"));
-                }
-                match e {
-                    crate::store::StoreError::WrongExpectedVersion { .. } if attempts < 5 => {}
-                    other => return Err(AppError::from(other).into()),
-                }
+    if let Some(code) = &auth_code {
+        app.secrets
+            .put_auth_code(order_id, &Secret::new(code.expose().trim()))?;
+    }
+    // Another order for the same domain may be appended between our read and our append
+    // (two customers, one name): the unit of work decides again on the new state, which
+    // refuses with the reason (an open order, already registered), not a conflict.
+    let written = UnitOfWork::new(&app.store, actor, now)
+        .run(&domain, |state| {
+            if state.orders.contains_key(&order_id) {
+                return vec![]; // placed before: answered below, nothing written
             }
+            order_commands(
+                &domain,
+                &account,
+                req.kind,
+                period,
+                &connection,
+                price,
+                &details,
+                order_id,
+            )
+        })
+        .await;
+    let state = match written {
+        Ok(Written::Appended { .. }) => None,
+        Ok(Written::Unchanged { state }) => Some(state),
+        Err(e) => {
+            if auth_code.is_some() {
+                app.secrets.forget_auth_code(order_id);
+            }
+            return Err(match e {
+                UnitError::Refused { error, .. } => OrderError::Refused(error),
+                other => OrderError::Write(other),
+            });
         }
+    };
+    if let Some(existing) = state.as_ref().and_then(|s| s.orders.get(&order_id)) {
+        return repeat_of(&domain, existing, &account, req.kind, period);
     }
     app.refresh_after_append().await;
     Ok(PlacedOrder {
@@ -250,26 +238,9 @@ fn repeat_of(
     })
 }
 
-async fn load_domain(store: &SqliteStore, stream: &str) -> Result<Domain, OrderError> {
-    let history = store
-        .read_stream(stream, 0, usize::MAX)
-        .await
-        .map_err(AppError::from)?;
-    let mut state = Domain::default();
-    for e in &history {
-        let event = e.decode_domain().map_err(|err| AppError::Unreadable {
-            position: e.position,
-            detail: err.to_string(),
-        })?;
-        state = evolve(state, &event);
-    }
-    Ok(state)
-}
-
-/// Requested (+ details) + Charged for a new order, as the decider allows them on `state`.
+/// Requested (+ details) + Charged: a new order, all or nothing.
 #[allow(clippy::too_many_arguments)]
-fn decide_order(
-    state: &Domain,
+fn order_commands(
     domain: &DomainName,
     account: &AccountId,
     kind: OrderKind,
@@ -278,8 +249,7 @@ fn decide_order(
     price: Money,
     details: &Option<(ContactSet, Vec<String>)>,
     order_id: OrderId,
-    now: DateTime<Utc>,
-) -> Result<Vec<DomainEvent>, DomainError> {
+) -> Vec<Command> {
     let mut commands = vec![Command::Request {
         order_id,
         domain: domain.clone(),
@@ -297,13 +267,5 @@ fn decide_order(
         });
     }
     commands.push(Command::RecordCharge { order_id });
-    let mut state = state.clone();
-    let mut events = Vec::new();
-    for command in commands {
-        for event in decide(&state, command, now)? {
-            state = evolve(state, &event);
-            events.push(event);
-        }
-    }
-    Ok(events)
+    commands
 }

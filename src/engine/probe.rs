@@ -3,20 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use domreg_events::policy::Finding;
 use domreg_events::*;
 
 use super::steps::registry_date;
 use crate::opensrs::{self, Class, Client, Exchange};
-
-/// Where a pending order stands, as far as one probe can tell.
-pub enum Probe {
-    Done {
-        expires_at: DateTime<Utc>,
-        answer: RegistrarAnswer,
-    },
-    Refused(RegistrarAnswer),
-    NotYet(PollResult),
-}
 
 /// The expiry OpenSRS reports for a domain in the reseller's account.
 pub async fn confirmed_expiry(client: &Client, domain: &DomainName) -> Option<DateTime<Utc>> {
@@ -97,10 +88,10 @@ pub fn describe(e: &Exchange) -> String {
     .to_string()
 }
 
-fn transient(e: &Exchange) -> Option<Probe> {
+fn transient(e: &Exchange) -> Option<Finding> {
     match e.classification.class {
         Class::Done => None,
-        _ => Some(Probe::NotYet(PollResult::TransientError {
+        _ => Some(Finding::NotYet(PollResult::TransientError {
             message: format!(
                 "{} {}",
                 e.classification
@@ -122,7 +113,7 @@ pub async fn probe(
     domain: &DomainName,
     order: &Order,
     known_expiry: Option<DateTime<Utc>>,
-) -> Probe {
+) -> Finding {
     let name = domain.to_string();
     if order.kind == OrderKind::Transfer {
         let e = client
@@ -143,18 +134,18 @@ pub async fn probe(
             .to_string();
         return match status.as_str() {
             "completed" => match confirmed_expiry(client, domain).await {
-                Some(expires_at) => Probe::Done {
+                Some(expires_at) => Finding::Done {
                     expires_at,
                     answer: RegistrarAnswer::new(Some(200), "transfer completed"),
                 },
-                None => Probe::NotYet(PollResult::StillPending {
+                None => Finding::NotYet(PollResult::StillPending {
                     answer: RegistrarAnswer::new(
                         Some(200),
                         "transfer completed; expiry not yet reported",
                     ),
                 }),
             },
-            "cancelled" => Probe::Refused(RegistrarAnswer::new(
+            "cancelled" => Finding::Refused(RegistrarAnswer::new(
                 e.classification.code,
                 format!(
                     "transfer cancelled: {}",
@@ -165,7 +156,7 @@ pub async fn probe(
                         .unwrap_or("refused")
                 ),
             )),
-            other => Probe::NotYet(PollResult::StillPending {
+            other => Finding::NotYet(PollResult::StillPending {
                 answer: RegistrarAnswer::new(
                     e.classification.code,
                     format!(
@@ -197,13 +188,13 @@ pub async fn probe(
         .and_then(registry_date);
     match (order.kind, belongs, expiry) {
         (OrderKind::Renew, true, Some(t)) if known_expiry.is_none_or(|k| t > k) => {
-            return Probe::Done {
+            return Finding::Done {
                 expires_at: t,
                 answer: RegistrarAnswer::new(Some(200), "renewal completed"),
             }
         }
         (OrderKind::Register, true, Some(t)) => {
-            return Probe::Done {
+            return Finding::Done {
                 expires_at: t,
                 answer: RegistrarAnswer::new(Some(200), "registration completed"),
             }
@@ -225,13 +216,13 @@ pub async fn probe(
             .unwrap_or("")
             .to_string();
         if matches!(status.as_str(), "declined" | "cancelled") {
-            return Probe::Refused(RegistrarAnswer::new(
+            return Finding::Refused(RegistrarAnswer::new(
                 info.classification.code,
                 format!("order {id} {status} at the registry"),
             ));
         }
         if !status.is_empty() {
-            return Probe::NotYet(PollResult::StillPending {
+            return Finding::NotYet(PollResult::StillPending {
                 answer: RegistrarAnswer::new(
                     info.classification.code,
                     format!("order {id} {status}"),
@@ -239,7 +230,7 @@ pub async fn probe(
             });
         }
     }
-    Probe::NotYet(PollResult::StillPending {
+    Finding::NotYet(PollResult::StillPending {
         answer: RegistrarAnswer::new(e.classification.code, "not in the account yet"),
     })
 }

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use domreg_events::expiry::expiry_due;
 use domreg_events::settings::{PriceKind, RegistrarConfig};
 use domreg_events::*;
 
-use super::steps::{append_decisions, load};
 use super::EngineError;
 use crate::app::App;
-use crate::store::StoreError;
+use crate::unit_of_work::{load, UnitError, UnitOfWork, Written};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExpiryRound {
@@ -52,109 +52,105 @@ pub async fn expiry_round(
         let (Some(config), Ok(domain)) = (config, DomainName::parse(&name)) else {
             continue;
         };
-        let mut synced = false;
-        for _attempt in 0..4 {
-            let state = load(&app.store, &domain).await.map_err(|e| {
-                EngineError::App(crate::app::AppError::Unreadable {
-                    position: Default::default(),
-                    detail: e.to_string(),
-                })
-            })?;
-            let (Some(expires), Some(holder)) = (state.expires_at, state.holder.clone()) else {
-                break;
+        let mut state = load(&app.store, &domain).await?;
+        let Some(expires) = state.expires_at else {
+            continue;
+        };
+        if !expiry_due(&state, &config, now).any() {
+            continue;
+        }
+        let holder_connection = state.connection.clone().unwrap_or(connection.clone());
+        if let Some(reported) = match clients.get(&holder_connection) {
+            Some(client) => registry_expiry(client, &domain).await,
+            None => None,
+        }
+        .filter(|t| *t != expires)
+        {
+            let sync = Command::SyncExpiry {
+                expires_at: reported,
+                source: "GET DOMAIN".into(),
             };
+            let written = UnitOfWork::new(&app.store, Actor::Engine, now)
+                .run(&domain, |_| vec![sync.clone()])
+                .await;
+            match written {
+                Ok(w) => {
+                    round.synced += usize::from(matches!(w, Written::Appended { .. }));
+                    state = w.state().clone();
+                }
+                Err(UnitError::Refused { .. } | UnitError::Contended { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let due = expiry_due(&state, &config, now);
+        let price = match due.renewal {
+            true => app.models.price(domain.tld(), PriceKind::Renew, Some(1))?,
+            false => None,
+        };
+        if due.renewal && price.is_none() {
+            round.problems.push(format!(
+                "{domain} should renew automatically but .{} has no 1-year renew price",
+                domain.tld()
+            ));
+        }
+        let order_id = OrderId(Uuid::now_v7());
+        let plan = |s: &Domain| {
+            let due = expiry_due(s, &config, now);
             let mut commands = Vec::new();
-            let warn_from = expires - Duration::days(i64::from(config.warn_days));
-            if now >= warn_from && now < expires && !state.warned_for.contains(&expires) {
-                commands.push(Command::RecordExpiryWarning {
-                    expires_at: expires,
+            if let Some(expires_at) = due.warning {
+                commands.push(Command::RecordExpiryWarning { expires_at });
+            }
+            if let (true, Some(price), Some(holder)) = (due.renewal, price, s.holder.clone()) {
+                commands.push(Command::Request {
+                    order_id,
+                    domain: domain.clone(),
+                    account: holder,
+                    kind: OrderKind::Renew,
+                    period: Period::ONE_YEAR,
+                    // An existing domain stays with the connection that holds it.
+                    connection: s.connection.clone().unwrap_or(connection.clone()),
+                    price,
                 });
+                commands.push(Command::RecordCharge { order_id });
             }
-            let renew_from = expires - Duration::days(i64::from(config.renew_days));
-            let wants_renewal = state.auto_renew
-                && now >= renew_from
-                && state.open_order().is_none()
-                && !state.renewal_requested_for.contains(&expires);
-            let due = !commands.is_empty() || wants_renewal;
-            if due && !synced {
-                synced = true;
-                if let Some(client) =
-                    clients.get(state.connection.as_deref().unwrap_or(&connection))
-                {
-                    let e = client
-                        .call(&crate::opensrs::Command::GetDomain {
-                            domain: domain.to_string(),
-                        })
-                        .await;
-                    let reported = e.outcome.as_ref().ok().and_then(|r| {
-                        r.attr("registry_expiredate")
-                            .or(r.attr("expiredate"))
-                            .and_then(super::steps::registry_date)
-                    });
-                    if let Some(t) = reported.filter(|t| *t != expires) {
-                        let sync = Command::SyncExpiry {
-                            expires_at: t,
-                            source: "GET DOMAIN".into(),
-                        };
-                        match append_decisions(&app.store, &state, vec![sync], now).await {
-                            Ok(_) | Err(StoreError::WrongExpectedVersion { .. }) => {
-                                round.synced += 1;
-                                continue;
-                            }
-                            Err(e) => return Err(EngineError::App(e.into())),
-                        }
-                    }
-                }
+            commands
+        };
+        match UnitOfWork::new(&app.store, Actor::Engine, now)
+            .from(state)
+            .run(&domain, plan)
+            .await
+        {
+            Ok(w) => {
+                let types = w.event_types();
+                round.warned += types.iter().filter(|t| **t == "ExpiryWarned").count();
+                round.renewals += types.iter().filter(|t| **t == "Requested").count();
             }
-            let mut renewing = false;
-            if wants_renewal {
-                match app.models.price(domain.tld(), PriceKind::Renew, Some(1))? {
-                    Some(price) => {
-                        let order_id = OrderId(Uuid::now_v7());
-                        commands.push(Command::Request {
-                            order_id,
-                            domain: domain.clone(),
-                            account: holder.clone(),
-                            kind: OrderKind::Renew,
-                            period: Period::ONE_YEAR,
-                            // An existing domain stays with the connection that holds it.
-                            connection: state.connection.clone().unwrap_or(connection.clone()),
-                            price,
-                        });
-                        commands.push(Command::RecordCharge { order_id });
-                        renewing = true;
-                    }
-                    None => round.problems.push(format!(
-                        "{domain} should renew automatically but .{} has no 1-year renew price",
-                        domain.tld()
-                    )),
-                }
+            Err(UnitError::Refused { error, .. }) => {
+                tracing::debug!(%domain, %error, "expiry round: nothing to do");
             }
-            if commands.is_empty() {
-                break;
-            }
-            let warned = usize::from(
-                commands
-                    .iter()
-                    .any(|c| matches!(c, Command::RecordExpiryWarning { .. })),
-            );
-            match append_decisions(&app.store, &state, commands, now).await {
-                Ok(Ok(_)) => {
-                    round.warned += warned;
-                    round.renewals += usize::from(renewing);
-                    break;
-                }
-                Ok(Err(refused)) => {
-                    tracing::debug!(%domain, %refused, "expiry round: nothing to do");
-                    break;
-                }
-                Err(StoreError::WrongExpectedVersion { .. }) => continue,
-                Err(e) => return Err(EngineError::App(e.into())),
-            }
+            Err(UnitError::Contended { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     for p in &round.problems {
         tracing::warn!("{p}");
     }
     Ok(round)
+}
+
+/// The expiry date the registry reports (GET DOMAIN), if it answers.
+async fn registry_expiry(
+    client: &crate::opensrs::Client,
+    domain: &DomainName,
+) -> Option<DateTime<Utc>> {
+    let e = client
+        .call(&crate::opensrs::Command::GetDomain {
+            domain: domain.to_string(),
+        })
+        .await;
+    let reply = e.outcome.ok()?;
+    reply
+        .attr("registry_expiredate")
+        .or(reply.attr("expiredate"))
+        .and_then(super::steps::registry_date)
 }

@@ -8,12 +8,15 @@ use rand::distr::{Alphanumeric, SampleString};
 use uuid::Uuid;
 
 use domreg_events::calendar::years_later;
+use domreg_events::policy::after_outcome;
 use domreg_events::settings::AsyncPolicy;
 use domreg_events::*;
 
 use crate::opensrs::{self, Class, Client, Exchange, PendingKind, RegType, SwRegister};
 use crate::secrets::SecretStore;
-use crate::store::{EventStore, ExpectedVersion, NewEvent, StoreError};
+use crate::store::{EventStore, StoreError};
+pub use crate::unit_of_work::load;
+use crate::unit_of_work::{UnitError, UnitOfWork, Written};
 
 /// What a step needs besides the order.
 #[derive(Clone)]
@@ -58,11 +61,15 @@ pub fn engine_id() -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("event in {stream} cannot be read: {detail}")]
-    Unreadable { stream: String, detail: String },
+    Unit(#[from] UnitError),
     #[error("order {0} is not in {1}")]
     NoOrder(OrderId, String),
+}
+
+impl From<StoreError> for StepError {
+    fn from(e: StoreError) -> Self {
+        StepError::Unit(UnitError::Store(e))
+    }
 }
 
 /// What happened to the order in this step (for logs, tests and `async check`).
@@ -73,95 +80,31 @@ pub enum StepOutcome {
     Recorded(Vec<&'static str>),
 }
 
-pub async fn load<S: EventStore>(store: &S, domain: &DomainName) -> Result<Domain, StepError> {
-    let stream = domain_stream(domain);
-    let mut state = Domain::default();
-    for e in store.read_stream(&stream, 0, usize::MAX).await? {
-        let event = e.decode_domain().map_err(|err| StepError::Unreadable {
-            stream: stream.clone(),
-            detail: err.to_string(),
-        })?;
-        state = evolve(state, &event);
-    }
-    Ok(state)
-}
-
-/// Decides `commands` in turn on `state` and appends all resulting events at once,
-/// expecting the stream to be where `state` saw it. A conflict means someone else moved
-/// the order: the caller re-reads and decides again.
-pub async fn append_decisions<S: EventStore>(
-    store: &S,
-    state: &Domain,
-    commands: Vec<Command>,
-    now: DateTime<Utc>,
-) -> Result<Result<Vec<&'static str>, DomainError>, StoreError> {
-    append_decisions_by(store, state, commands, Actor::Engine, now).await
-}
-
-/// [`append_decisions`] on behalf of `actor` (an admin's cancel or reset), so the audit
-/// names who did it.
-pub async fn append_decisions_by<S: EventStore>(
-    store: &S,
-    state: &Domain,
-    commands: Vec<Command>,
-    actor: Actor,
-    now: DateTime<Utc>,
-) -> Result<Result<Vec<&'static str>, DomainError>, StoreError> {
-    let Some(name) = &state.name else {
-        return Ok(Err(DomainError::NotRegistered(String::new())));
-    };
-    let mut next = state.clone();
-    let mut events = Vec::new();
-    for command in commands {
-        match decide(&next, command, now) {
-            Ok(new) => {
-                for e in new {
-                    next = evolve(next, &e);
-                    events.push(e);
-                }
-            }
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    if events.is_empty() {
-        return Ok(Ok(vec![]));
-    }
-    let correlation = Uuid::now_v7();
-    let new: Vec<NewEvent> = events
-        .iter()
-        .map(|e| NewEvent::domain(e, EventMetadata::new(actor.clone(), correlation, now)))
-        .collect();
-    store
-        .append(
-            &domain_stream(name),
-            ExpectedVersion::after(state.version),
-            new,
-        )
-        .await?;
-    Ok(Ok(events.iter().map(|e| e.event_type()).collect()))
-}
-
-/// Appends, re-reading and re-deciding once if another writer moved the stream.
+/// Records what `plan` decides on `state` through the unit of work. A refusal or a
+/// lost race means the order moved on: nothing to record.
 pub(super) async fn record<S: EventStore>(
     store: &S,
     domain: &DomainName,
-    mut state: Domain,
-    commands: impl Fn(&Domain) -> Vec<Command>,
+    state: Domain,
+    policy: Policy,
+    plan: impl FnMut(&Domain) -> Vec<Command>,
     now: DateTime<Utc>,
 ) -> Result<StepOutcome, StepError> {
-    for _ in 0..3 {
-        match append_decisions(store, &state, commands(&state), now).await {
-            Ok(Ok(types)) if types.is_empty() => return Ok(StepOutcome::Skipped),
-            Ok(Ok(types)) => return Ok(StepOutcome::Recorded(types)),
-            Ok(Err(refused)) => {
-                tracing::debug!(%domain, %refused, "nothing to record");
-                return Ok(StepOutcome::Skipped);
-            }
-            Err(StoreError::WrongExpectedVersion { .. }) => state = load(store, domain).await?,
-            Err(e) => return Err(e.into()),
+    match UnitOfWork::new(store, Actor::Engine, now)
+        .policy(policy)
+        .from(state)
+        .run(domain, plan)
+        .await
+    {
+        Ok(w @ Written::Appended { .. }) => Ok(StepOutcome::Recorded(w.event_types())),
+        Ok(Written::Unchanged { .. }) => Ok(StepOutcome::Skipped),
+        Err(UnitError::Refused { error, .. }) => {
+            tracing::debug!(%domain, %error, "nothing to record");
+            Ok(StepOutcome::Skipped)
         }
+        Err(UnitError::Contended { .. }) => Ok(StepOutcome::Skipped),
+        Err(e) => Err(e.into()),
     }
-    Ok(StepOutcome::Skipped)
 }
 
 fn answer(exchange: &Exchange) -> RegistrarAnswer {
@@ -227,6 +170,7 @@ pub async fn recover<S: EventStore + Clone>(
         &ctx.store,
         domain,
         state,
+        Policy::default(),
         |s| match s.orders.get(&order_id) {
             Some(o) if o.stage == Stage::Submitted => vec![Command::RecordOutcome {
                 order_id,
@@ -255,54 +199,43 @@ pub async fn submit<S: EventStore + Clone>(
     domain: &DomainName,
     order_id: OrderId,
     policy: AsyncPolicy,
-    auto_renew_default: bool,
+    connection: Policy,
 ) -> Result<StepOutcome, StepError> {
     let state = load(&ctx.store, domain).await?;
     let Some(order) = state.orders.get(&order_id).cloned() else {
         return Err(StepError::NoOrder(order_id, domain.to_string()));
     };
-    if order.stage != Stage::Accepted || order.charged.is_none() {
-        return Ok(StepOutcome::Skipped);
-    }
     // The intent goes into the log before the call. Losing this race means another
     // engine submits the order; this one must not call OpenSRS.
     let lease = Lease {
         engine: ctx.engine.clone(),
         until: ctx.now + ctx.lease,
     };
-    let command = Command::RecordSubmission {
-        order_id,
-        lease: Some(lease),
-    };
-    let Ok(submitted) = decide(&state, command, ctx.now) else {
-        return Ok(StepOutcome::Skipped);
-    };
-    let metadata = EventMetadata::new(Actor::Engine, Uuid::now_v7(), ctx.now);
-    let new = submitted
-        .iter()
-        .map(|e| NewEvent::domain(e, metadata.clone()))
-        .collect();
-    match ctx
-        .store
-        .append(
-            &domain_stream(domain),
-            ExpectedVersion::after(state.version),
-            new,
-        )
-        .await
-    {
-        Ok(_) => {}
-        Err(StoreError::WrongExpectedVersion { .. }) => return Ok(StepOutcome::Skipped),
+    let submission = UnitOfWork::new(&ctx.store, Actor::Engine, ctx.now)
+        .from(state)
+        .run(domain, |s| match s.orders.get(&order_id) {
+            Some(o) if o.stage == Stage::Accepted && o.charged.is_some() => {
+                vec![Command::RecordSubmission {
+                    order_id,
+                    lease: Some(lease.clone()),
+                }]
+            }
+            _ => vec![],
+        })
+        .await;
+    let state = match submission {
+        Ok(Written::Appended { state, .. }) => state,
+        Ok(Written::Unchanged { .. })
+        | Err(UnitError::Refused { .. } | UnitError::Contended { .. }) => {
+            return Ok(StepOutcome::Skipped)
+        }
         Err(e) => return Err(e.into()),
-    }
-    let state = submitted.iter().fold(state, evolve);
+    };
     let command = match order.kind {
         OrderKind::Register | OrderKind::Transfer => {
-            let auth_key = format!("auth-{order_id}");
             let auth_info = ctx
                 .secrets
-                .get(&auth_key)
-                .ok()
+                .auth_code(order_id)
                 .map(|s| s.expose().to_string());
             let contacts = order
                 .contacts
@@ -343,7 +276,7 @@ pub async fn submit<S: EventStore + Clone>(
         },
     };
     let exchange = client.call(&command).await;
-    ctx.secrets.remove(&format!("auth-{order_id}"));
+    ctx.secrets.forget_auth_code(order_id);
     let c = &exchange.classification;
     let outcome = match c.class {
         Class::Done => {
@@ -373,7 +306,7 @@ pub async fn submit<S: EventStore + Clone>(
             ctx.now,
         ),
     };
-    record_outcome(ctx, domain, state, order_id, &outcome, auto_renew_default).await
+    record_outcome(ctx, domain, state, order_id, &outcome, connection).await
 }
 
 /// Records a submission's outcome, retrying a failed append (a full disk, a store error)
@@ -385,15 +318,15 @@ async fn record_outcome<S: EventStore + Clone>(
     state: Domain,
     order_id: OrderId,
     outcome: &Outcome,
-    auto_renew_default: bool,
+    connection: Policy,
 ) -> Result<StepOutcome, StepError> {
     let mut wait = std::time::Duration::from_millis(100);
     let mut state = state;
     let mut attempt = 0;
     loop {
-        let commands = |s: &Domain| outcome_commands(s, order_id, outcome, auto_renew_default);
-        match record(&ctx.store, domain, state.clone(), commands, ctx.now).await {
-            Err(StepError::Store(e)) if attempt < 5 => {
+        let plan = |s: &Domain| after_outcome(s, order_id, outcome);
+        match record(&ctx.store, domain, state.clone(), connection, plan, ctx.now).await {
+            Err(StepError::Unit(UnitError::Store(e))) if attempt < 5 => {
                 tracing::warn!(%domain, %order_id, error = %e, "outcome not recorded yet; retrying");
                 tokio::time::sleep(wait).await;
                 wait *= 2;
@@ -404,70 +337,5 @@ async fn record_outcome<S: EventStore + Clone>(
             }
             other => return other,
         }
-    }
-}
-/// The outcome, and the refund that goes with a rejection, if the order can still take
-/// them; a new registration or transfer also takes its connection's auto-renew default.
-/// An answer that arrives after the order moved on (another engine recovered it, or it
-/// ended) is not dropped: the OpenSRS order id it carries is recorded.
-pub(super) fn outcome_commands(
-    state: &Domain,
-    order_id: OrderId,
-    outcome: &Outcome,
-    auto_renew_default: bool,
-) -> Vec<Command> {
-    let Some(order) = state.orders.get(&order_id) else {
-        return vec![];
-    };
-    match (order.stage, outcome) {
-        (Stage::Submitted, _)
-        | (Stage::Pending, Outcome::Confirmed { .. } | Outcome::Rejected { .. }) => {
-            let mut commands = vec![Command::RecordOutcome {
-                order_id,
-                outcome: outcome.clone(),
-            }];
-            if matches!(outcome, Outcome::Rejected { .. }) {
-                commands.push(Command::Refund { order_id });
-            }
-            if matches!(outcome, Outcome::Confirmed { .. })
-                && order.kind != OrderKind::Renew
-                && auto_renew_default
-            {
-                commands.push(Command::SetAutoRenew { enabled: true });
-            }
-            commands
-        }
-        // A late answer: keep the OpenSRS order id it names.
-        (_, outcome) => match late_order_id(outcome) {
-            Some((id, answer)) => vec![Command::RecordRegistrarOrder {
-                order_id,
-                registrar_order_id: id,
-                answer: RegistrarAnswer::new(
-                    answer.as_ref().and_then(|a| a.code),
-                    format!(
-                        "late answer, after the order moved on: {}",
-                        answer.map_or("(no text)".into(), |a| a.text)
-                    ),
-                ),
-            }],
-            None => vec![],
-        },
-    }
-}
-
-/// The OpenSRS order id and answer an outcome carries, if it names one.
-fn late_order_id(outcome: &Outcome) -> Option<(String, Option<RegistrarAnswer>)> {
-    match outcome {
-        Outcome::Unknown {
-            registrar_order_id: Some(id),
-            answer,
-            ..
-        } => Some((id.clone(), answer.clone())),
-        Outcome::Confirmed {
-            registrar_order_id: Some(id),
-            answer,
-            ..
-        } => Some((id.clone(), Some(answer.clone()))),
-        _ => None,
     }
 }

@@ -78,7 +78,8 @@ pub async fn place(
         order_id,
     };
     let mut app = s.app.lock().await;
-    let placed = place_order(&mut app, request, s.actor(), Utc::now())
+    let now = app.clock.now();
+    let placed = place_order(&mut app, request, s.actor(), now)
         .await
         .map_err(AdminError::from)?;
     let status = if placed.repeated {

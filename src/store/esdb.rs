@@ -300,6 +300,24 @@ impl EventStore for EsdbStore {
         Ok(out)
     }
 
+    async fn head(&self) -> Result<u64, StoreError> {
+        let options = ReadAllOptions::default()
+            .backwards()
+            .position(StreamPosition::End)
+            .filter(SubscriptionFilter::on_event_type().exclude_system_events())
+            .max_count(1);
+        let mut read = self
+            .client
+            .read_all(&options)
+            .await
+            .map_err(|e| map_error("$all", ExpectedVersion::Any, e))?;
+        let last = read
+            .next()
+            .await
+            .map_err(|e| map_error("$all", ExpectedVersion::Any, e))?;
+        Ok(last.map_or(0, |e| e.get_original_event().position.commit))
+    }
+
     fn subscribe_all(&self, after: Option<Position>) -> EventStream {
         let (tx, rx) = mpsc::channel(1024);
         let client = self.client.clone();

@@ -23,6 +23,8 @@ use domreg_events::EventMetadata;
 pub mod esdb;
 pub mod sqlite;
 
+mod any;
+pub use any::{LogStore, StoreUrl};
 pub use sqlite::SqliteStore;
 
 /// A position in the global log, ordered by `(commit, prepare)`.
@@ -219,6 +221,9 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Every event after `after` (history first, then live), in position order.
     fn subscribe_all(&self, after: Option<Position>) -> EventStream;
+
+    /// The commit part of the log's last position (0 when empty), as any writer left it.
+    async fn head(&self) -> Result<u64, StoreError>;
 }
 
 fn check_batch(stream: &str, events: &[NewEvent]) -> Result<(), StoreError> {

@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::{html, Markup};
 
+use domreg_events::expiry::{window, Window};
+use domreg_events::settings::RegistrarConfig;
 use domreg_events::{AccountId, DomainName};
 use domreg_projections::PendingQuery;
 
@@ -39,7 +41,9 @@ pub async fn overview(
 ) -> Response {
     let mut app = s.app.lock().await;
     let gauges = crate::http::gauges(&mut app).await;
-    let today = Utc::now()
+    let today = app
+        .clock
+        .now()
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
@@ -103,8 +107,8 @@ pub async fn overview(
     page("Overview", "/admin", Some(&session.csrf), body).into_response()
 }
 
-fn left(deadline: &chrono::DateTime<Utc>) -> String {
-    let d = *deadline - Utc::now();
+fn left(deadline: &chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> String {
+    let d = *deadline - now;
     if d.num_seconds() <= 0 {
         "due now".into()
     } else if d.num_hours() >= 1 {
@@ -139,27 +143,15 @@ pub async fn async_manager(
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    // The fee each cancel would refund: the order's charge, read once per account.
+    let now = app.clock.now();
+    // What each cancel would refund, read once per account.
     let mut refunds: HashMap<String, String> = HashMap::new();
     if let Ok(rows) = &rows {
         let accounts: std::collections::BTreeSet<&str> =
             rows.iter().map(|p| p.account.as_str()).collect();
         for account in accounts {
-            for e in app
-                .models
-                .ledger(Some(account), 100_000)
-                .unwrap_or_default()
-            {
-                if let (Some(order), "charge") = (e.order_id, e.kind.as_str()) {
-                    refunds.insert(
-                        order,
-                        money(&domreg_events::Money::new(
-                            e.amount.minor.saturating_neg(),
-                            e.amount.currency,
-                        )),
-                    );
-                }
-            }
+            let owed = app.models.unrefunded_charges(account).unwrap_or_default();
+            refunds.extend(owed.into_iter().map(|(order, m)| (order, money(&m))));
         }
     }
     drop(app);
@@ -229,7 +221,7 @@ pub async fn async_manager(
                                         td { (p.last_answer.clone().unwrap_or_default()) }
                                         td { (time(&p.next_poll_at)) }
                                         td { (time(&p.deadline)) }
-                                        td { (left(&p.deadline)) }
+                                        td { (left(&p.deadline, now)) }
                                         td {
                                             form.inline method="post" action=(format!("/admin/async/{}/check", p.order_id)) {
                                                 (csrf_field(&session.csrf))
@@ -272,14 +264,13 @@ pub async fn confirm_cancel(
         })
         .unwrap_or_default();
     let found = pending.into_iter().find(|p| p.order_id == order);
-    let fee = found.as_ref().and_then(|p| {
-        app.models
-            .ledger(Some(&p.account), 100_000)
-            .ok()?
-            .into_iter()
-            .find(|e| e.order_id.as_deref() == Some(&p.order_id) && e.kind == "charge")
-            .map(|e| domreg_events::Money::new(e.amount.minor.saturating_neg(), e.amount.currency))
-    });
+    let fee = match &found {
+        Some(p) => crate::admin::orders::refund_on_cancel(&mut app, &p.order_id)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
     drop(app);
     let body = html! {
         @match &found {
@@ -383,15 +374,15 @@ pub async fn domains(
             2000,
         )
         .map_err(|e| e.to_string());
-    let windows: HashMap<String, (u16, u16)> = app
+    let connections: HashMap<String, RegistrarConfig> = app
         .models
         .registrars()
         .unwrap_or_default()
         .into_iter()
-        .map(|c| (c.title, (c.warn_days, c.renew_days)))
+        .map(|c| (c.title.clone(), c))
         .collect();
+    let now = app.clock.now();
     drop(app);
-    let now = Utc::now();
     let body = html! {
         (flash(&q))
         @match rows {
@@ -410,10 +401,12 @@ pub async fn domains(
                         td {
                             @if let Some(t) = &d.expires_at {
                                 (time(t))
-                                @let (warn, renew) = windows.get(&d.connection).copied().unwrap_or((30, 14));
-                                @let days = (*t - now).num_days();
-                                @if days <= i64::from(renew) { br; span.warn { "inside the renew window (" (renew) " days)" } }
-                                @else if days <= i64::from(warn) { br; span.warn { "inside the warning window (" (warn) " days)" } }
+                                @match connections.get(&d.connection).map(|c| window(*t, c, now)) {
+                                    Some(Window::Renewal(days)) => { br; span.warn { "inside the renew window (" (days) " days)" } }
+                                    Some(Window::Warning(days)) => { br; span.warn { "inside the warning window (" (days) " days)" } }
+                                    Some(Window::Expired) => { br; span.warn { "expired" } }
+                                    _ => {}
+                                }
                             }
                         }
                         td { (d.connection) }

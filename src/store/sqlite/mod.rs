@@ -87,18 +87,6 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// The last position in the log (0 when empty), as any process has written it.
-    pub async fn head(&self) -> Result<u64, StoreError> {
-        self.with_reader(|conn| {
-            conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|p| p as u64)
-            .map_err(backend)
-        })
-        .await
-    }
-
     /// Runs `f` on a pooled read connection, off the async threads.
     async fn with_reader<T: Send + 'static>(
         &self,
@@ -260,6 +248,18 @@ impl EventStore for SqliteStore {
 
     fn subscribe_all(&self, after: Option<Position>) -> EventStream {
         subscribe::subscribe(self.clone(), after)
+    }
+
+    /// The last position in the log (0 when empty), as any process has written it.
+    async fn head(&self) -> Result<u64, StoreError> {
+        self.with_reader(|conn| {
+            conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|p| p as u64)
+            .map_err(backend)
+        })
+        .await
     }
 }
 

@@ -1,0 +1,70 @@
+//! The expiry rules: one warning per domain and expiry date inside the connection's
+//! warning window, one automatic renewal per expiry date inside its renew window for
+//! domains with auto-renew on. Expiry dates are the registrar's, never local arithmetic.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::Domain;
+use crate::settings::RegistrarConfig;
+
+/// Warn holders this many days before expiry, unless the connection says otherwise.
+pub const DEFAULT_WARN_DAYS: u16 = 30;
+/// Renew automatically this many days before expiry, unless the connection says otherwise.
+pub const DEFAULT_RENEW_DAYS: u16 = 14;
+
+/// Where an expiry date stands for a connection's windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Outside,
+    /// Inside the warning window (so many days).
+    Warning(u16),
+    /// Inside the renew window (so many days).
+    Renewal(u16),
+    Expired,
+}
+
+/// For display: the windows as the expiry round applies them.
+pub fn window(expires_at: DateTime<Utc>, config: &RegistrarConfig, now: DateTime<Utc>) -> Window {
+    if now >= expires_at {
+        Window::Expired
+    } else if now >= expires_at - Duration::days(i64::from(config.renew_days)) {
+        Window::Renewal(config.renew_days)
+    } else if now >= expires_at - Duration::days(i64::from(config.warn_days)) {
+        Window::Warning(config.warn_days)
+    } else {
+        Window::Outside
+    }
+}
+
+/// What the expiry round owes a domain at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExpiryDue {
+    /// Warn the holder about this expiry date.
+    pub warning: Option<DateTime<Utc>>,
+    /// Place an automatic renewal for the current expiry date.
+    pub renewal: bool,
+}
+
+impl ExpiryDue {
+    pub fn any(&self) -> bool {
+        self.warning.is_some() || self.renewal
+    }
+}
+
+pub fn expiry_due(state: &Domain, config: &RegistrarConfig, now: DateTime<Utc>) -> ExpiryDue {
+    let (Some(expires), true) = (state.expires_at, state.is_registered()) else {
+        return ExpiryDue::default();
+    };
+    let days = |d: u16| Duration::days(i64::from(d));
+    let warning = now >= expires - days(config.warn_days)
+        && now < expires
+        && !state.warned_for.contains(&expires);
+    let renewal = state.auto_renew
+        && now >= expires - days(config.renew_days)
+        && state.open_order().is_none()
+        && !state.renewal_requested_for.contains(&expires);
+    ExpiryDue {
+        warning: warning.then_some(expires),
+        renewal,
+    }
+}
