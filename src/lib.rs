@@ -22,5 +22,6 @@ pub mod opensrs;
 pub mod secrets;
 pub mod serve;
 pub mod store;
+pub mod surface;
 pub mod unit_of_work;
 pub mod web;

@@ -83,11 +83,12 @@ async fn auth_missing_wrong_and_right_token() {
         .await;
     assert_eq!((s, body["openapi"].as_str()), (200, Some("3.1.0")));
     // A token shorter than 16 characters is refused at start.
-    assert!(
-        http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new("too-short"))
-            .await
-            .is_err()
-    );
+    assert!(domreg::serve::listener::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &Secret::new("too-short")
+    )
+    .await
+    .is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,9 @@
 //! so the two give the same answers for the same data.
 
 mod error;
+mod gauges;
 pub mod orders;
 pub mod settings;
 
 pub use error::AdminError;
+pub use gauges::gauges;

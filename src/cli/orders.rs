@@ -56,9 +56,7 @@ pub struct OrderArgs {
 }
 
 /// A secret given on the command line, kept out of `Debug` output from here on.
-pub fn secret_arg(s: &str) -> Result<crate::opensrs::Secret, String> {
-    Ok(crate::opensrs::Secret::new(s))
-}
+pub use crate::opensrs::secret_arg;
 
 /// A secret read from a file, or from standard input for `-`.
 fn read_secret(path: &Path) -> anyhow::Result<crate::opensrs::Secret> {

@@ -6,19 +6,12 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
-use super::ApiState;
-
-/// Whether `presented` is the configured token, compared in constant time (only the
-/// length can be learnt from timing, which a long random token makes worthless).
-pub fn token_matches(presented: &str, expected: &str) -> bool {
-    bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
-}
+use crate::surface::{token_matches, Surface};
 
 pub async fn require_token(
-    State(state): State<Arc<ApiState>>,
+    State(state): State<Arc<Surface>>,
     req: Request,
     next: Next,
 ) -> Response {

@@ -13,10 +13,10 @@ use domreg_events::{AccountId, ContactSet, DomainName, OrderKind};
 use domreg_projections::PendingQuery;
 
 use super::error::{ApiError, ApiJson, ApiQuery};
-use super::ApiState;
 use crate::admin::{self, AdminError};
 use crate::audit::{self, AccountAudit, DomainAudit};
 use crate::engine::place::{place_order, OrderRequest};
+use crate::surface::Surface;
 
 type Answer = Result<Json<Value>, ApiError>;
 
@@ -57,7 +57,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 /// `POST /api/v1/orders`: charged now; the engine submits it. With an `Idempotency-Key`
 /// header (or an `order_id`), a repeat answers 200 with the first order and writes nothing.
 pub async fn place(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<OrderBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -103,7 +103,7 @@ pub struct AsyncQuery {
 }
 
 /// `GET /api/v1/async`: pending orders, oldest first.
-pub async fn pending(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<AsyncQuery>) -> Answer {
+pub async fn pending(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<AsyncQuery>) -> Answer {
     let mut app = s.app.lock().await;
     app.catch_up().await?;
     let rows = app.models.pending_orders(&PendingQuery {
@@ -131,7 +131,7 @@ pub struct FinishedParams {
 
 /// `GET /api/v1/async/finished`: finished orders, newest first.
 pub async fn finished(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     ApiQuery(q): ApiQuery<FinishedParams>,
 ) -> Answer {
     let query = admin::orders::finished_query(
@@ -147,19 +147,19 @@ pub async fn finished(
     Ok(Json(json!(app.models.finished_orders(&query)?)))
 }
 
-pub async fn cancel(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
+pub async fn cancel(State(s): State<Arc<Surface>>, Path(order): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
     let out = admin::orders::cancel(&mut app, &order, s.actor()).await?;
     Ok(Json(json!(out)))
 }
 
-pub async fn reset(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
+pub async fn reset(State(s): State<Arc<Surface>>, Path(order): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
     let out = admin::orders::reset(&mut app, &order, s.actor()).await?;
     Ok(Json(json!(out)))
 }
 
-pub async fn check(State(s): State<Arc<ApiState>>, Path(order): Path<String>) -> Answer {
+pub async fn check(State(s): State<Arc<Surface>>, Path(order): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
     let out = admin::orders::check(&mut app, &order).await?;
     Ok(Json(json!(out)))
@@ -180,7 +180,7 @@ fn account_filter(account: &Option<String>) -> Result<(), ApiError> {
 }
 
 /// `GET /api/v1/ledger`: entries and balances, as `domreg ledger --json`.
-pub async fn ledger(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
+pub async fn ledger(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
     account_filter(&q.account)?;
     let mut app = s.app.lock().await;
     app.catch_up().await?;
@@ -197,7 +197,7 @@ pub async fn ledger(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<ListQu
 }
 
 /// `GET /api/v1/domains`, as `domreg domains --json`.
-pub async fn domains(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
+pub async fn domains(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
     account_filter(&q.account)?;
     let mut app = s.app.lock().await;
     app.catch_up().await?;
@@ -214,7 +214,7 @@ pub struct AutoRenewBody {
 }
 
 pub async fn auto_renew(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(domain): Path<String>,
     ApiJson(body): ApiJson<AutoRenewBody>,
 ) -> Answer {
@@ -239,7 +239,7 @@ fn usd() -> String {
 
 /// `POST /api/v1/accounts/{account}/credits`: a payment received.
 pub async fn credit(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(account): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreditBody>,
@@ -265,7 +265,7 @@ pub async fn credit(
 }
 
 pub async fn contacts(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(account): Path<String>,
     ApiJson(body): ApiJson<ContactSet>,
 ) -> Answer {
@@ -298,7 +298,7 @@ pub struct DomainAuditQuery {
 
 /// `GET /api/v1/audit/domains/{domain}`, as `domreg audit DOMAIN --json`.
 pub async fn audit_domain(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(domain): Path<String>,
     ApiQuery(q): ApiQuery<DomainAuditQuery>,
 ) -> Answer {
@@ -324,7 +324,7 @@ pub struct AccountAuditQuery {
 
 /// `GET /api/v1/audit/accounts/{account}`, as `domreg audit --account A --json`.
 pub async fn audit_account(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(account): Path<String>,
     ApiQuery(q): ApiQuery<AccountAuditQuery>,
 ) -> Answer {

@@ -12,20 +12,20 @@ use domreg_events::settings::{parse_tld, AsyncPolicy, PriceKind, SettingsError};
 use domreg_events::DomainName;
 
 use super::error::{ApiError, ApiJson, ApiQuery};
-use super::ApiState;
 use crate::admin::settings::{self, RegistrarFields};
 use crate::admin::AdminError;
 use crate::opensrs::{Class, Command};
+use crate::surface::Surface;
 
 type Answer = Result<Json<Value>, ApiError>;
 
-pub async fn registrars(State(s): State<Arc<ApiState>>) -> Answer {
+pub async fn registrars(State(s): State<Arc<Surface>>) -> Answer {
     let mut app = s.app.lock().await;
     app.catch_up().await?;
     Ok(Json(json!(settings::registrars(&app)?)))
 }
 
-pub async fn registrar(State(s): State<Arc<ApiState>>, Path(title): Path<String>) -> Answer {
+pub async fn registrar(State(s): State<Arc<Surface>>, Path(title): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
     app.catch_up().await?;
     Ok(Json(json!(settings::registrar(&app, &title)?)))
@@ -33,7 +33,7 @@ pub async fn registrar(State(s): State<Arc<ApiState>>, Path(title): Path<String>
 
 /// `POST /api/v1/registrars/{title}`: adds a connection (the key is required, write-only).
 pub async fn add_registrar(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(title): Path<String>,
     ApiJson(fields): ApiJson<RegistrarFields>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -43,7 +43,7 @@ pub async fn add_registrar(
 }
 
 pub async fn update_registrar(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(title): Path<String>,
     ApiJson(fields): ApiJson<RegistrarFields>,
 ) -> Answer {
@@ -52,13 +52,13 @@ pub async fn update_registrar(
     Ok(Json(json!(view)))
 }
 
-pub async fn remove_registrar(State(s): State<Arc<ApiState>>, Path(title): Path<String>) -> Answer {
+pub async fn remove_registrar(State(s): State<Arc<Surface>>, Path(title): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
     settings::remove_registrar(&mut app, &title, s.actor()).await?;
     Ok(Json(json!({ "removed": title })))
 }
 
-pub async fn test_registrar(State(s): State<Arc<ApiState>>, Path(title): Path<String>) -> Answer {
+pub async fn test_registrar(State(s): State<Arc<Surface>>, Path(title): Path<String>) -> Answer {
     let mut app = s.app.lock().await;
     app.catch_up().await?;
     Ok(Json(json!(
@@ -66,7 +66,7 @@ pub async fn test_registrar(State(s): State<Arc<ApiState>>, Path(title): Path<St
     )))
 }
 
-pub async fn tlds(State(s): State<Arc<ApiState>>) -> Answer {
+pub async fn tlds(State(s): State<Arc<Surface>>) -> Answer {
     let mut app = s.app.lock().await;
     app.catch_up().await?;
     let routes: Vec<Value> = app
@@ -85,7 +85,7 @@ pub struct AssignBody {
 }
 
 pub async fn assign_tld(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(tld): Path<String>,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Answer {
@@ -100,7 +100,7 @@ pub struct PriceQuery {
     pub tld: Option<String>,
 }
 
-pub async fn prices(State(s): State<Arc<ApiState>>, ApiQuery(q): ApiQuery<PriceQuery>) -> Answer {
+pub async fn prices(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<PriceQuery>) -> Answer {
     let tld = q
         .tld
         .map(|t| parse_tld(&t))
@@ -126,7 +126,7 @@ fn usd() -> String {
 }
 
 pub async fn set_price(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(tld): Path<String>,
     ApiJson(b): ApiJson<PriceBody>,
 ) -> Answer {
@@ -152,7 +152,7 @@ pub struct PriceKey {
 }
 
 pub async fn remove_price(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(tld): Path<String>,
     ApiQuery(k): ApiQuery<PriceKey>,
 ) -> Answer {
@@ -163,7 +163,7 @@ pub async fn remove_price(
     ))
 }
 
-pub async fn policies(State(s): State<Arc<ApiState>>) -> Answer {
+pub async fn policies(State(s): State<Arc<Surface>>) -> Answer {
     let mut app = s.app.lock().await;
     app.catch_up().await?;
     Ok(Json(json!(app.models.policies()?)))
@@ -179,7 +179,7 @@ pub struct PolicyBody {
 }
 
 pub async fn set_policy(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(tld): Path<String>,
     ApiJson(b): ApiJson<PolicyBody>,
 ) -> Answer {
@@ -199,12 +199,7 @@ pub struct QueryConnection {
     pub registrar: Option<String>,
 }
 
-async fn ask(
-    s: &ApiState,
-    domain: &str,
-    registrar: Option<String>,
-    check_transfer: bool,
-) -> Answer {
+async fn ask(s: &Surface, domain: &str, registrar: Option<String>, check_transfer: bool) -> Answer {
     let name = DomainName::parse(domain).map_err(AdminError::from)?;
     let client = {
         let mut app = s.app.lock().await;
@@ -249,7 +244,7 @@ async fn ask(
 }
 
 pub async fn lookup(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(domain): Path<String>,
     ApiQuery(q): ApiQuery<QueryConnection>,
 ) -> Answer {
@@ -257,7 +252,7 @@ pub async fn lookup(
 }
 
 pub async fn transfer_status(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<Surface>>,
     Path(domain): Path<String>,
     ApiQuery(q): ApiQuery<QueryConnection>,
 ) -> Answer {

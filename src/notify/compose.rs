@@ -159,7 +159,7 @@ async fn mail_for<S: EventStore>(
     let Ok(domain) = DomainName::parse(name) else {
         return Ok(0);
     };
-    let state = crate::engine::steps::load(store, &domain)
+    let state = crate::unit_of_work::load(store, &domain)
         .await
         .map_err(|err| StoreError::Backend(err.to_string()))?;
     let to = owner_email(&state);

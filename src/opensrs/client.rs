@@ -20,6 +20,11 @@ pub const DEFAULT_PORT: u16 = 55443;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
+/// Reads a secret given on the command line (clap's value parser), never echoed back.
+pub fn secret_arg(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
+}
+
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
         Secret(s.into())

@@ -11,7 +11,7 @@ pub mod signature;
 pub mod value;
 
 pub use classify::{classify, Class, Classification, PendingKind};
-pub use client::{Client, ConnectionSettings, Exchange, Secret};
+pub use client::{secret_arg, Client, ConnectionSettings, Exchange, Secret};
 pub use command::{Command, CommandKind, RegType, SwRegister};
 pub use domreg_events::{Contact, ContactSet};
 pub use reply::{Reply, TransportError};

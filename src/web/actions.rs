@@ -12,10 +12,10 @@ use serde::Deserialize;
 use super::back;
 use super::guard::{Empty, Posted};
 use super::layout::{self, page};
+use super::WebState;
 use crate::admin;
-use crate::http::ApiState;
 
-pub async fn login_page(State(s): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
+pub async fn login_page(State(s): State<Arc<WebState>>, headers: HeaderMap) -> Response {
     if s.sessions.find(&headers).is_some() {
         return Redirect::to("/admin").into_response();
     }
@@ -44,8 +44,8 @@ pub struct LoginForm {
     token: String,
 }
 
-pub async fn login(State(s): State<Arc<ApiState>>, Form(f): Form<LoginForm>) -> Response {
-    if !crate::http::token_matches(f.token.trim(), s.token.expose()) {
+pub async fn login(State(s): State<Arc<WebState>>, Form(f): Form<LoginForm>) -> Response {
+    if !crate::surface::token_matches(f.token.trim(), s.token.expose()) {
         return (
             StatusCode::FORBIDDEN,
             login_form(Some("That is not the admin token.")),
@@ -61,7 +61,7 @@ pub async fn login(State(s): State<Arc<ApiState>>, Form(f): Form<LoginForm>) -> 
 }
 
 pub async fn logout(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     headers: HeaderMap,
     _: Posted<Empty>,
 ) -> Response {
@@ -90,7 +90,7 @@ fn answer_text(a: &Option<domreg_events::RegistrarAnswer>) -> String {
 }
 
 pub async fn cancel(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     Path(order): Path<String>,
     _: Posted<Empty>,
 ) -> Response {
@@ -117,7 +117,7 @@ pub async fn cancel(
 }
 
 pub async fn reset(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     Path(order): Path<String>,
     _: Posted<Empty>,
 ) -> Response {
@@ -138,7 +138,7 @@ pub async fn reset(
 }
 
 pub async fn check(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     Path(order): Path<String>,
     _: Posted<Empty>,
 ) -> Response {
@@ -171,7 +171,7 @@ pub struct AutoRenewForm {
 }
 
 pub async fn auto_renew(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     Path(domain): Path<String>,
     Posted(f): Posted<AutoRenewForm>,
 ) -> Response {

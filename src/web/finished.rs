@@ -11,7 +11,7 @@ use maud::html;
 
 use super::guard::SignedIn;
 use super::layout::{message, money, page, time};
-use crate::http::ApiState;
+use super::WebState;
 
 const ENDS: [(&str, &str); 4] = [
     ("confirmed", "Confirmed"),
@@ -21,7 +21,7 @@ const ENDS: [(&str, &str); 4] = [
 ];
 
 pub async fn finished(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {

@@ -13,17 +13,17 @@ use serde::Deserialize;
 
 use super::layout;
 use super::session::Session;
-use crate::http::ApiState;
+use super::WebState;
 
 /// The session of a signed-in admin; otherwise the request is sent to the sign-in page.
 pub struct SignedIn(pub Session);
 
-impl FromRequestParts<Arc<ApiState>> for SignedIn {
+impl FromRequestParts<Arc<WebState>> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &Arc<ApiState>,
+        state: &Arc<WebState>,
     ) -> Result<Self, Response> {
         state
             .sessions
@@ -45,10 +45,10 @@ struct Csrf {
 /// A form posted by a signed-in admin with this session's CSRF token, and its fields.
 pub struct Posted<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<Arc<ApiState>> for Posted<T> {
+impl<T: DeserializeOwned> FromRequest<Arc<WebState>> for Posted<T> {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &Arc<ApiState>) -> Result<Self, Response> {
+    async fn from_request(req: Request, state: &Arc<WebState>) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
@@ -57,7 +57,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<ApiState>> for Posted<T> {
         let sent = serde_urlencoded::from_bytes::<Csrf>(&bytes)
             .ok()
             .and_then(|c| c.csrf);
-        if !sent.is_some_and(|t| crate::http::token_matches(&t, &session.csrf)) {
+        if !sent.is_some_and(|t| crate::surface::token_matches(&t, &session.csrf)) {
             return Err(refusal(
                 &session,
                 StatusCode::FORBIDDEN,

@@ -17,9 +17,22 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::http::ApiState;
+use crate::surface::Surface;
 
 pub use session::Sessions;
+
+/// What the pages work with: the shared surface and the signed-in admins' sessions.
+pub struct WebState {
+    surface: Arc<Surface>,
+    pub sessions: Sessions,
+}
+
+impl std::ops::Deref for WebState {
+    type Target = Surface;
+    fn deref(&self) -> &Surface {
+        &self.surface
+    }
+}
 
 /// Headers every page carries: no framing (clickjacking), scripts and styles only from
 /// this server, nothing cached (pages show account data).
@@ -50,7 +63,11 @@ async fn security_headers(
 }
 
 /// The routes of the admin pages.
-pub fn router() -> Router<Arc<ApiState>> {
+pub fn router(surface: Arc<Surface>) -> Router {
+    let state = Arc::new(WebState {
+        surface,
+        sessions: Sessions::default(),
+    });
     Router::new()
         .route("/admin/static/style.css", get(layout::style))
         .route("/admin/static/local-times.js", get(layout::local_times))
@@ -85,6 +102,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/admin/settings/prices", post(settings::price))
         .route("/admin/settings/policies", post(settings::policy))
         .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
 }
 
 /// Percent-encodes a query value.

@@ -16,8 +16,8 @@ use domreg_projections::PendingQuery;
 use super::encode;
 use super::guard::SignedIn;
 use super::layout::{csrf_field, message, money, page, time};
+use super::WebState;
 use crate::audit::{self, DomainAudit};
-use crate::http::ApiState;
 
 type Params = Query<HashMap<String, String>>;
 
@@ -35,12 +35,12 @@ fn failure(e: impl std::fmt::Display) -> Markup {
 }
 
 pub async fn overview(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
     let mut app = s.app.lock().await;
-    let gauges = crate::http::gauges(&mut app).await;
+    let gauges = crate::admin::gauges(&mut app).await;
     let today = app
         .clock
         .now()
@@ -100,7 +100,7 @@ pub async fn overview(
                     }
                 }
             }
-            (Err(e), _, _) => (failure(&e.message)),
+            (Err(e), _, _) => (failure(e)),
             (_, Err(e), _) | (_, _, Err(e)) => (failure(e)),
         }
     };
@@ -119,7 +119,7 @@ fn left(deadline: &chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> String 
 }
 
 pub async fn async_manager(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
@@ -250,7 +250,7 @@ pub async fn async_manager(
 }
 
 pub async fn confirm_cancel(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Path(order): Path<String>,
 ) -> Response {
@@ -297,7 +297,7 @@ pub async fn confirm_cancel(
 }
 
 pub async fn ledger(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
@@ -359,7 +359,7 @@ pub async fn ledger(
 }
 
 pub async fn domains(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {
@@ -429,7 +429,7 @@ pub async fn domains(
 }
 
 pub async fn audit(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Query(q): Params,
 ) -> Response {

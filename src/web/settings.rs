@@ -14,13 +14,13 @@ use domreg_events::settings::{AsyncPolicy, PriceKind};
 use super::back;
 use super::guard::{Empty, Posted, SignedIn};
 use super::layout::{csrf_field, message, money};
+use super::WebState;
 use crate::admin::settings::{self as admin, RegistrarFields};
-use crate::http::ApiState;
 use crate::opensrs::Secret;
 
 const BACK: &str = "/admin/settings";
 
-async fn body(s: &ApiState, q: &HashMap<String, String>, csrf: &str) -> maud::Markup {
+async fn body(s: &WebState, q: &HashMap<String, String>, csrf: &str) -> maud::Markup {
     let mut app = s.app.lock().await;
     let _ = app.catch_up().await;
     let registrars = admin::registrars(&app);
@@ -145,7 +145,7 @@ fn fields(id: &str, c: Option<&domreg_events::settings::RegistrarConfig>) -> mau
 }
 
 pub async fn page(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     SignedIn(session): SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -183,7 +183,7 @@ fn number<T: std::str::FromStr>(what: &str, s: &str) -> Result<Option<T>, String
 }
 
 pub async fn save_registrar(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     Posted(f): Posted<RegistrarForm>,
 ) -> Response {
     let parsed = (|| -> Result<RegistrarFields, String> {
@@ -216,7 +216,7 @@ pub async fn save_registrar(
 }
 
 pub async fn test(
-    State(s): State<Arc<ApiState>>,
+    State(s): State<Arc<WebState>>,
     Path(title): Path<String>,
     _: Posted<Empty>,
 ) -> Response {
@@ -235,7 +235,7 @@ pub struct AssignForm {
     registrar: String,
 }
 
-pub async fn assign(State(s): State<Arc<ApiState>>, Posted(f): Posted<AssignForm>) -> Response {
+pub async fn assign(State(s): State<Arc<WebState>>, Posted(f): Posted<AssignForm>) -> Response {
     let mut app = s.app.lock().await;
     let result = admin::assign_tld(&mut app, &f.tld, f.registrar.trim(), s.actor())
         .await
@@ -253,7 +253,7 @@ pub struct PriceForm {
     currency: String,
 }
 
-pub async fn price(State(s): State<Arc<ApiState>>, Posted(f): Posted<PriceForm>) -> Response {
+pub async fn price(State(s): State<Arc<WebState>>, Posted(f): Posted<PriceForm>) -> Response {
     let years = if f.kind == PriceKind::Transfer {
         Ok(None)
     } else {
@@ -286,7 +286,7 @@ pub struct PolicyForm {
     timeout_secs: String,
 }
 
-pub async fn policy(State(s): State<Arc<ApiState>>, Posted(f): Posted<PolicyForm>) -> Response {
+pub async fn policy(State(s): State<Arc<WebState>>, Posted(f): Posted<PolicyForm>) -> Response {
     let parsed = number::<u64>("poll every", &f.poll_every_secs)
         .and_then(|p| Ok((p, number::<u64>("time out after", &f.timeout_secs)?)));
     let (Some(poll), Some(timeout)) = (match parsed {

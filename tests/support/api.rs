@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use domreg::app::App;
-use domreg::http::{self, ApiState};
 use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
 use domreg::opensrs::Secret;
+use domreg::serve::listener;
+use domreg::surface::Surface;
 use serde_json::Value;
 
 pub const KEY: &str = "api-test-opensrs-key-0123456789";
@@ -32,13 +33,13 @@ pub async fn api_world() -> ApiWorld {
     let dir = tempfile::tempdir().unwrap();
     // The token belongs to a named admin, and the audit names them.
     let state = Arc::new(
-        ApiState::new(App::open(dir.path()).unwrap(), Secret::new(TOKEN)).with_admin(ADMIN),
+        Surface::new(App::open(dir.path()).unwrap(), Secret::new(TOKEN)).with_admin(ADMIN),
     );
-    let listener = http::bind("127.0.0.1:0".parse().unwrap(), &Secret::new(TOKEN))
+    let listener = listener::bind("127.0.0.1:0".parse().unwrap(), &Secret::new(TOKEN))
         .await
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(http::serve(listener, state, std::future::pending()));
+    tokio::spawn(listener::serve(listener, state, std::future::pending()));
     ApiWorld {
         dir,
         sandbox,

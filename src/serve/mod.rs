@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::app::App;
 use crate::clock::Clock;
 use crate::engine::Engine;
-use crate::http::{self, ApiState};
+use crate::surface::Surface;
+
+pub mod listener;
 use crate::opensrs::Secret;
 
 /// Where and how the admin API listens.
@@ -22,7 +24,7 @@ pub struct ApiArgs {
     #[arg(long, env = "DOMREG_API_TOKEN_FILE")]
     pub api_token_file: Option<PathBuf>,
     /// The API's bearer token; prefer the environment variable or --api-token-file.
-    #[arg(long, env = "DOMREG_API_TOKEN", hide_env_values = true, hide = true, value_parser = crate::cli::orders::secret_arg)]
+    #[arg(long, env = "DOMREG_API_TOKEN", hide_env_values = true, hide = true, value_parser = crate::opensrs::secret_arg)]
     pub api_token: Option<Secret>,
     /// Allow --listen on an address other than loopback without TLS (put a TLS proxy in
     /// front: the token and the session cookie would otherwise cross the network in clear).
@@ -73,7 +75,7 @@ impl Api {
             tracing::warn!(%addr, "the admin API listens beyond loopback without TLS");
             eprintln!("WARNING: the admin API listens on {addr} without TLS; anyone on the network path can read the token");
         }
-        let listener = http::bind(addr, &token).await?;
+        let listener = listener::bind(addr, &token).await?;
         Ok(Api {
             listener,
             token,
@@ -132,14 +134,13 @@ pub async fn run<C: Clock>(
         mail_task = Some(tokio::spawn(async move { mailer.run(rx).await }));
     }
     if let (Some(api), false) = (api, once) {
-        let state = Arc::new(
-            ApiState::new(App::connect(data_dir).await?, api.token).with_admin(&api.admin),
-        );
+        let state =
+            Arc::new(Surface::new(App::connect(data_dir).await?, api.token).with_admin(&api.admin));
         let mut rx = stop_rx.clone();
         let shutdown = async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        server = Some(tokio::spawn(http::serve(api.listener, state, shutdown)));
+        server = Some(tokio::spawn(listener::serve(api.listener, state, shutdown)));
     }
     let stop = stop_signal();
     tokio::pin!(stop);

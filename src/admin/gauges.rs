@@ -1,0 +1,20 @@
+//! The gauges the log and read models know, for `/metrics` and the overview page.
+
+use super::AdminError;
+use crate::metrics::Gauges;
+use crate::store::EventStore;
+
+pub async fn gauges(app: &mut crate::app::App) -> Result<Gauges, AdminError> {
+    let log_position = app.store.head().await?;
+    let folded = app.models.lowest_checkpoint()?.map_or(0, |(c, _)| c);
+    // The lag is measured before this request catches up, as the engine sees it.
+    let read_model_lag = log_position.saturating_sub(folded);
+    app.catch_up().await?;
+    Ok(Gauges {
+        orders: app.models.order_counts()?,
+        log_position,
+        read_model_lag,
+        quarantined: app.models.quarantined()?,
+    })
+}
+
