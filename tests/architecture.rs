@@ -17,14 +17,22 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
                 Some(i) => text[..i].to_string(),
                 None => text,
             };
-            let rel = path.strip_prefix("src").unwrap().to_string_lossy().to_string();
+            let rel = path
+                .strip_prefix("src")
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             out.push((rel, text));
         }
     }
 }
 
 fn top(rel: &str) -> String {
-    rel.split('/').next().unwrap().trim_end_matches(".rs").to_string()
+    rel.split('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".rs")
+        .to_string()
 }
 
 /// `crate::NAME` references, including `use crate::{a::.., b::..}`.
@@ -101,7 +109,10 @@ fn the_api_and_the_pages_do_not_import_each_other() {
     let graph = graph();
     assert!(!graph["http"].contains("web"), "http imports web");
     assert!(!graph["web"].contains("http"), "web imports http");
-    assert!(!graph["engine"].contains("admin"), "the engine imports admin");
+    assert!(
+        !graph["engine"].contains("admin"),
+        "the engine imports admin"
+    );
 }
 
 #[test]

@@ -145,7 +145,9 @@ pub enum DomainError {
         action: &'static str,
         stage: String,
     },
-    #[error("order {order} ended {end:?}; only a refund may follow an end, and {end:?} is not refundable")]
+    #[error(
+        "order {order} ended {end}; only a refund may follow an end, and {end} is not refundable"
+    )]
     NotRefundable { order: OrderId, end: End },
     #[error("order {order} waits until {deadline}; it cannot time out at {now}")]
     DeadlineNotReached {
@@ -488,7 +490,7 @@ fn stage_name(stage: Stage) -> String {
         Stage::Accepted => "accepted, not yet submitted".into(),
         Stage::Submitted => "submitted, outcome not yet recorded".into(),
         Stage::Pending => "pending at the registry".into(),
-        Stage::Ended(end) => format!("ended {end:?}"),
+        Stage::Ended(end) => format!("ended {end}"),
     }
 }
 

@@ -21,6 +21,30 @@ pub enum Stage {
     Ended(End),
 }
 
+impl Stage {
+    /// The one text form of a stage: `accepted`, `submitted`, `pending` or the end.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Accepted => "accepted",
+            Stage::Submitted => "submitted",
+            Stage::Pending => "pending",
+            Stage::Ended(end) => end.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The final states. Exactly one per order, and nothing but a refund follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,6 +56,18 @@ pub enum End {
 }
 
 impl End {
+    pub const ALL: [End; 4] = [End::Confirmed, End::Rejected, End::TimedOut, End::Cancelled];
+
+    /// The one text form of an end, everywhere (CLI, API, read models, pages).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            End::Confirmed => "confirmed",
+            End::Rejected => "rejected",
+            End::TimedOut => "timed_out",
+            End::Cancelled => "cancelled",
+        }
+    }
+
     /// Every end but Confirmed gives the money back.
     pub fn is_refundable(self) -> bool {
         self != End::Confirmed

@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use domreg_events::event::*;
 use domreg_events::settings::*;
-use domreg_events::{AnyEvent, DomainEvent, OrderKind, SettingsEvent};
+use domreg_events::{AnyEvent, DomainEvent, End, OrderKind, SettingsEvent, Stage};
 
 use crate::{stream_domain, ts, Envelope, Model, ModelError};
 
@@ -134,11 +134,12 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
         | DomainEvent::Cancelled(Cancelled { order_id, .. }) => {
             let id = order_id.to_string();
             let (ending, answer) = match event {
-                DomainEvent::Confirmed(c) => ("confirmed", Some(answer_text(&c.answer))),
-                DomainEvent::Rejected(r) => ("rejected", Some(answer_text(&r.answer))),
-                DomainEvent::TimedOut(_) => ("timed_out", None),
-                _ => ("cancelled", None),
+                DomainEvent::Confirmed(c) => (End::Confirmed, Some(answer_text(&c.answer))),
+                DomainEvent::Rejected(r) => (End::Rejected, Some(answer_text(&r.answer))),
+                DomainEvent::TimedOut(_) => (End::TimedOut, None),
+                _ => (End::Cancelled, None),
             };
+            let ending = ending.as_str();
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO am_finished
                  SELECT o.order_id, o.domain, o.tld, o.account, o.kind, o.connection, o.requested_at,
@@ -267,12 +268,12 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 .optional()?)
         };
     let state = match event {
-        DomainEvent::Submitted(_) => Some("submitted"),
-        DomainEvent::UnknownStatus(_) => Some("pending"),
-        DomainEvent::Confirmed(_) => Some("confirmed"),
-        DomainEvent::Rejected(_) => Some("rejected"),
-        DomainEvent::TimedOut(_) => Some("timed_out"),
-        DomainEvent::Cancelled(_) => Some("cancelled"),
+        DomainEvent::Submitted(_) => Some(Stage::Submitted.as_str()),
+        DomainEvent::UnknownStatus(_) => Some(Stage::Pending.as_str()),
+        DomainEvent::Confirmed(_) => Some(End::Confirmed.as_str()),
+        DomainEvent::Rejected(_) => Some(End::Rejected.as_str()),
+        DomainEvent::TimedOut(_) => Some(End::TimedOut.as_str()),
+        DomainEvent::Cancelled(_) => Some(End::Cancelled.as_str()),
         _ => None,
     };
     if let (Some(state), Some(order)) = (state, event.order_id()) {

@@ -17,4 +17,3 @@ pub async fn gauges(app: &mut crate::app::App) -> Result<Gauges, AdminError> {
         quarantined: app.models.quarantined()?,
     })
 }
-

@@ -32,25 +32,13 @@ pub struct OrderOutcome {
     pub already_moved_on: bool,
 }
 
-fn state_name(o: &Order) -> String {
-    match serde_json::to_value(o.stage) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(m)) => m
-            .get("ended")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| "ended".into()),
-        _ => format!("{:?}", o.stage).to_lowercase(),
-    }
-}
-
 fn outcome(name: &DomainName, o: &Order) -> OrderOutcome {
     OrderOutcome {
         order_id: o.id,
         domain: name.to_string(),
         kind: o.kind,
         account: o.account.clone(),
-        state: state_name(o),
+        state: o.stage.to_string(),
         refunded: o.refunded,
         deadline: o.deadline,
         last_answer: o.last_answer.clone(),
@@ -93,11 +81,11 @@ pub fn finished_query(
     limit: usize,
     offset: usize,
 ) -> Result<domreg_projections::FinishedQuery, AdminError> {
-    const ENDS: [&str; 4] = ["confirmed", "rejected", "timed_out", "cancelled"];
-    if let Some(e) = end.filter(|e| !ENDS.contains(e)) {
+    if let Some(e) = end.filter(|e| !End::ALL.iter().any(|x| x.as_str() == *e)) {
+        let ends: Vec<&str> = End::ALL.iter().map(|x| x.as_str()).collect();
         return Err(AdminError::invalid(
             "invalid_end",
-            format!("{e:?} is not an end: use one of {}", ENDS.join(", ")),
+            format!("{e:?} is not an end: use one of {}", ends.join(", ")),
         ));
     }
     if let Some(a) = &account {
@@ -244,7 +232,7 @@ pub async fn check(app: &mut App, order: &str) -> Result<OrderOutcome, AdminErro
     if o.stage != Stage::Pending {
         return Err(AdminError::Conflict(format!(
             "order {id} is not pending at a registry (it is {}); the engine handles it",
-            state_name(o)
+            o.stage
         )));
     }
     let client = client_for(app, &o.connection).map_err(AdminError::Registrar)?;

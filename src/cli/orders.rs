@@ -131,7 +131,7 @@ pub async fn order(data_dir: &Path, kind: OrderKind, args: OrderArgs) -> anyhow:
     }
     let ended = wait_for_end(&app, &placed, args.wait_timeout).await?;
     let order = &ended.orders[&placed.order_id];
-    let end = order.end().map(|e| format!("{e:?}").to_lowercase());
+    let end = order.end().map(End::as_str);
     if args.json {
         println!(
             "{}",
