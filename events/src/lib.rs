@@ -8,6 +8,7 @@
 mod union;
 
 pub mod calendar;
+pub mod command;
 pub mod contact;
 pub mod deadline;
 pub mod decide;

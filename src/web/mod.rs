@@ -3,6 +3,7 @@
 //! gives a session cookie; every form that changes something carries a CSRF token.
 
 mod actions;
+mod async_manager;
 mod finished;
 mod flash;
 mod guard;
@@ -77,11 +78,11 @@ pub fn router(surface: Arc<Surface>) -> Router {
         )
         .route("/admin/logout", post(actions::logout))
         .route("/admin", get(pages::overview))
-        .route("/admin/async", get(pages::async_manager))
+        .route("/admin/async", get(async_manager::async_manager))
         .route("/admin/async/finished", get(finished::finished))
         .route(
             "/admin/async/{order}/cancel",
-            get(pages::confirm_cancel).post(actions::cancel),
+            get(async_manager::confirm_cancel).post(actions::cancel),
         )
         .route("/admin/async/{order}/reset", post(actions::reset))
         .route("/admin/async/{order}/check", post(actions::check))

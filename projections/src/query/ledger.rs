@@ -1,0 +1,110 @@
+//! The billing ledger: entries and balances.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+use serde::Serialize;
+
+use domreg_events::Money;
+
+use super::money;
+use crate::{parse_ts, ModelError, ReadModels};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    pub position: u64,
+    pub event_id: String,
+    pub account: String,
+    /// `charge`, `refund` or `credit`.
+    pub kind: String,
+    /// Signed: charges are negative.
+    pub amount: Money,
+    pub order_id: Option<String>,
+    pub domain: Option<String>,
+    pub note: String,
+    pub at: DateTime<Utc>,
+    pub balance_after: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub account: String,
+    pub balance: Money,
+}
+
+impl ReadModels {
+    /// An account's ledger (oldest first), or everyone's.
+    pub fn ledger(
+        &self,
+        account: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, ModelError> {
+        let filter = if account.is_some() {
+            "account = ?1"
+        } else {
+            "?1 IS NULL"
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT commit_position, event_id, account, kind, amount_minor, currency, order_id, domain, note, at, balance_after
+             FROM ledger_entries WHERE {filter}
+             ORDER BY account, commit_position, prepare_position LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![account, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, i64>(10)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(
+                |(p, id, account, kind, amount, cur, order, domain, note, at, after)| {
+                    Ok(LedgerEntry {
+                        position: p as u64,
+                        event_id: id,
+                        account,
+                        kind,
+                        amount: money(amount, &cur)?,
+                        order_id: order,
+                        domain,
+                        note,
+                        at: parse_ts(&at)?,
+                        balance_after: money(after, &cur)?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    pub fn balances(&self) -> Result<Vec<Balance>, ModelError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT account, currency, balance_minor FROM ledger_balances ORDER BY account, currency")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(account, cur, minor)| {
+                Ok(Balance {
+                    account,
+                    balance: money(minor, &cur)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,33 @@
+//! The read models' queries, each served by an index, one file per model.
+
+mod digest;
+mod domains;
+mod ledger;
+mod orders;
+mod registrars;
+
+use domreg_events::settings::PriceKind;
+use domreg_events::{Currency, Money};
+
+use crate::ModelError;
+
+pub use digest::*;
+pub use domains::*;
+pub use ledger::*;
+pub use orders::*;
+pub use registrars::*;
+
+fn money(minor: i64, currency: &str) -> Result<Money, ModelError> {
+    Currency::parse(currency)
+        .map(|c| Money::new(minor, c))
+        .map_err(|e| ModelError::Data(e.to_string()))
+}
+
+fn kind_of(s: &str) -> Result<PriceKind, ModelError> {
+    match s {
+        "register" => Ok(PriceKind::Register),
+        "transfer" => Ok(PriceKind::Transfer),
+        "renew" => Ok(PriceKind::Renew),
+        other => Err(ModelError::Data(format!("bad price kind {other:?}"))),
+    }
+}

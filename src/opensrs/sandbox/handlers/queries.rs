@@ -1,0 +1,253 @@
+//! Commands that only read: LOOKUP, CHECK_TRANSFER, BELONGS_TO_RSP, GET_ORDER_INFO,
+//! GET_ORDERS_BY_DOMAIN, GET DOMAIN, GET_BALANCE.
+
+use chrono::Duration;
+
+use super::super::state::*;
+use super::{cents, date, Checked, Handler};
+use crate::opensrs::value::Value;
+
+impl Handler<'_> {
+    pub(super) fn lookup(&mut self, attrs: &Value) -> Value {
+        let name = match self.domain(attrs) {
+            Checked::Name(n) => n,
+            Checked::Reply(r) => return r,
+        };
+        self.state.probe(&name);
+        if self.state.waiting.contains_key(&name) {
+            return self.ok(
+                221,
+                "Domain taken (a registration is waiting at the registry)",
+                Value::assoc().with("status", "taken"),
+            );
+        }
+        if self.state.domains.contains_key(&name) {
+            return self.ok(211, "Domain taken", Value::assoc().with("status", "taken"));
+        }
+        self.ok(
+            210,
+            "Domain available",
+            Value::assoc().with("status", "available"),
+        )
+    }
+
+    pub(super) fn check_transfer(&mut self, attrs: &Value) -> Value {
+        let name = match self.domain(attrs) {
+            Checked::Name(n) => n,
+            Checked::Reply(r) => return r,
+        };
+        let now = self.state.now();
+        if let Some(t) = self.state.transfers.get_mut(&name) {
+            // OpenSRS: a status check of a pending_registry transfer has it complete
+            // within five minutes.
+            if attrs.flag("check_status") == Some(true)
+                && t.status == TransferStatus::PendingRegistry
+            {
+                t.stage_ends = t.stage_ends.min(now + Duration::minutes(5));
+            }
+            let t = t.clone();
+            let in_progress = matches!(
+                t.status,
+                TransferStatus::PendingOwner | TransferStatus::PendingRegistry
+            );
+            return self.ok(
+                200,
+                "Query successful",
+                Value::assoc()
+                    .with("transferrable", "0")
+                    .with(
+                        "reason",
+                        if in_progress {
+                            "Transfer in progress"
+                        } else {
+                            ""
+                        },
+                    )
+                    .with("status", t.status.as_str())
+                    .with("request_address", "owner@example.com")
+                    .with(
+                        "timestamp",
+                        t.requested.format("%a %b %e %H:%M:%S %Y").to_string(),
+                    )
+                    .with("unixtime", t.requested.timestamp().to_string())
+                    .with("noservice", "0"),
+            );
+        }
+        let (transferrable, reason) = match self.state.domains.get(&name) {
+            None => ("0", "Domain is not registered"),
+            Some(d) if d.owner == self.user => ("0", "Domain is already in your account"),
+            Some(d) if !d.transferable => (
+                "0",
+                "Domain status clientTransferProhibited does not allow for transfer",
+            ),
+            Some(_) => ("1", ""),
+        };
+        self.ok(
+            200,
+            "Query successful",
+            Value::assoc()
+                .with("transferrable", transferrable)
+                .with("reason", reason)
+                .with("status", "")
+                .with("noservice", "0"),
+        )
+    }
+
+    pub(super) fn belongs_to_rsp(&mut self, attrs: &Value) -> Value {
+        let name = match self.domain(attrs) {
+            Checked::Name(n) => n,
+            Checked::Reply(r) => return r,
+        };
+        self.state.probe(&name);
+        match self.state.domains.get(&name) {
+            Some(d) if d.owner == self.user => self.ok(
+                200,
+                "Query successful",
+                Value::assoc()
+                    .with("belongs_to_rsp", "1")
+                    .with("domain_expdate", date(d.expires)),
+            ),
+            _ => self.ok(
+                200,
+                "Query successful",
+                Value::assoc().with("belongs_to_rsp", "0"),
+            ),
+        }
+    }
+
+    pub(super) fn get_order_info(&mut self, attrs: &Value) -> Value {
+        let Some(id) = attrs.text("order_id") else {
+            return self.fail(460, "Missing required field: order_id");
+        };
+        let order = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.state.orders.get(&id))
+            .cloned();
+        let Some(order) = order.filter(|o| o.reseller == self.user) else {
+            return self.fail(480, &format!("Order {id} not found"));
+        };
+        let order = self.state.orders.get(&order.id).cloned().unwrap_or(order);
+        let status = serde_json::to_value(order.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let fields = Value::assoc()
+            .with("id", order.id.to_string())
+            .with("domain", order.domain.as_str())
+            .with("reg_type", order.reg_type.as_str())
+            .with("status", status)
+            .with("period", order.period.to_string())
+            .with("cost", cents(order.cost_cents))
+            .with("order_date", order.created.timestamp().to_string())
+            .with(
+                "completed_date",
+                order
+                    .completed
+                    .map(|t| t.timestamp().to_string())
+                    .unwrap_or_default(),
+            );
+        self.ok(
+            200,
+            "Query successful",
+            Value::assoc().with("field_hash", fields),
+        )
+    }
+
+    /// The reseller's orders for a name, newest first (`orders`: id, order_date, status,
+    /// type), as OpenSRS lists them.
+    pub(super) fn get_orders_by_domain(&mut self, attrs: &Value) -> Value {
+        let name = match self.domain(attrs) {
+            Checked::Name(n) => n,
+            Checked::Reply(r) => return r,
+        };
+        let mut orders: Vec<&Order> = self
+            .state
+            .orders
+            .values()
+            .filter(|o| o.domain == name && o.reseller == self.user)
+            .collect();
+        orders.sort_by_key(|o| std::cmp::Reverse(o.id));
+        let list: Vec<Value> = orders
+            .iter()
+            .map(|o| {
+                let status = serde_json::to_value(o.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                Value::assoc()
+                    .with("id", o.id.to_string())
+                    .with("order_date", o.created.timestamp().to_string())
+                    .with("status", status)
+                    .with("type", o.reg_type.as_str())
+            })
+            .collect();
+        self.ok(
+            200,
+            "Query successful",
+            Value::assoc()
+                .with("page_size", list.len().to_string())
+                .with("orders", list),
+        )
+    }
+
+    pub(super) fn get_domain(&mut self, body: &Value, attrs: &Value) -> Value {
+        let holder = if body.text("domain").is_some() {
+            body
+        } else {
+            attrs
+        };
+        let name = match self.domain(holder) {
+            Checked::Name(n) => n,
+            Checked::Reply(r) => return r,
+        };
+        let Some(d) = self
+            .state
+            .domains
+            .get(&name)
+            .filter(|d| d.owner == self.user)
+            .cloned()
+        else {
+            return self.fail(480, "Domain not found in your account");
+        };
+        let nameservers: Vec<Value> = d
+            .nameservers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                Value::assoc()
+                    .with("name", n.as_str())
+                    .with("sortorder", (i + 1).to_string())
+            })
+            .collect();
+        self.ok(
+            200,
+            "Query Successful",
+            Value::assoc()
+                .with("expiredate", date(d.expires))
+                .with("registry_expiredate", date(d.expires))
+                .with("registry_createdate", date(d.created))
+                .with("auto_renew", if d.auto_renew { "1" } else { "0" })
+                .with("let_expire", "0")
+                .with("sponsoring_rsp", "1")
+                .with("tld_data", "")
+                .with("nameserver_list", nameservers),
+        )
+    }
+
+    pub(super) fn get_balance(&mut self) -> Value {
+        let balance = self
+            .state
+            .balances_cents
+            .get(self.user)
+            .copied()
+            .unwrap_or(0);
+        self.ok(
+            200,
+            "Command successful",
+            Value::assoc()
+                .with("balance", cents(balance))
+                .with("hold_balance", "0.00"),
+        )
+    }
+}
