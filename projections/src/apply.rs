@@ -14,7 +14,6 @@ pub(crate) fn apply(model: Model, tx: &Transaction<'_>, e: &Envelope) -> Result<
         Model::Ledger => ledger(tx, e),
         Model::Domains => domains(tx, e),
         Model::Registrars => registrars(tx, e),
-        Model::Digest => digest(tx, e),
         // Only events that could not be folded reach this model (`ReadModels::apply_page`).
         Model::Quarantine => Ok(()),
     }
@@ -418,36 +417,5 @@ fn registrars(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
         }
         SettingsEvent::AccountCredited(_) => {}
     }
-    Ok(())
-}
-
-fn digest(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
-    let AnyEvent::Domain(event) = &e.event else {
-        return Ok(());
-    };
-    let (order_id, outcome) = match event {
-        DomainEvent::Requested(r) => {
-            tx.prepare_cached("INSERT OR REPLACE INTO dg_orders VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![
-                    r.order_id.to_string(),
-                    r.domain.as_str(),
-                    r.account.as_str(),
-                    r.kind.as_str()
-                ])?;
-            return Ok(());
-        }
-        DomainEvent::Confirmed(c) => (c.order_id, "completed"),
-        DomainEvent::Rejected(r) => (r.order_id, "rejected"),
-        DomainEvent::TimedOut(t) => (t.order_id, "timed_out"),
-        DomainEvent::Cancelled(c) => (c.order_id, "cancelled"),
-        _ => return Ok(()),
-    };
-    let id = order_id.to_string();
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO dg_entries SELECT ?1, ?2, order_id, domain, account, kind, ?3, ?4 FROM dg_orders WHERE order_id = ?5",
-    )?
-    .execute(params![e.position.0 as i64, e.position.1 as i64, outcome, ts(e.at), id])?;
-    tx.prepare_cached("DELETE FROM dg_orders WHERE order_id = ?1")?
-        .execute([&id])?;
     Ok(())
 }

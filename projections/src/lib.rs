@@ -3,8 +3,8 @@
 //!
 //! Models: the Async Manager (pending orders), the billing ledger (charges, refunds,
 //! credits and balances), domains, the registrar configuration (connections, routing,
-//! prices, policies) and the completed-registrations digest. Every model can be rebuilt
-//! from zero; `ReadModels::dump` lets a fresh replay be compared with the stored models.
+//! prices, policies), and the quarantine of unreadable events. Every model can be
+//! rebuilt from zero; `ReadModels::dump` lets a fresh replay be compared with the stored models.
 
 mod apply;
 pub mod query;
@@ -41,7 +41,6 @@ pub enum Model {
     Ledger,
     Domains,
     Registrars,
-    Digest,
     /// Events that could not be read or folded (see [`Quarantined`]).
     Quarantine,
 }
@@ -59,12 +58,11 @@ pub struct Quarantined {
 }
 
 impl Model {
-    pub const ALL: [Model; 6] = [
+    pub const ALL: [Model; 5] = [
         Model::AsyncManager,
         Model::Ledger,
         Model::Domains,
         Model::Registrars,
-        Model::Digest,
         Model::Quarantine,
     ];
 
@@ -74,7 +72,6 @@ impl Model {
             Model::Ledger => "ledger",
             Model::Domains => "domains",
             Model::Registrars => "registrars",
-            Model::Digest => "digest",
             Model::Quarantine => "quarantine",
         }
     }
@@ -96,7 +93,6 @@ impl Model {
                 "rc_policies",
                 "rc_contacts",
             ],
-            Model::Digest => &["dg_orders", "dg_entries"],
             Model::Quarantine => &["qt_events"],
         }
     }

@@ -13,7 +13,7 @@ use crate::app::{catch_up, cli_actor, App};
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
-    /// Only this model: async, ledger, domains, registrars or digest.
+    /// Only this model: async, ledger, domains, registrars or quarantine.
     #[arg(long)]
     pub model: Option<String>,
 }

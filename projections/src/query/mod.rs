@@ -1,6 +1,5 @@
 //! The read models' queries, each served by an index, one file per model.
 
-mod digest;
 mod domains;
 mod ledger;
 mod orders;
@@ -11,7 +10,6 @@ use domreg_events::{Currency, Money};
 
 use crate::ModelError;
 
-pub use digest::*;
 pub use domains::*;
 pub use ledger::*;
 pub use orders::*;

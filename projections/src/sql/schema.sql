@@ -146,25 +146,6 @@ CREATE TABLE IF NOT EXISTS rc_contacts (
     contacts TEXT NOT NULL
 );
 
--- Completed-registrations digest for the admin email.
-CREATE TABLE IF NOT EXISTS dg_entries (
-    commit_position  INTEGER NOT NULL,
-    prepare_position INTEGER NOT NULL,
-    order_id TEXT NOT NULL,
-    domain   TEXT NOT NULL,
-    account  TEXT NOT NULL,
-    kind     TEXT NOT NULL,
-    outcome  TEXT NOT NULL,
-    at       TEXT NOT NULL,
-    PRIMARY KEY (commit_position, prepare_position)
-);
-CREATE TABLE IF NOT EXISTS dg_orders (
-    order_id TEXT PRIMARY KEY,
-    domain   TEXT NOT NULL,
-    account  TEXT NOT NULL,
-    kind     TEXT NOT NULL
-);
-
 -- Events this build could not read or fold: skipped with an alarm instead of stopping
 -- every model. `domreg verify`, /metrics and the overview page name them.
 CREATE TABLE IF NOT EXISTS qt_events (
