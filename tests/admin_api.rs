@@ -3,10 +3,10 @@
 
 #[path = "support/api.rs"]
 mod support_api;
+#[path = "support/cli.rs"]
+mod support_cli;
 #[path = "support/contacts.rs"]
 mod support_contacts;
-#[path = "support/sandbox_setup.rs"]
-mod support_setup;
 
 use domreg::app::App;
 use domreg::clock::SystemClock;
@@ -14,7 +14,7 @@ use domreg::engine::Engine;
 use domreg::http;
 use domreg::opensrs::Secret;
 use serde_json::{json, Value};
-use support_setup::domreg_ok;
+use support_cli::domreg_ok;
 
 use support_api::{api_world as world, ApiWorld as World, KEY, TOKEN};
 
@@ -663,9 +663,7 @@ async fn a_slow_registrar_does_not_hold_up_other_requests() {
     use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
     let w = world().await;
     let port = w.sandbox.addr.port();
-    tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"])
-    });
+    tokio::task::block_in_place(|| support_cli::connect_sandbox(w.dir.path(), port, KEY, &["com"]));
     w.sandbox.with_state(|s| {
         s.faults = vec![FaultRule {
             command: None,
@@ -879,7 +877,7 @@ async fn signed_in(w: &World) -> (reqwest::Client, String) {
 fn connect_com_with_alice(w: &World) {
     let port = w.sandbox.addr.port();
     tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(w.dir.path(), port, KEY, &["com"]);
+        support_cli::connect_sandbox(w.dir.path(), port, KEY, &["com"]);
         domreg_ok(
             w.dir.path(),
             &[

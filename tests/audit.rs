@@ -1,10 +1,10 @@
 //! `domreg audit`: a disputed order's whole story from the log, and the state as of a
 //! moment in the middle of it.
 
+#[path = "support/cli.rs"]
+mod support_cli;
 #[path = "support/contacts.rs"]
 mod support_contacts;
-#[path = "support/sandbox_setup.rs"]
-mod support_setup;
 
 use chrono::{Duration, TimeZone, Utc};
 use domreg::app::App;
@@ -13,20 +13,9 @@ use domreg::engine::place::{place_order, OrderRequest};
 use domreg::engine::Engine;
 use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
 use domreg_events::*;
-use support_setup::domreg_ok;
+use support_cli::{domreg_err, domreg_ok};
 
 const KEY: &str = "audit-test-key-0123456789";
-
-fn domreg_err(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domreg"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "{args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// A .de order charged at 09:00, pending, polled hourly, timed out after 50 h and
 /// refunded; the account paid 100.00 USD before.
@@ -42,7 +31,7 @@ async fn disputed_order() -> (tempfile::TempDir, OrderId) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(&d, sandbox.addr.port(), KEY, &["de"]);
+        support_cli::connect_sandbox(&d, sandbox.addr.port(), KEY, &["de"]);
         domreg_ok(
             &d,
             &[

@@ -1,6 +1,9 @@
 //! The `domreg` binary against the sandbox: `lookup`, `transfer-status`, the sandbox's
 //! admin endpoint, and a `domreg sandbox` process started like a user would.
 
+#[path = "support/cli.rs"]
+mod support_cli;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -10,16 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const KEY: &str = "cli-test-key-0123456789";
 
 fn domreg(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
-        .args(args)
-        .env("DOMREG_OPENSRS_KEY", KEY)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = support_cli::domreg_with(args, &[("DOMREG_OPENSRS_KEY", KEY)], &[]);
+    (r.ok, r.out, r.err)
 }
 
 async fn admin(

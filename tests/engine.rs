@@ -1,10 +1,10 @@
 //! The engine end to end: orders placed in the log, the engine driving the sandbox over
 //! loopback HTTP, a controlled clock for the slow registries.
 
+#[path = "support/cli.rs"]
+mod support_cli;
 #[path = "support/contacts.rs"]
 mod support_contacts;
-#[path = "support/sandbox_setup.rs"]
-mod support_setup;
 #[path = "support/engine_world.rs"]
 mod world;
 
@@ -660,7 +660,7 @@ async fn finished_orders_stay_visible_with_their_end_refund_and_last_answer() {
     let refused = w.order("invalid-finished.com", OrderKind::Register).await;
     w.engine().run_once().await.unwrap();
     let out = tokio::task::block_in_place(|| {
-        support_setup::domreg_ok(&w.dir, &["async", "list", "--finished", "--json"])
+        support_cli::domreg_ok(&w.dir, &["async", "list", "--finished", "--json"])
     });
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     let find = |id: OrderId| {
@@ -687,7 +687,7 @@ async fn finished_orders_stay_visible_with_their_end_refund_and_last_answer() {
         "{no}"
     );
     let only = tokio::task::block_in_place(|| {
-        support_setup::domreg_ok(
+        support_cli::domreg_ok(
             &w.dir,
             &["async", "list", "--finished", "--end", "rejected"],
         )

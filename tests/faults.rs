@@ -3,10 +3,10 @@
 //! event this build cannot fold, a stalled mail relay, a stop signal mid-call. Each test
 //! failed on the code before the fix.
 
+#[path = "support/cli.rs"]
+mod support_cli;
 #[path = "support/contacts.rs"]
 mod support_contacts;
-#[path = "support/sandbox_setup.rs"]
-mod support_setup;
 #[path = "support/engine_world.rs"]
 mod world;
 
@@ -167,7 +167,7 @@ async fn an_unanswered_cancel_backs_off_and_goes_to_the_admin_instead_of_a_blind
     let id = order.to_string();
     // Having checked at OpenSRS by hand, the admin ends it; the log says so.
     let out = tokio::task::block_in_place(|| {
-        support_setup::domreg_ok(&w.dir, &["async", "cancel", &id, "--checked-at-opensrs"])
+        support_cli::domreg_ok(&w.dir, &["async", "cancel", &id, "--checked-at-opensrs"])
     });
     assert!(out.contains("refunded"), "{out}");
     let s = w.state("silent-cancel.de").await;
@@ -225,7 +225,7 @@ async fn an_event_this_build_cannot_fold_is_quarantined_and_everything_else_goes
     w.engine().run_once().await.unwrap();
     let s = w.state("after-poison.com").await;
     assert_eq!(s.orders[&order].end(), Some(End::Confirmed));
-    let ledger = support_setup::domreg_ok(&w.dir, &["ledger", "--account", "alice"]);
+    let ledger = support_cli::domreg_ok(&w.dir, &["ledger", "--account", "alice"]);
     assert!(ledger.contains("12.99"), "{ledger}");
 
     let mut app = App::open(&w.dir).unwrap();
@@ -264,7 +264,7 @@ async fn a_huge_credit_is_refused_before_anything_is_stored() {
     assert!(stderr.contains("at most 100000000000.00 USD"), "{stderr}");
     assert_eq!(App::open(&w.dir).unwrap().store.head().await.unwrap(), head);
     // Within the bound, but past it together with the balance: refused too.
-    support_setup::domreg_ok(&w.dir, &["account", "credit", "alice", "100000000000.00"]);
+    support_cli::domreg_ok(&w.dir, &["account", "credit", "alice", "100000000000.00"]);
     let out = Process::new(env!("CARGO_BIN_EXE_domreg"))
         .arg("--data-dir")
         .arg(&w.dir)
@@ -274,7 +274,7 @@ async fn a_huge_credit_is_refused_before_anything_is_stored() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("would take the balance"), "{stderr}");
-    let ledger = support_setup::domreg_ok(&w.dir, &["ledger", "--account", "alice"]);
+    let ledger = support_cli::domreg_ok(&w.dir, &["ledger", "--account", "alice"]);
     assert!(ledger.contains("100000000000.00"), "{ledger}");
 }
 
@@ -421,14 +421,14 @@ async fn the_data_directory_is_owner_only_and_a_transfer_code_can_come_from_a_fi
     let open = w.dir.join("shared-by-mistake");
     std::fs::create_dir(&open).unwrap();
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
-    support_setup::domreg_ok(&open, &["tld", "list"]);
+    support_cli::domreg_ok(&open, &["tld", "list"]);
     let mode = std::fs::metadata(&open).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "{mode:o}");
 
     let code = w.dir.join("epp.txt");
     std::fs::write(&code, "EPP-FROM-FILE\n").unwrap();
     let contacts = support_contacts::owen_file(&w.dir);
-    let out = support_setup::domreg_ok(
+    let out = support_cli::domreg_ok(
         &w.dir,
         &[
             "transfer",

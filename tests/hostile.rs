@@ -4,10 +4,10 @@
 
 #[path = "support/api.rs"]
 mod support_api;
+#[path = "support/cli.rs"]
+mod support_cli;
 #[path = "support/contacts.rs"]
 mod support_contacts;
-#[path = "support/sandbox_setup.rs"]
-mod support_setup;
 
 use std::path::Path;
 use std::process::Command;
@@ -17,7 +17,7 @@ use domreg::clock::SystemClock;
 use domreg::engine::Engine;
 use serde_json::{json, Value};
 use support_api::{api_world, log_head, ApiWorld, KEY};
-use support_setup::{connect_sandbox, domreg_ok};
+use support_cli::{connect_sandbox, domreg_ok};
 
 async fn world() -> ApiWorld {
     let w = api_world().await;

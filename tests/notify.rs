@@ -1,10 +1,10 @@
 //! Notifications end to end: the engine, the sandbox, and a real SMTP server on loopback
 //! (Python's aiosmtpd, which `.ci/run` installs); the file outbox; a relay that is down.
 
+#[path = "support/cli.rs"]
+mod support_cli;
 #[path = "support/contacts.rs"]
 mod support_contacts;
-#[path = "support/sandbox_setup.rs"]
-mod support_setup;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -151,7 +151,7 @@ async fn setup(d: &Path) -> Sandbox {
     .await
     .unwrap();
     tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(d, sb.addr.port(), KEY, &["com", "de"])
+        support_cli::connect_sandbox(d, sb.addr.port(), KEY, &["com", "de"])
     });
     sb
 }

@@ -1,6 +1,9 @@
 //! Orders and the Async Manager from the command line, with `domreg serve --once` as the
 //! engine and the sandbox on loopback.
 
+#[path = "support/cli.rs"]
+mod support_cli;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -9,21 +12,8 @@ use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
 const KEY: &str = "orders-cli-key-0123456789";
 
 fn domreg(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = tokio::task::block_in_place(|| {
-        Command::new(env!("CARGO_BIN_EXE_domreg"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .output()
-            .unwrap()
-    });
-    let r = (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert!(!r.1.contains(KEY) && !r.2.contains(KEY));
-    r
+    let r = support_cli::domreg(dir, args).never_showing(KEY);
+    (r.ok, r.out, r.err)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {

@@ -1,37 +1,25 @@
 //! The settings verbs as an admin runs them: validation, secrets, routing, prices,
 //! policies, credits, `registrar test` against the sandbox, `verify` and `rebuild`.
 
+#[path = "support/cli.rs"]
+mod support_cli;
+
 use std::path::Path;
 use std::process::Command;
 
 use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use support_cli::Run;
 
 const KEY: &str = "Sup3rSecretKey-4242-xyzzy";
 
-struct Run {
-    ok: bool,
-    out: String,
-    err: String,
-}
-
+/// Runs the CLI without the environment's key for `main`; the key is never printed.
 fn domreg(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_domreg"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("DOMREG_OPENSRS_KEY_MAIN")
-        .output()
-        .unwrap();
-    let run = Run {
-        ok: out.status.success(),
-        out: String::from_utf8_lossy(&out.stdout).into_owned(),
-        err: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.out.contains(KEY) && !run.err.contains(KEY),
-        "the key leaked in the output of {args:?}"
-    );
-    run
+    let dir = dir.to_string_lossy();
+    let all: Vec<&str> = ["--data-dir", dir.as_ref()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    support_cli::domreg_with(&all, &[], &["DOMREG_OPENSRS_KEY_MAIN"]).never_showing(KEY)
 }
 
 fn added(dir: &Path, extra: &[&str]) -> Run {

@@ -5,10 +5,10 @@
 
 #[path = "support/api.rs"]
 mod support_api;
+#[path = "support/cli.rs"]
+mod support_cli;
 #[path = "support/contacts.rs"]
 mod support_contacts;
-#[path = "support/sandbox_setup.rs"]
-mod support_setup;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,7 +21,7 @@ use domreg_events::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use support_api::{api_world, KEY, TOKEN};
-use support_setup::{connect_sandbox, domreg_ok};
+use support_cli::{connect_sandbox, domreg_ok};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";

@@ -11,8 +11,8 @@ use domreg::engine::{steps, Engine};
 use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
 use domreg_events::*;
 
+use super::support_cli;
 use super::support_contacts;
-use super::support_setup;
 
 pub const KEY: &str = "engine-test-key-0123456789";
 
@@ -28,7 +28,7 @@ pub struct World {
 }
 
 pub fn cli(dir: &std::path::Path, args: &[&str]) {
-    support_setup::domreg_ok(dir, args);
+    support_cli::domreg_ok(dir, args);
 }
 
 pub async fn world() -> World {
@@ -42,7 +42,7 @@ pub async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     tokio::task::block_in_place(|| {
-        support_setup::connect_sandbox(&d, sandbox.addr.port(), KEY, &["com", "de"]);
+        support_cli::connect_sandbox(&d, sandbox.addr.port(), KEY, &["com", "de"]);
         for tld in ["com", "de"] {
             cli(
                 &d,
