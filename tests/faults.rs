@@ -499,3 +499,63 @@ async fn a_submission_stranded_while_the_engine_runs_is_recovered_once_its_lease
     );
     assert_eq!(w.registers("stranded.com"), 0, "never sent again");
 }
+
+/// A port on loopback where nothing listens: a connection there is refused.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_refused_at_connect_is_sent_again_and_completes_instead_of_waiting_to_be_refunded() {
+    let w = world().await;
+    let port = w.sandbox.addr.port().to_string();
+    let closed = closed_port().to_string();
+    tokio::task::block_in_place(|| {
+        cli(&w.dir, &["registrar", "update", "main", "--port", &closed])
+    });
+    let order = w.order("refused-at-connect.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(round.submitted, 1, "{round:?}");
+    let s = w.state("refused-at-connect.com").await;
+    let o = &s.orders[&order];
+    assert_eq!(
+        o.stage,
+        Stage::Accepted,
+        "back to be sent again, not pending: {o:?}"
+    );
+    assert_eq!(o.send_failures, 1);
+    assert!(o.refunded.is_none());
+    // Not again before its time.
+    engine.reload_connections();
+    tokio::task::block_in_place(|| cli(&w.dir, &["registrar", "update", "main", "--port", &port]));
+    engine.reload_connections();
+    assert_eq!(engine.run_once().await.unwrap().submitted, 0);
+    w.advance(Duration::minutes(3));
+    engine.run_once().await.unwrap();
+    let s = w.state("refused-at-connect.com").await;
+    assert_eq!(s.orders[&order].end(), Some(End::Confirmed));
+    assert_eq!(w.registers("refused-at-connect.com"), 1);
+    assert!(s.orders[&order].refunded.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_opensrs_could_never_be_reached_for_is_refunded_after_its_last_try() {
+    let w = world().await;
+    let closed = closed_port().to_string();
+    tokio::task::block_in_place(|| {
+        cli(&w.dir, &["registrar", "update", "main", "--port", &closed])
+    });
+    let order = w.order("never-reached.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    for _ in 0..domreg_events::deadline::MAX_SENDS {
+        engine.run_once().await.unwrap();
+        w.advance(Duration::hours(1) + Duration::minutes(1));
+    }
+    let s = w.state("never-reached.com").await;
+    let o = &s.orders[&order];
+    assert_eq!(o.end(), Some(End::Cancelled), "{o:?}");
+    assert_eq!(o.refunded, o.charged);
+    assert_eq!(w.registers("never-reached.com"), 0);
+}

@@ -69,6 +69,12 @@ pub enum Command {
         order_id: OrderId,
         outcome: Outcome,
     },
+    /// The submission provably never reached OpenSRS: send it again at `retry_at`.
+    RecordSendFailure {
+        order_id: OrderId,
+        reason: String,
+        retry_at: DateTime<Utc>,
+    },
     RecordPoll {
         order_id: OrderId,
         result: PollResult,
@@ -158,6 +164,8 @@ pub enum DomainError {
     },
     #[error("order {order} waits for an admin ({reason}); it does not time out on its own: check it, reset its deadline or cancel it")]
     Escalated { order: OrderId, reason: String },
+    #[error("order {order} could not reach OpenSRS; it is sent again at {at}, not before")]
+    RetryNotDue { order: OrderId, at: DateTime<Utc> },
     #[error("a new deadline must lie in the future, not at {0}")]
     DeadlineInPast(DateTime<Utc>),
     #[error("the holder was already warned about the expiry on {0}")]

@@ -43,6 +43,18 @@ pub fn next_poll_at(now: DateTime<Utc>, due: DateTime<Utc>, every: Duration) -> 
     }
 }
 
+/// How many times an order is tried when every try provably fails to reach OpenSRS.
+/// After the last, it is cancelled and refunded: nothing was ever sent, so nothing can
+/// complete at the registry.
+pub const MAX_SENDS: u32 = 12;
+
+/// When to send again after `failures` sends that never reached OpenSRS: one minute,
+/// doubling, at most an hour (twelve tries span about seven hours).
+pub fn send_retry_at(now: DateTime<Utc>, failures: u32) -> DateTime<Utc> {
+    let wait = Duration::minutes(1) * 2i32.saturating_pow(failures.min(10));
+    now + wait.min(Duration::hours(1))
+}
+
 /// What the deadline allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

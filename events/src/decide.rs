@@ -124,6 +124,12 @@ pub fn decide(
             if order.charged.is_none() {
                 return Err(DomainError::NotCharged(order_id));
             }
+            if let Some(at) = order.retry_at.filter(|at| now < *at) {
+                return Err(DomainError::RetryNotDue {
+                    order: order_id,
+                    at,
+                });
+            }
             Ok(vec![Submitted {
                 order_id,
                 connection: order.connection.clone(),
@@ -203,6 +209,20 @@ pub fn decide(
                     .into()])
                 }
             }
+        }
+        Command::RecordSendFailure {
+            order_id,
+            reason,
+            retry_at,
+        } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Submitted, "sent again")?;
+            Ok(vec![SendFailed {
+                order_id,
+                reason,
+                retry_at,
+            }
+            .into()])
         }
         Command::RecordPoll {
             order_id,

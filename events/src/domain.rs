@@ -98,6 +98,9 @@ pub struct Order {
     pub lease: Option<Lease>,
     /// Why the engine handed this pending order to an admin instead of refunding it.
     pub escalated: Option<String>,
+    /// Sends that provably never reached OpenSRS, and when to try again.
+    pub send_failures: u32,
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl Order {
@@ -178,6 +181,8 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     nameservers: Vec::new(),
                     lease: None,
                     escalated: None,
+                    send_failures: 0,
+                    retry_at: None,
                 },
             );
         }
@@ -269,6 +274,15 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         DomainEvent::Escalated(e) => {
             with_order(&mut state, e.order_id, |o| {
                 o.escalated = Some(e.reason.clone())
+            });
+        }
+        DomainEvent::SendFailed(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Accepted;
+                o.lease = None;
+                o.send_failures += 1;
+                o.retry_at = Some(e.retry_at);
+                o.last_answer = Some(RegistrarAnswer::new(None, e.reason.clone()));
             });
         }
         DomainEvent::ExpiryWarned(e) => {

@@ -186,6 +186,16 @@ pub struct Escalated {
     pub reason: String,
 }
 
+/// The submission never reached OpenSRS (the connection was refused, or DNS or TLS
+/// failed before anything was written): the order goes back to be sent again at
+/// `retry_at`. A send that did not happen is not a send, so this is no second call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendFailed {
+    pub order_id: OrderId,
+    pub reason: String,
+    pub retry_at: DateTime<Utc>,
+}
+
 /// The charge of an order that did not complete went back to the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refunded {
@@ -260,6 +270,7 @@ event_union! {
     ExpirySynced = 1,
     RegistrarOrderFound = 1,
     Escalated = 1,
+    SendFailed = 1,
 }
 
 impl DomainEvent {
@@ -281,6 +292,7 @@ impl DomainEvent {
             Refunded(e) => Some(e.order_id),
             RegistrarOrderFound(e) => Some(e.order_id),
             Escalated(e) => Some(e.order_id),
+            SendFailed(e) => Some(e.order_id),
             ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) => None,
         }
     }

@@ -125,6 +125,42 @@ fn late_order_id(outcome: &Outcome) -> Option<(String, Option<RegistrarAnswer>)>
     }
 }
 
+/// What to record when a submission provably never reached OpenSRS: try again later
+/// or, after [`MAX_SENDS`](crate::deadline::MAX_SENDS) tries, cancel (and so refund) an
+/// order that nothing was ever sent for.
+pub fn after_send_failure(
+    state: &Domain,
+    order_id: OrderId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Vec<Command> {
+    let Some(o) = state
+        .orders
+        .get(&order_id)
+        .filter(|o| o.stage == Stage::Submitted)
+    else {
+        return vec![];
+    };
+    let failures = o.send_failures + 1;
+    let mut commands = vec![Command::RecordSendFailure {
+        order_id,
+        reason: format!(
+            "not sent (try {failures} of {}): {reason}",
+            crate::deadline::MAX_SENDS
+        ),
+        retry_at: crate::deadline::send_retry_at(now, failures),
+    }];
+    if failures >= crate::deadline::MAX_SENDS {
+        commands.push(Command::Cancel {
+            order_id,
+            reason: format!(
+                "OpenSRS could not be reached in {failures} tries ({reason}); nothing was ever sent"
+            ),
+        });
+    }
+    commands
+}
+
 /// What asking OpenSRS about a pending order found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {

@@ -247,3 +247,47 @@ fn a_cancel_would_refund_the_charge_once() {
     let g = given([requested(1, Register)]);
     assert_eq!(refund_on_cancel(&g.state(), oid(1)), None);
 }
+
+#[test]
+fn a_send_that_never_reached_opensrs_goes_back_to_be_sent_again() {
+    let g = given(sent(1));
+    let state = g
+        .when_all(after_send_failure(
+            &g.state(),
+            oid(1),
+            "connection refused",
+            now(),
+        ))
+        .then_types(&["SendFailed"]);
+    assert_eq!(state.orders[&oid(1)].stage, Stage::Accepted);
+    given(sent(1).into_iter().chain([send_failed(1)]))
+        .when(Command::RecordSubmission {
+            order_id: oid(1),
+            lease: None,
+        })
+        .then_refused_as(|e| matches!(e, DomainError::RetryNotDue { .. }));
+    given(sent(1).into_iter().chain([send_failed(1)]))
+        .at(now() + Duration::minutes(2))
+        .when(Command::RecordSubmission {
+            order_id: oid(1),
+            lease: None,
+        })
+        .then([submitted(1)]);
+}
+
+#[test]
+fn after_the_last_try_an_order_nothing_was_sent_for_is_cancelled_and_refunded() {
+    let mut history: Vec<DomainEvent> = vec![requested(1, Register), charged(1)];
+    for _ in 1..domreg_events::deadline::MAX_SENDS {
+        history.extend([submitted(1), send_failed(1)]);
+    }
+    history.push(submitted(1));
+    let g = given(history);
+    g.when_all(after_send_failure(
+        &g.state(),
+        oid(1),
+        "connection refused",
+        now(),
+    ))
+    .then_types(&["SendFailed", "Cancelled", "Refunded"]);
+}

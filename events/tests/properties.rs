@@ -38,6 +38,7 @@ enum Step {
     Cancel(u8),
     Found(u8),
     Escalate(u8),
+    NotSent(u8),
     Reset {
         order: u8,
         hours: i64,
@@ -54,7 +55,8 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         20 => common_step(),
         1 => o.clone().prop_map(Step::Found),
-        1 => o.prop_map(Step::Escalate),
+        1 => o.clone().prop_map(Step::Escalate),
+        2 => o.prop_map(Step::NotSent),
     ]
 }
 
@@ -199,6 +201,11 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
         Step::Escalate(o) => Command::Escalate {
             order_id: order_id(o),
             reason: "OpenSRS did not answer".into(),
+        },
+        Step::NotSent(o) => Command::RecordSendFailure {
+            order_id: order_id(o),
+            reason: "connection refused".into(),
+            retry_at: now,
         },
         Step::Reset { order, hours } => Command::ResetDeadline {
             order_id: order_id(order),

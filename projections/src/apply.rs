@@ -49,7 +49,7 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
     match event {
         DomainEvent::Requested(r) => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO am_orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', NULL)",
+                "INSERT OR REPLACE INTO am_orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', NULL, NULL)",
             )?
             .execute(params![
                 r.order_id.to_string(),
@@ -70,6 +70,12 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 s.order_id.to_string(),
                 s.lease.as_ref().map(|l| ts(l.until))
             ])?;
+        }
+        DomainEvent::SendFailed(f) => {
+            tx.prepare_cached(
+                "UPDATE am_orders SET stage = 'charged', lease_until = NULL, retry_at = ?2 WHERE order_id = ?1",
+            )?
+            .execute(params![f.order_id.to_string(), ts(f.retry_at)])?;
         }
         DomainEvent::UnknownStatus(u) => {
             set_stage(tx, &u.order_id, "pending")?;
@@ -268,6 +274,7 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
         };
     let state = match event {
         DomainEvent::Submitted(_) => Some(Stage::Submitted.as_str()),
+        DomainEvent::SendFailed(_) => Some(Stage::Accepted.as_str()),
         DomainEvent::UnknownStatus(_) => Some(Stage::Pending.as_str()),
         DomainEvent::Confirmed(_) => Some(End::Confirmed.as_str()),
         DomainEvent::Rejected(_) => Some(End::Rejected.as_str()),

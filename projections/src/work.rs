@@ -12,7 +12,7 @@ use crate::{ts, ModelError, ReadModels};
 pub enum Work {
     /// Sent, no outcome recorded, its engine's lease lapsed: find out, never resend.
     Recover,
-    /// Charged, not sent yet.
+    /// Charged, not sent yet (or a send that never reached OpenSRS is due again).
     Submit,
     /// Pending, and its next poll or its deadline has come.
     Poll,
@@ -45,7 +45,9 @@ impl ReadModels {
                    AND (?2 OR lease_until IS NULL OR lease_until <= ?1)
                  ORDER BY requested_at LIMIT ?3)
              UNION ALL SELECT 'submit', order_id, domain, kind, connection FROM (
-                 SELECT * FROM am_orders WHERE stage = 'charged' ORDER BY requested_at LIMIT ?3)
+                 SELECT * FROM am_orders WHERE stage = 'charged'
+                   AND (retry_at IS NULL OR retry_at <= ?1)
+                 ORDER BY requested_at LIMIT ?3)
              UNION ALL SELECT 'poll', order_id, domain, kind, connection FROM (
                  -- Due at the next poll, or at the deadline unless a poll past the deadline
                  -- already set the next try (its back-off): past the deadline an order that

@@ -111,6 +111,11 @@ pub fn describe(event: &AnyEvent) -> String {
                 "OpenSRS order {} identified: {}",
                 e.registrar_order_id, e.answer.text
             ),
+            D::SendFailed(e) => format!(
+                "never reached OpenSRS, so nothing was sent: {}; sent again at {}",
+                e.reason,
+                minute(&e.retry_at)
+            ),
             D::Escalated(e) => format!(
                 "handed to an admin, not refunded automatically: {}",
                 e.reason

@@ -8,7 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use uuid::Uuid;
 
 use domreg_events::calendar::years_later;
-use domreg_events::policy::after_outcome;
+use domreg_events::policy::{after_outcome, after_send_failure};
 use domreg_events::settings::AsyncPolicy;
 use domreg_events::*;
 
@@ -276,6 +276,21 @@ pub async fn submit<S: EventStore + Clone>(
         },
     };
     let exchange = client.call(&command).await;
+    if let Some(e) = exchange.outcome.as_ref().err().filter(|e| e.nothing_sent()) {
+        // Nothing reached OpenSRS: the order goes back to be sent again (the transfer
+        // code is kept for that), not to a wait for an answer that cannot come.
+        let reason = e.to_string();
+        let now = ctx.now;
+        return record(
+            &ctx.store,
+            domain,
+            state,
+            connection,
+            |s| after_send_failure(s, order_id, &reason, now),
+            now,
+        )
+        .await;
+    }
     ctx.secrets.forget_auth_code(order_id);
     let c = &exchange.classification;
     let outcome = match c.class {

@@ -197,6 +197,14 @@ pub fn refunded(n: u128) -> DomainEvent {
     }
     .into()
 }
+pub fn send_failed(n: u128) -> DomainEvent {
+    SendFailed {
+        order_id: oid(n),
+        reason: "connection refused".into(),
+        retry_at: now() + Duration::minutes(1),
+    }
+    .into()
+}
 pub fn auto_renew_on() -> DomainEvent {
     AutoRenewSet { enabled: true }.into()
 }

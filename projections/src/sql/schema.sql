@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS am_orders (
     -- accepted, charged, submitted or pending: what the engine has to do next.
     stage      TEXT NOT NULL,
     -- While submitted: until when the submitting engine owns the call.
-    lease_until TEXT
+    lease_until TEXT,
+    -- After a send that never reached OpenSRS: not before this time.
+    retry_at TEXT
 );
 CREATE INDEX IF NOT EXISTS am_orders_by_stage ON am_orders (stage, requested_at);
 CREATE TABLE IF NOT EXISTS am_pending (
