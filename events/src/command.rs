@@ -105,6 +105,8 @@ pub enum Command {
         expires_at: DateTime<Utc>,
         source: String,
     },
+    /// Keep an event of OpenSRS's feed about this domain (once per event id).
+    RecordRegistrarEvent(Box<RegistrarReported>),
 }
 
 /// Why a command was refused. Each names the order or domain and the state that forbids it.

@@ -324,6 +324,20 @@ pub fn decide(
             }
             Ok(vec![ExpirySynced { expires_at, source }.into()])
         }
+        Command::RecordRegistrarEvent(e) => {
+            if state.registrar_events.contains(&e.event_id) {
+                return Ok(vec![]);
+            }
+            if let (Some(stream), Some(named)) = (&state.name, e.data.get("domain_name")) {
+                if !stream.as_str().eq_ignore_ascii_case(named.trim()) {
+                    return Err(DomainError::WrongDomain {
+                        stream: stream.to_string(),
+                        command: named.clone(),
+                    });
+                }
+            }
+            Ok(vec![(*e).into()])
+        }
     }
 }
 

@@ -130,6 +130,11 @@ pub struct Domain {
     pub warned_for: BTreeSet<DateTime<Utc>>,
     /// Expiry dates a renewal order was placed for (one automatic renewal per date).
     pub renewal_requested_for: BTreeSet<DateTime<Utc>>,
+    /// OpenSRS feed events recorded for this domain (each is recorded once).
+    pub registrar_events: BTreeSet<String>,
+    /// Set when OpenSRS reported the domain deleted or gone (the reason): nothing is
+    /// warned about or renewed any more.
+    pub gone: Option<String>,
     /// Number of events folded in: the stream version an append must expect.
     pub version: u64,
 }
@@ -290,6 +295,20 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         }
         DomainEvent::AutoRenewSet(e) => state.auto_renew = e.enabled,
         DomainEvent::ExpirySynced(e) => state.expires_at = Some(e.expires_at),
+        DomainEvent::RegistrarReported(e) => {
+            state.registrar_events.insert(e.event_id.clone());
+            if let Some(name) = e
+                .data
+                .get("domain_name")
+                .and_then(|n| DomainName::parse(n).ok())
+            {
+                state.name.get_or_insert(name);
+            }
+            if e.kind() == "DOMAIN DELETED" {
+                let reason = e.data.get("reason").map_or("deleted", String::as_str);
+                state.gone = Some(format!("deleted at OpenSRS ({reason}), {}", e.event_date));
+            }
+        }
     }
     state
 }

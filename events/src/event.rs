@@ -217,6 +217,32 @@ pub struct AutoRenewSet {
     pub enabled: bool,
 }
 
+/// An event from OpenSRS's feed (EVENT POLL) about this domain, kept as OpenSRS sent it.
+/// It is a hint, never the truth: what it says is re-read (GET DOMAIN, the order's
+/// probe) before anything else is recorded. Its `event_id` makes it recorded once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarReported {
+    /// The connection whose feed it came from.
+    pub connection: String,
+    /// OpenSRS's id (32 hex characters).
+    pub event_id: String,
+    /// `DOMAIN`, `ORDER` or `TRANSFER`.
+    pub object: String,
+    /// `REGISTERED`, `RENEWED`, `DELETED`, `STATUS_CHANGE`, ...
+    pub event: String,
+    /// As OpenSRS gave it (ISO 8601).
+    pub event_date: String,
+    /// `object_data`, flattened to text.
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+impl RegistrarReported {
+    /// `DOMAIN DELETED` and the like.
+    pub fn kind(&self) -> String {
+        format!("{} {}", self.object, self.event)
+    }
+}
+
 /// The registrar reported the domain's expiry (BELONGS_TO_RSP, GET DOMAIN), outside any order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpirySynced {
@@ -271,6 +297,7 @@ event_union! {
     RegistrarOrderFound = 1,
     Escalated = 1,
     SendFailed = 1,
+    RegistrarReported = 1,
 }
 
 impl DomainEvent {
@@ -293,7 +320,7 @@ impl DomainEvent {
             RegistrarOrderFound(e) => Some(e.order_id),
             Escalated(e) => Some(e.order_id),
             SendFailed(e) => Some(e.order_id),
-            ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) => None,
+            ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_) => None,
         }
     }
 }

@@ -52,7 +52,7 @@ impl ExpiryDue {
 }
 
 pub fn expiry_due(state: &Domain, config: &RegistrarConfig, now: DateTime<Utc>) -> ExpiryDue {
-    let (Some(expires), true) = (state.expires_at, state.is_registered()) else {
+    let (Some(expires), true, None) = (state.expires_at, state.is_registered(), &state.gone) else {
         return ExpiryDue::default();
     };
     let days = |d: u16| Duration::days(i64::from(d));

@@ -111,6 +111,17 @@ pub fn describe(event: &AnyEvent) -> String {
                 "OpenSRS order {} identified: {}",
                 e.registrar_order_id, e.answer.text
             ),
+            D::RegistrarReported(e) => format!(
+                "OpenSRS reported {} (event {}, {}){}",
+                e.kind(),
+                e.event_id,
+                e.event_date,
+                e.data
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "domain_name")
+                    .map(|(k, v)| format!(" {k}={v}"))
+                    .collect::<String>()
+            ),
             D::SendFailed(e) => format!(
                 "never reached OpenSRS, so nothing was sent: {}; sent again at {}",
                 e.reason,

@@ -7,6 +7,7 @@
 //! version (see `steps`), so rounds can repeat, overlap, crash and restart, or run in two
 //! processes without an order being sent twice or ending twice.
 
+pub mod feed;
 pub mod place;
 pub mod poll;
 pub mod probe;
@@ -40,13 +41,16 @@ pub struct Round {
     pub mail: crate::notify::Delivery,
     /// Set on the rounds that ran the daily expiry round.
     pub expiry: Option<schedule::ExpiryRound>,
+    /// What reading OpenSRS's event feeds did this round.
+    pub feed: feed::FeedRound,
     pub errors: Vec<String>,
 }
 
 impl Round {
     pub fn did_anything(&self) -> bool {
         let expiry = self.expiry.as_ref().map_or(0, |e| e.warned + e.renewals);
-        self.recovered + self.submitted + self.polled + expiry > 0
+        let feed = self.feed.recorded + self.feed.followed;
+        self.recovered + self.submitted + self.polled + expiry + feed > 0
     }
 }
 
@@ -67,7 +71,13 @@ pub struct Engine<C: Clock> {
     /// Set when this engine holds the data directory's lock: no other engine can own a
     /// submission then, so at start every unfinished one is recovered at once.
     exclusive: bool,
+    /// How often each connection's event feed is read (`None`: never).
+    feed_every: Option<chrono::Duration>,
+    last_feed: HashMap<String, chrono::DateTime<chrono::Utc>>,
 }
+
+/// How often the event feeds are read unless told otherwise.
+pub const DEFAULT_FEED_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// The client's default call timeout, when none is set.
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -102,7 +112,53 @@ impl<C: Clock> Engine<C> {
             call_timeout: None,
             id: steps::engine_id(),
             exclusive: false,
+            feed_every: Some(DEFAULT_FEED_EVERY),
+            last_feed: HashMap::new(),
         }
+    }
+
+    /// Reads every connection's event feed this often (`None` or zero: not at all).
+    pub fn with_event_feed(mut self, every: Option<chrono::Duration>) -> Self {
+        self.feed_every = every.filter(|d| *d > chrono::Duration::zero());
+        self
+    }
+
+    /// Reads the event feed of every connection whose interval has passed.
+    async fn read_feeds(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<feed::FeedRound, EngineError> {
+        let mut total = feed::FeedRound::default();
+        let Some(every) = self.feed_every else {
+            return Ok(total);
+        };
+        let ctx = StepContext {
+            store: self.app.store.clone(),
+            secrets: self.app.secrets.clone(),
+            now,
+            engine: self.id.clone(),
+            lease: self.lease(),
+        };
+        for config in self.app.models.registrars()? {
+            if self
+                .last_feed
+                .get(&config.title)
+                .is_some_and(|t| now < *t + every)
+            {
+                continue;
+            }
+            let Ok(client) = self.client(&config.title) else {
+                continue; // reported by the orders that need it
+            };
+            self.last_feed.insert(config.title.clone(), now);
+            let policy = self.connection_policy(&config.title)?;
+            let r = feed::consume(&ctx, &client, &config.title, policy).await;
+            total.recorded += r.recorded;
+            total.acknowledged += r.acknowledged;
+            total.followed += r.followed;
+            total.errors.extend(r.errors);
+        }
+        Ok(total)
     }
 
     /// Marks this engine as the holder of its data directory's lock.
@@ -186,6 +242,11 @@ impl<C: Clock> Engine<C> {
             }
             round.expiry = Some(schedule::expiry_round(&self.app, &clients, now).await?);
             self.last_expiry_round = Some(now.date_naive());
+            self.app.catch_up().await?;
+        }
+        round.feed = self.read_feeds(now).await?;
+        round.errors.extend(round.feed.errors.clone());
+        if round.feed.recorded + round.feed.followed > 0 {
             self.app.catch_up().await?;
         }
         // Submissions without an outcome are recovered once their engine's lease has

@@ -19,6 +19,8 @@ pub enum CommandKind {
     GetBalance,
     ProcessPending,
     QueryQueuedRequest,
+    PollEvents,
+    AckEvent,
 }
 
 impl CommandKind {
@@ -124,6 +126,14 @@ pub enum Command {
     QueryQueuedRequest {
         request_id: String,
     },
+    /// EVENT POLL: the oldest unacknowledged feed events (1 to 100), without removing them.
+    PollEvents {
+        limit: u8,
+    },
+    /// EVENT ACK: removes one event from the feed. Safe to repeat.
+    AckEvent {
+        event_id: String,
+    },
 }
 
 fn contact_value(c: &Contact) -> Value {
@@ -166,6 +176,8 @@ impl Command {
             Command::GetBalance => CommandKind::GetBalance,
             Command::ProcessPending { .. } => CommandKind::ProcessPending,
             Command::QueryQueuedRequest { .. } => CommandKind::QueryQueuedRequest,
+            Command::PollEvents { .. } => CommandKind::PollEvents,
+            Command::AckEvent { .. } => CommandKind::AckEvent,
         }
     }
 
@@ -183,6 +195,8 @@ impl Command {
             Command::GetBalance => ("GET_BALANCE", "BALANCE"),
             Command::ProcessPending { .. } => ("PROCESS_PENDING", "DOMAIN"),
             Command::QueryQueuedRequest { .. } => ("QUERY_QUEUED_REQUEST", "DOMAIN"),
+            Command::PollEvents { .. } => ("POLL", "EVENT"),
+            Command::AckEvent { .. } => ("ACK", "EVENT"),
         }
     }
 
@@ -309,6 +323,10 @@ impl Command {
             Command::QueryQueuedRequest { request_id } => {
                 Value::assoc().with("request_id", request_id.as_str())
             }
+            Command::PollEvents { limit } => {
+                Value::assoc().with("limit", (*limit).clamp(1, 100).to_string())
+            }
+            Command::AckEvent { event_id } => Value::assoc().with("event_id", event_id.as_str()),
         };
         top.with("attributes", attributes)
     }

@@ -5,6 +5,7 @@ pub mod classify;
 pub mod client;
 pub mod codec;
 pub mod command;
+pub mod feed;
 pub mod reply;
 pub mod sandbox;
 pub mod signature;

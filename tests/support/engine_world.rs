@@ -67,6 +67,10 @@ pub async fn world() -> World {
 }
 
 impl World {
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn engine(&self) -> Engine<ManualClock> {
         Engine::new(App::open(&self.dir).unwrap(), self.clock.clone())
     }

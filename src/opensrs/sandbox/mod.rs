@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod faults;
+pub mod feed;
 pub mod handlers;
 pub mod http;
 pub mod state;

@@ -146,6 +146,8 @@ pub struct State {
     pub transfers: BTreeMap<String, Transfer>,
     pub counters: Counters,
     pub faults: Vec<FaultRule>,
+    /// Each reseller's event feed (EVENT POLL / ACK).
+    pub feed: BTreeMap<String, std::collections::VecDeque<super::feed::FeedItem>>,
     pub next_id: u64,
     #[serde(skip)]
     pub rng: StdRng,
@@ -163,6 +165,7 @@ impl State {
             transfers: BTreeMap::new(),
             counters: Counters::default(),
             faults: Vec::new(),
+            feed: BTreeMap::new(),
             next_id: 3_000_001,
             rng,
         }
@@ -232,10 +235,22 @@ impl State {
             return;
         };
         order.completed = Some(now);
+        let (reseller, order_id, period) = (order.reseller.clone(), order.id, order.period);
         if w.decline {
             order.status = OrderStatus::Declined;
-            let (reseller, cost) = (order.reseller.clone(), order.cost_cents);
-            *self.balances_cents.entry(reseller).or_default() += cost;
+            let cost = order.cost_cents;
+            *self.balances_cents.entry(reseller.clone()).or_default() += cost;
+            self.raise(
+                &reseller,
+                "ORDER",
+                "STATUS_CHANGE",
+                &[
+                    ("domain_name", domain.to_string()),
+                    ("order_id", order_id.to_string()),
+                    ("order_status", "declined".into()),
+                    ("order_reg_type", "new".into()),
+                ],
+            );
             return;
         }
         order.status = OrderStatus::Completed;
@@ -248,7 +263,42 @@ impl State {
             nameservers: Vec::new(),
             renewed_from_year: None,
         };
+        let expires = record.expires;
         self.domains.insert(domain.to_string(), record);
+        self.raise_registered(&reseller, domain, period, expires);
+    }
+
+    /// DOMAIN CREATED and REGISTERED, as OpenSRS raises them when a registration completes.
+    pub fn raise_registered(
+        &mut self,
+        reseller: &str,
+        domain: &str,
+        period: u8,
+        expires: DateTime<Utc>,
+    ) {
+        let id = self.new_id().to_string();
+        let expiry = super::feed::feed_date(expires);
+        self.raise(
+            reseller,
+            "DOMAIN",
+            "CREATED",
+            &[
+                ("domain_name", domain.to_string()),
+                ("domain_id", id.clone()),
+                ("expiration_date", expiry.clone()),
+            ],
+        );
+        self.raise(
+            reseller,
+            "DOMAIN",
+            "REGISTERED",
+            &[
+                ("domain_name", domain.to_string()),
+                ("domain_id", id),
+                ("expiration_date", expiry),
+                ("period", period.to_string()),
+            ],
+        );
     }
 
     fn advance_transfer(&mut self, name: &str, now: DateTime<Utc>) {
@@ -259,8 +309,9 @@ impl State {
             TransferStatus::PendingOwner if now >= t.stage_ends => {
                 if t.refuse {
                     t.status = TransferStatus::Cancelled;
-                    let order_id = t.order_id;
+                    let (order_id, reseller) = (t.order_id, t.reseller.clone());
                     self.close_order(order_id, OrderStatus::Cancelled, true);
+                    self.raise_transfer(&reseller, name, order_id, "cancelled");
                 } else {
                     t.status = TransferStatus::PendingRegistry;
                     t.stage_ends = now + Duration::seconds(self.settings.transfer_registry_secs);
@@ -270,14 +321,43 @@ impl State {
                 t.status = TransferStatus::Completed;
                 let (order_id, reseller) = (t.order_id, t.reseller.clone());
                 if let Some(d) = self.domains.get_mut(name) {
-                    d.owner = reseller;
+                    d.owner = reseller.clone();
                     d.expires = domreg_events::calendar::years_later(d.expires, 1);
                     d.transferable = false;
                 }
                 self.close_order(order_id, OrderStatus::Completed, false);
+                self.raise_transfer(&reseller, name, order_id, "completed");
+                if let Some(expires) = self.domains.get(name).map(|d| d.expires) {
+                    let id = self.new_id().to_string();
+                    self.raise(
+                        &reseller,
+                        "DOMAIN",
+                        "CREATED",
+                        &[
+                            ("domain_name", name.to_string()),
+                            ("domain_id", id),
+                            ("expiration_date", super::feed::feed_date(expires)),
+                        ],
+                    );
+                }
             }
             _ => {}
         }
+    }
+
+    fn raise_transfer(&mut self, reseller: &str, domain: &str, order_id: u64, status: &str) {
+        let transfer_id = self.new_id().to_string();
+        self.raise(
+            reseller,
+            "TRANSFER",
+            "STATUS_CHANGE",
+            &[
+                ("domain_name", domain.to_string()),
+                ("transfer_id", transfer_id),
+                ("order_id", order_id.to_string()),
+                ("transfer_status", status.into()),
+            ],
+        );
     }
 
     pub fn close_order(&mut self, id: u64, status: OrderStatus, refund: bool) {

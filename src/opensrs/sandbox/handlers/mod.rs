@@ -70,6 +70,32 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("GET", "DOMAIN") => h.get_domain(body, attrs),
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
         ("PROCESS_PENDING", "DOMAIN") => h.process_pending(attrs),
+        ("POLL", "EVENT") => {
+            let limit = attrs
+                .text("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(1)
+                .clamp(1, 100);
+            let events = h.state.poll_events(user, limit);
+            reply(&object, true, 200, "Command successful", Some(events))
+        }
+        ("ACK", "EVENT") => match attrs.text("event_id") {
+            Some(id) if h.state.ack_event(user, id) => reply(
+                &object,
+                true,
+                200,
+                "Command successful",
+                Some(Value::assoc().with("total", "0")),
+            ),
+            Some(id) => reply(&object, false, 480, &format!("Event {id} not found"), None),
+            None => reply(
+                &object,
+                false,
+                460,
+                "Missing required field: event_id",
+                None,
+            ),
+        },
         ("QUERY_QUEUED_REQUEST", "DOMAIN") => {
             reply(&object, false, 480, "Queued request not found", None)
         }

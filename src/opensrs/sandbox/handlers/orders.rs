@@ -129,6 +129,9 @@ impl Handler<'_> {
                 renewed_from_year: None,
             },
         );
+        let user = self.user.to_string();
+        let expires = domreg_events::calendar::years_later(now, period);
+        self.state.raise_registered(&user, name, period, expires);
         self.ok(
             200,
             "Domain registration successfully completed",
@@ -247,6 +250,17 @@ impl Handler<'_> {
             d.renewed_from_year = Some(year);
             d.auto_renew = attrs.flag("auto_renew").unwrap_or(d.auto_renew);
         }
+        let user = self.user.to_string();
+        self.state.raise(
+            &user,
+            "DOMAIN",
+            "RENEWED",
+            &[
+                ("domain_name", name.clone()),
+                ("expiration_date", super::super::feed::feed_date(expires)),
+                ("period", period.to_string()),
+            ],
+        );
         self.ok(
             200,
             "Command completed successfully",

@@ -1,0 +1,178 @@
+//! The consumer of OpenSRS's event feed (EVENT POLL / ACK), one connection at a time.
+//!
+//! Each event is recorded on its domain's stream (`RegistrarReported`, once per OpenSRS
+//! event id) before it is acknowledged, so a crash between the two re-reads the same
+//! event and records nothing more. An event is a hint, never the truth: a pending order
+//! of its domain is polled at once (a .de registration completes on its REGISTERED event,
+//! not at the next hourly poll), and a renewal or expiry made outside domreg is re-read
+//! with GET DOMAIN. Polling stays the fallback.
+
+use domreg_events::event::RegistrarReported;
+use domreg_events::*;
+
+use super::poll::poll;
+use super::steps::{StepContext, StepOutcome};
+use crate::opensrs::feed::{events, FeedEvent};
+use crate::opensrs::{self, Class, Client};
+use crate::store::EventStore;
+use crate::unit_of_work::{UnitError, UnitOfWork, Written};
+
+/// Events read per POLL (OpenSRS's most), and POLLs per round at most.
+const PAGE: u8 = 100;
+const PAGES_PER_ROUND: usize = 10;
+
+/// What one pass over a connection's feed did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FeedRound {
+    /// Events newly recorded in the log.
+    pub recorded: usize,
+    /// Events OpenSRS was told are done with.
+    pub acknowledged: usize,
+    /// Orders polled, or expiries re-read, because of an event.
+    pub followed: usize,
+    pub errors: Vec<String>,
+}
+
+/// Reads the feed of `connection` through `client` until it is empty (or for a bounded
+/// number of pages), recording, acknowledging and following each event.
+pub async fn consume<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    client: &Client,
+    connection: &str,
+    policy: Policy,
+) -> FeedRound {
+    let mut round = FeedRound::default();
+    for _ in 0..PAGES_PER_ROUND {
+        let e = client
+            .call(&opensrs::Command::PollEvents { limit: PAGE })
+            .await;
+        let reply = match (&e.classification.class, &e.outcome) {
+            (Class::Done, Ok(reply)) => reply,
+            _ => {
+                round.errors.push(format!(
+                    "EVENT POLL on {connection}: {}",
+                    super::probe::describe(&e)
+                ));
+                return round;
+            }
+        };
+        let (page, skipped) = events(reply);
+        round.errors.extend(skipped);
+        if page.is_empty() {
+            return round;
+        }
+        for event in page {
+            match record(ctx, connection, &event).await {
+                Ok(domain) => {
+                    if let Some((_, true)) = &domain {
+                        round.recorded += 1;
+                    }
+                    // Recorded (now or before): OpenSRS may forget it.
+                    let ack = client
+                        .call(&opensrs::Command::AckEvent {
+                            event_id: event.event_id.clone(),
+                        })
+                        .await;
+                    // A refusal of a repeated ACK means it was already taken off.
+                    if ack.classification.class == Class::Done || ack.classification.code.is_some()
+                    {
+                        round.acknowledged += 1;
+                    } else {
+                        round.errors.push(format!(
+                            "EVENT ACK {} on {connection} got no answer; it is read again",
+                            event.event_id
+                        ));
+                        return round;
+                    }
+                    if let Some((domain, _)) = domain {
+                        if follow(ctx, client, &domain, &event, policy).await {
+                            round.followed += 1;
+                        }
+                    }
+                }
+                Err(why) => {
+                    // Not acknowledged: the next pass reads it again.
+                    round.errors.push(format!(
+                        "event {} on {connection} not recorded yet: {why}",
+                        event.event_id
+                    ));
+                    return round;
+                }
+            }
+        }
+    }
+    round
+}
+
+/// Records `event` on its domain's stream. `Ok(None)`: it names no domain domreg can
+/// keep (it is acknowledged and only logged); `Ok(Some((domain, newly recorded)))`.
+async fn record<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    connection: &str,
+    event: &FeedEvent,
+) -> Result<Option<(DomainName, bool)>, String> {
+    let Some(domain) = event.domain().and_then(|d| DomainName::parse(d).ok()) else {
+        tracing::warn!(event_id = %event.event_id, object = %event.object, event = %event.event, "an OpenSRS event without a usable domain name; acknowledged, not recorded");
+        return Ok(None);
+    };
+    let reported = RegistrarReported {
+        connection: connection.to_string(),
+        event_id: event.event_id.clone(),
+        object: event.object.clone(),
+        event: event.event.clone(),
+        event_date: event.event_date.clone(),
+        data: event.data.clone(),
+    };
+    let command = Command::RecordRegistrarEvent(Box::new(reported));
+    match UnitOfWork::new(&ctx.store, Actor::Engine, ctx.now)
+        .run(&domain, |_| vec![command.clone()])
+        .await
+    {
+        Ok(Written::Appended { .. }) => Ok(Some((domain, true))),
+        Ok(Written::Unchanged { .. }) => Ok(Some((domain, false))),
+        Err(UnitError::Refused { error, .. }) => {
+            tracing::warn!(%domain, %error, "an OpenSRS event that does not fit its domain; acknowledged, not recorded");
+            Ok(None)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Acts on what an event hints at; whether it did anything.
+async fn follow<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    client: &Client,
+    domain: &DomainName,
+    event: &FeedEvent,
+    policy: Policy,
+) -> bool {
+    let Ok(state) = crate::unit_of_work::load(&ctx.store, domain).await else {
+        return false;
+    };
+    if let Some(order) = state.open_order().filter(|o| o.stage == Stage::Pending) {
+        return matches!(
+            poll(ctx, client, domain, order.id, policy).await,
+            Ok(StepOutcome::Recorded(_))
+        );
+    }
+    let changes_expiry = matches!(
+        (event.object.as_str(), event.event.as_str()),
+        ("DOMAIN", "RENEWED" | "EXPIRED" | "CREATED")
+    );
+    if !(changes_expiry && state.is_registered() && state.open_order().is_none()) {
+        return false;
+    }
+    let Some(expires_at) = super::schedule::registry_expiry(client, domain).await else {
+        return false;
+    };
+    let sync = Command::SyncExpiry {
+        expires_at,
+        source: format!("GET DOMAIN after OpenSRS event {}", event.event_id),
+    };
+    matches!(
+        UnitOfWork::new(&ctx.store, Actor::Engine, ctx.now)
+            .run(domain, |_| vec![sync.clone()])
+            .await,
+        Ok(Written::Appended { .. })
+    )
+}

@@ -1,0 +1,125 @@
+//! OpenSRS's event feed against the sandbox: each event recorded once on its domain
+//! before it is acknowledged, whatever fails between the two, and a pending registration
+//! completed by its event instead of at its next poll.
+
+#[path = "support/cli.rs"]
+mod support_cli;
+#[path = "support/contacts.rs"]
+mod support_contacts;
+#[path = "support/engine_world.rs"]
+mod world;
+
+use chrono::Duration;
+use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
+use domreg_events::*;
+use world::*;
+
+fn reported(state: &Domain) -> usize {
+    state.registrar_events.len()
+}
+
+fn feed_left(w: &World) -> usize {
+    w.sandbox
+        .with_state(|s| s.feed.get("reseller").map_or(0, |q| q.len()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_de_registration_completes_on_its_event_before_its_next_poll() {
+    let w = world().await;
+    w.sandbox.with_state(|s| {
+        s.settings.async_polls = None;
+        s.settings.async_delay_secs = Some(60);
+    });
+    let order = w.order("feed-first.de", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let s = w.state("feed-first.de").await;
+    assert_eq!(s.orders[&order].stage, Stage::Pending);
+    assert!(s.orders[&order].poll_every.unwrap() >= Duration::hours(1));
+    // The registry completes; the engine's next poll is an hour away.
+    w.advance(Duration::seconds(61));
+    w.sandbox.with_state(|s| s.clock_offset_secs += 60);
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(round.polled, 0, "{round:?}");
+    assert!(
+        round.feed.recorded >= 1 && round.feed.followed == 1,
+        "{round:?}"
+    );
+    let s = w.state("feed-first.de").await;
+    assert_eq!(s.orders[&order].end(), Some(End::Confirmed));
+    assert_eq!(feed_left(&w), 0, "every event was acknowledged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_recorded_whose_ack_is_lost_is_recorded_once() {
+    let w = world().await;
+    w.order("acked-once.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    assert_eq!(feed_left(&w), 2, "CREATED and REGISTERED are queued");
+    // Every ACK is lost: the first event is recorded, not acknowledged.
+    w.sandbox.with_state(|s| {
+        s.faults = vec![FaultRule {
+            command: Some("ACK".into()),
+            fault: Fault::Drop,
+            percent: 100,
+            times: None,
+        }]
+    });
+    w.advance(Duration::seconds(61));
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(
+        (round.feed.recorded, round.feed.acknowledged),
+        (1, 0),
+        "{round:?}"
+    );
+    assert_eq!(reported(&w.state("acked-once.com").await), 1);
+    assert_eq!(feed_left(&w), 2);
+    // OpenSRS answers again: the same events are read, nothing is recorded twice.
+    w.sandbox.with_state(|s| s.faults.clear());
+    w.advance(Duration::seconds(61));
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(
+        (round.feed.recorded, round.feed.acknowledged),
+        (1, 2),
+        "{round:?}"
+    );
+    let s = w.state("acked-once.com").await;
+    assert_eq!(reported(&s), 2);
+    assert_eq!(feed_left(&w), 0);
+    let events = s.version;
+    w.advance(Duration::seconds(61));
+    engine.run_once().await.unwrap();
+    assert_eq!(w.state("acked-once.com").await.version, events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_made_outside_domreg_is_recorded_from_its_event() {
+    let w = world().await;
+    w.order("renewed-elsewhere.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let before = w.state("renewed-elsewhere.com").await.expires_at.unwrap();
+    // Someone renews it in the Reseller Web Interface: the registry's date moves and
+    // OpenSRS raises RENEWED.
+    w.sandbox.with_state(|s| {
+        let d = s.domains.get_mut("renewed-elsewhere.com").unwrap();
+        d.expires = domreg_events::calendar::years_later(d.expires, 1);
+        let expiry = domreg::opensrs::sandbox::feed::feed_date(d.expires);
+        s.raise(
+            "reseller",
+            "DOMAIN",
+            "RENEWED",
+            &[
+                ("domain_name", "renewed-elsewhere.com".into()),
+                ("expiration_date", expiry),
+                ("period", "1".into()),
+            ],
+        );
+    });
+    w.advance(Duration::seconds(61));
+    let round = engine.run_once().await.unwrap();
+    assert!(round.feed.followed >= 1, "{round:?}");
+    let after = w.state("renewed-elsewhere.com").await.expires_at.unwrap();
+    assert_eq!(after, domreg_events::calendar::years_later(before, 1));
+}
