@@ -210,3 +210,40 @@ proptest! {
         let _ = codec::parse(mangled.as_bytes());
     }
 }
+
+#[test]
+fn every_event_poll_fixture_reads_as_a_feed_event() {
+    use domreg::opensrs::feed::events;
+    use domreg::opensrs::reply::Reply;
+    let Some(dir) = fixtures() else { return };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("myadmin-poll_event-") {
+            continue;
+        }
+        let env = codec::parse(&std::fs::read(&path).unwrap()).unwrap();
+        let reply = Reply::from_body(env.body).unwrap();
+        let (found, skipped) = events(&reply);
+        assert!(skipped.is_empty(), "{name}: {skipped:?}");
+        assert_eq!(found.len(), 1, "{name}");
+        let e = &found[0];
+        assert_eq!(e.event_id.len(), 32, "{name}: {e:?}");
+        assert!(e.event_id.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(
+            ["DOMAIN", "ORDER", "TRANSFER"].contains(&e.object.as_str()),
+            "{name}"
+        );
+        assert!(e.domain().is_some(), "{name}: every event names its domain");
+        assert!(e.event_date.ends_with('Z'), "{name}");
+        // The fixture's name says which event it is.
+        let kind = format!("{}-{}", e.object, e.event).to_ascii_lowercase();
+        assert!(name.contains(&kind), "{name} holds {kind}");
+        if name.contains("nameserver_update") {
+            assert!(e.data["nameserver_list"].contains(','), "{e:?}");
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 11, "one fixture per event type");
+}

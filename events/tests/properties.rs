@@ -39,6 +39,8 @@ enum Step {
     Found(u8),
     Escalate(u8),
     NotSent(u8),
+    /// An event of OpenSRS's feed (ids 0..3, so some repeat).
+    Reported(u8),
     Reset {
         order: u8,
         hours: i64,
@@ -57,6 +59,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => o.clone().prop_map(Step::Found),
         1 => o.clone().prop_map(Step::Escalate),
         2 => o.prop_map(Step::NotSent),
+        1 => (0u8..3).prop_map(Step::Reported),
     ]
 }
 
@@ -202,6 +205,14 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             order_id: order_id(o),
             reason: "OpenSRS did not answer".into(),
         },
+        Step::Reported(n) => Command::RecordRegistrarEvent(Box::new(event::RegistrarReported {
+            connection: "main".into(),
+            event_id: format!("{n:032x}"),
+            object: "DOMAIN".into(),
+            event: "RENEWED".into(),
+            event_date: "2026-11-28T12:00:00Z".into(),
+            data: Default::default(),
+        })),
         Step::NotSent(o) => Command::RecordSendFailure {
             order_id: order_id(o),
             reason: "connection refused".into(),

@@ -243,6 +243,9 @@ pub struct ServeArgs {
     /// by polling, never resent).
     #[arg(long, env = "DOMREG_OPENSRS_TIMEOUT", default_value = "120s", value_parser = super::args::duration)]
     pub opensrs_timeout: Duration,
+    /// Read each connection's OpenSRS event feed this often (`0s`: not at all).
+    #[arg(long, env = "DOMREG_EVENT_FEED_EVERY", default_value = "60s", value_parser = super::args::duration)]
+    pub event_feed_every: Duration,
     #[command(flatten)]
     pub api: crate::serve::ApiArgs,
 }
@@ -279,7 +282,8 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .with_message_timeout(args.smtp_timeout);
     let engine = Engine::new(App::connect(data_dir).await?, SystemClock)
         .with_exclusive_lock(&lock)
-        .with_call_timeout(args.opensrs_timeout);
+        .with_call_timeout(args.opensrs_timeout)
+        .with_event_feed(chrono::Duration::from_std(args.event_feed_every).ok());
     // `--once` delivers its mail before it exits; `serve` delivers on a task of its own.
     let (engine, background_mail) = if args.once {
         (engine.with_mail(mailer), None)
