@@ -30,6 +30,7 @@ pub struct OrderBody {
     pub kind: OrderKind,
     pub domain: String,
     pub account: String,
+    #[serde(deserialize_with = "crate::admin::lenient::int")]
     #[serde(default = "one")]
     pub years: i64,
     pub contacts: Option<ContactSet>,
@@ -102,18 +103,47 @@ pub struct AsyncQuery {
     pub offset: Option<usize>,
 }
 
+/// A page size: `default` when absent, refused (not clipped) above `max`.
+fn page_size(limit: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match limit {
+        Some(n) if n > max => Err(AdminError::invalid(
+            "invalid_limit",
+            format!("limit {n} is too large: at most {max}"),
+        )
+        .into()),
+        n => Ok(n.unwrap_or(default)),
+    }
+}
+
+/// Rows to skip, at most a billion.
+fn offset(offset: Option<usize>) -> Result<usize, ApiError> {
+    match offset {
+        Some(n) if n > 1_000_000_000 => Err(AdminError::invalid(
+            "invalid_offset",
+            format!("offset {n} is too large: at most 1000000000"),
+        )
+        .into()),
+        n => Ok(n.unwrap_or(0)),
+    }
+}
+
 /// `GET /api/v1/async`: pending orders, oldest first.
 pub async fn pending(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<AsyncQuery>) -> Answer {
+    let limit = page_size(q.limit, 50, 10_000)?;
+    let tld = q
+        .tld
+        .map(|t| domreg_events::settings::parse_tld(&t))
+        .transpose()
+        .map_err(AdminError::from)?;
+    account_filter(&q.account)?;
     let mut app = s.app.lock().await;
     app.catch_up().await?;
     let rows = app.models.pending_orders(&PendingQuery {
-        tld: q
-            .tld
-            .map(|t| t.trim_start_matches('.').to_ascii_lowercase()),
+        tld,
         account: q.account,
         due_by: None,
-        limit: q.limit.unwrap_or(50).min(10_000),
-        offset: q.offset.unwrap_or(0),
+        limit,
+        offset: offset(q.offset)?,
     })?;
     Ok(Json(json!(rows)))
 }
@@ -140,7 +170,7 @@ pub async fn finished(
         q.since,
         q.until,
         q.limit.unwrap_or(50),
-        q.offset.unwrap_or(0),
+        offset(q.offset)?,
     )?;
     let mut app = s.app.lock().await;
     app.catch_up().await?;
@@ -182,11 +212,10 @@ fn account_filter(account: &Option<String>) -> Result<(), ApiError> {
 /// `GET /api/v1/ledger`: entries and balances, as `domreg ledger --json`.
 pub async fn ledger(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
     account_filter(&q.account)?;
+    let limit = page_size(q.limit, 1000, 100_000)?;
     let mut app = s.app.lock().await;
     app.catch_up().await?;
-    let entries = app
-        .models
-        .ledger(q.account.as_deref(), q.limit.unwrap_or(1000).min(100_000))?;
+    let entries = app.models.ledger(q.account.as_deref(), limit)?;
     let balances: Vec<_> = app
         .models
         .balances()?
@@ -199,11 +228,10 @@ pub async fn ledger(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<ListQue
 /// `GET /api/v1/domains`, as `domreg domains --json`.
 pub async fn domains(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<ListQuery>) -> Answer {
     account_filter(&q.account)?;
+    let limit = page_size(q.limit, 1000, 100_000)?;
     let mut app = s.app.lock().await;
     app.catch_up().await?;
-    let rows = app
-        .models
-        .domains(q.account.as_deref(), q.limit.unwrap_or(1000).min(100_000))?;
+    let rows = app.models.domains(q.account.as_deref(), limit)?;
     Ok(Json(json!(rows)))
 }
 

@@ -115,6 +115,7 @@ pub async fn prices(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<PriceQu
 #[serde(deny_unknown_fields)]
 pub struct PriceBody {
     pub kind: PriceKind,
+    #[serde(deserialize_with = "crate::admin::lenient::opt_int", default)]
     pub years: Option<i64>,
     pub amount: String,
     #[serde(default = "usd")]
@@ -148,6 +149,7 @@ pub async fn set_price(
 #[serde(deny_unknown_fields)]
 pub struct PriceKey {
     pub kind: PriceKind,
+    #[serde(deserialize_with = "crate::admin::lenient::opt_int", default)]
     pub years: Option<i64>,
 }
 
@@ -174,7 +176,9 @@ pub async fn policies(State(s): State<Arc<Surface>>) -> Answer {
 pub struct PolicyBody {
     #[serde(default)]
     pub transfer: bool,
+    #[serde(deserialize_with = "crate::admin::lenient::int")]
     pub poll_every_secs: u64,
+    #[serde(deserialize_with = "crate::admin::lenient::int")]
     pub timeout_secs: u64,
 }
 

@@ -204,8 +204,13 @@ impl RegistrarConfig {
 /// A TLD as routing and prices name it: lowercase labels without a leading dot, or `*`
 /// (policies only: the default for TLDs without their own).
 pub fn parse_tld(input: &str) -> Result<String, SettingsError> {
-    let t = input.trim().trim_start_matches('.').to_ascii_lowercase();
-    if t == "*" || (is_hostname(&t) && !t.bytes().all(|b| b.is_ascii_digit() || b == b'.')) {
+    let t = input.trim();
+    let t = t.strip_prefix('.').unwrap_or(t).to_ascii_lowercase();
+    // Every label of a public suffix starts with a letter (`co.uk`, `xn--p1ai`).
+    let letters_first = t
+        .split('.')
+        .all(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
+    if t == "*" || (is_hostname(&t) && letters_first) {
         Ok(t)
     } else {
         Err(SettingsError::Tld(input.to_string()))

@@ -16,12 +16,15 @@ use crate::opensrs::{Class, Command, Secret};
 #[serde(deny_unknown_fields)]
 pub struct RegistrarFields {
     pub server: Option<String>,
+    #[serde(deserialize_with = "crate::admin::lenient::opt_int", default)]
     pub port: Option<u16>,
     /// Empty: the system's default address.
     pub source_ip: Option<String>,
     pub login: Option<String>,
     pub license_agreement: Option<String>,
+    #[serde(deserialize_with = "crate::admin::lenient::opt_int", default)]
     pub warn_days: Option<i64>,
+    #[serde(deserialize_with = "crate::admin::lenient::opt_int", default)]
     pub renew_days: Option<i64>,
     pub test_mode: Option<bool>,
     pub plain_http: Option<bool>,
