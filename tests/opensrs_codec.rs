@@ -247,3 +247,35 @@ fn every_event_poll_fixture_reads_as_a_feed_event() {
     }
     assert_eq!(seen, 11, "one fixture per event type");
 }
+
+#[test]
+fn account_listing_fixtures_read_as_pages() {
+    use domreg::opensrs::listing::page;
+    use domreg::opensrs::reply::Reply;
+    let Some(dir) = fixtures() else { return };
+    let read = |name: &str| {
+        let env = codec::parse(&std::fs::read(dir.join(name)).unwrap()).unwrap();
+        page(&Reply::from_body(env.body).unwrap())
+    };
+    let first = read("enoise-get_domains_by_expiredate-page1-of-several.xml");
+    assert_eq!(first.domains.len(), 3);
+    assert!(first.remainder, "page 1 of several says more follow");
+    assert_eq!(first.total, Some(25));
+    assert_eq!(first.domains[2].name, "woodgrangerovers.co.uk");
+    assert_eq!(
+        first.domains[0].expires.unwrap().to_rfc3339(),
+        "2011-03-12T11:21:07+00:00"
+    );
+    assert_eq!(first.domains[0].auto_renew, Some(false));
+    for name in [
+        "netdri-get_domains_by_expiredate.xml",
+        "get_domains_by_expiredate.xml",
+    ] {
+        let p = read(name);
+        assert!(!p.domains.is_empty(), "{name}");
+        assert!(
+            p.domains.iter().all(|d| d.expires.is_some()),
+            "{name}: {p:?}"
+        );
+    }
+}

@@ -105,6 +105,11 @@ pub enum Command {
         expires_at: DateTime<Utc>,
         source: String,
     },
+    /// Record that the domain left the reseller's account at OpenSRS.
+    RecordLeftAccount {
+        connection: String,
+        reason: String,
+    },
     /// Keep an event of OpenSRS's feed about this domain (once per event id).
     RecordRegistrarEvent(Box<RegistrarReported>),
 }

@@ -324,6 +324,13 @@ pub fn decide(
             }
             Ok(vec![ExpirySynced { expires_at, source }.into()])
         }
+        Command::RecordLeftAccount { connection, reason } => {
+            registered_name(state)?;
+            if state.gone.is_some() {
+                return Ok(vec![]);
+            }
+            Ok(vec![LeftAccount { connection, reason }.into()])
+        }
         Command::RecordRegistrarEvent(e) => {
             if state.registrar_events.contains(&e.event_id) {
                 return Ok(vec![]);

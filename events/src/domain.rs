@@ -295,6 +295,9 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         }
         DomainEvent::AutoRenewSet(e) => state.auto_renew = e.enabled,
         DomainEvent::ExpirySynced(e) => state.expires_at = Some(e.expires_at),
+        DomainEvent::LeftAccount(e) => {
+            state.gone = Some(format!("no longer in the account at OpenSRS: {}", e.reason));
+        }
         DomainEvent::RegistrarReported(e) => {
             state.registrar_events.insert(e.event_id.clone());
             if let Some(name) = e

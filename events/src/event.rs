@@ -243,6 +243,16 @@ impl RegistrarReported {
     }
 }
 
+/// The domain is no longer in the reseller's account at OpenSRS (transferred away,
+/// deleted, expired past redemption), as a reconciliation found and confirmed: nothing
+/// is warned about or renewed any more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftAccount {
+    pub connection: String,
+    /// What OpenSRS answered when asked (BELONGS_TO_RSP).
+    pub reason: String,
+}
+
 /// The registrar reported the domain's expiry (BELONGS_TO_RSP, GET DOMAIN), outside any order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpirySynced {
@@ -298,6 +308,7 @@ event_union! {
     Escalated = 1,
     SendFailed = 1,
     RegistrarReported = 1,
+    LeftAccount = 1,
 }
 
 impl DomainEvent {
@@ -320,7 +331,8 @@ impl DomainEvent {
             RegistrarOrderFound(e) => Some(e.order_id),
             Escalated(e) => Some(e.order_id),
             SendFailed(e) => Some(e.order_id),
-            ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_) => None,
+            ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_)
+            | LeftAccount(_) => None,
         }
     }
 }

@@ -41,6 +41,7 @@ enum Step {
     NotSent(u8),
     /// An event of OpenSRS's feed (ids 0..3, so some repeat).
     Reported(u8),
+    Left,
     Reset {
         order: u8,
         hours: i64,
@@ -58,8 +59,9 @@ fn step() -> impl Strategy<Value = Step> {
         20 => common_step(),
         1 => o.clone().prop_map(Step::Found),
         1 => o.clone().prop_map(Step::Escalate),
-        2 => o.prop_map(Step::NotSent),
+        1 => o.prop_map(Step::NotSent),
         1 => (0u8..3).prop_map(Step::Reported),
+        1 => Just(Step::Left),
     ]
 }
 
@@ -213,6 +215,10 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             event_date: "2026-11-28T12:00:00Z".into(),
             data: Default::default(),
         })),
+        Step::Left => Command::RecordLeftAccount {
+            connection: "main".into(),
+            reason: "BELONGS_TO_RSP: not ours".into(),
+        },
         Step::NotSent(o) => Command::RecordSendFailure {
             order_id: order_id(o),
             reason: "connection refused".into(),
@@ -422,7 +428,7 @@ fn the_generator_reaches_every_event_type() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..3000 {
+    for _ in 0..6000 {
         let s = steps().new_tree(&mut runner).unwrap().current();
         for e in run(&s).1 {
             seen.insert(e.event_type());

@@ -357,8 +357,17 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
             )?
             .execute(params![name, ts(x.expires_at), ts(e.at)])?;
         }
+        DomainEvent::LeftAccount(_) => set_gone(tx, name, e)?,
+        DomainEvent::RegistrarReported(r) if r.kind() == "DOMAIN DELETED" => set_gone(tx, name, e)?,
         _ => {}
     }
+    Ok(())
+}
+
+/// The domain left the account at OpenSRS: shown as `gone`, and no longer expiring here.
+fn set_gone(tx: &Transaction<'_>, name: &str, e: &Envelope) -> Result<(), ModelError> {
+    tx.prepare_cached("UPDATE dm_domains SET status = 'gone', updated_at = ?2 WHERE name = ?1")?
+        .execute(params![name, ts(e.at)])?;
     Ok(())
 }
 

@@ -111,6 +111,10 @@ pub fn describe(event: &AnyEvent) -> String {
                 "OpenSRS order {} identified: {}",
                 e.registrar_order_id, e.answer.text
             ),
+            D::LeftAccount(e) => format!(
+                "no longer in the account of connection {} at OpenSRS: {}; not warned about or renewed any more",
+                e.connection, e.reason
+            ),
             D::RegistrarReported(e) => format!(
                 "OpenSRS reported {} (event {}, {}){}",
                 e.kind(),

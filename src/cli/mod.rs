@@ -10,6 +10,7 @@ mod opensrs;
 pub(crate) mod orders;
 mod registrar;
 mod sandbox;
+mod sync;
 mod tld;
 
 use std::path::PathBuf;
@@ -91,6 +92,9 @@ pub enum Command {
     Serve(orders::ServeArgs),
     /// Switch a domain's automatic renewal on or off.
     AutoRenew(orders::AutoRenewArgs),
+    /// Reconcile with the account at OpenSRS: expiry drift, domains gone or unknown,
+    /// registrations that completed after their order ended.
+    Sync(sync::SyncArgs),
     /// Walk a synchronous and an asynchronous registration through the engine and the
     /// built-in sandbox, in a fresh data directory.
     Demo {
@@ -138,6 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => orders::serve(&cli.data_dir, args).await,
         Command::AutoRenew(args) => orders::auto_renew(&cli.data_dir, args).await,
+        Command::Sync(args) => sync::run(&cli.data_dir, args).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;
             match keep {

@@ -13,6 +13,7 @@ pub mod poll;
 pub mod probe;
 pub mod schedule;
 pub mod steps;
+pub mod sync;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

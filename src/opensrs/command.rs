@@ -21,6 +21,7 @@ pub enum CommandKind {
     QueryQueuedRequest,
     PollEvents,
     AckEvent,
+    GetDomainsByExpiredate,
 }
 
 impl CommandKind {
@@ -134,6 +135,13 @@ pub enum Command {
     AckEvent {
         event_id: String,
     },
+    /// One page of the account's domains expiring between two dates (`YYYY-MM-DD`).
+    GetDomainsByExpiredate {
+        from: String,
+        to: String,
+        page: u32,
+        limit: u32,
+    },
 }
 
 fn contact_value(c: &Contact) -> Value {
@@ -178,6 +186,7 @@ impl Command {
             Command::QueryQueuedRequest { .. } => CommandKind::QueryQueuedRequest,
             Command::PollEvents { .. } => CommandKind::PollEvents,
             Command::AckEvent { .. } => CommandKind::AckEvent,
+            Command::GetDomainsByExpiredate { .. } => CommandKind::GetDomainsByExpiredate,
         }
     }
 
@@ -197,6 +206,7 @@ impl Command {
             Command::QueryQueuedRequest { .. } => ("QUERY_QUEUED_REQUEST", "DOMAIN"),
             Command::PollEvents { .. } => ("POLL", "EVENT"),
             Command::AckEvent { .. } => ("ACK", "EVENT"),
+            Command::GetDomainsByExpiredate { .. } => ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN"),
         }
     }
 
@@ -327,6 +337,16 @@ impl Command {
                 Value::assoc().with("limit", (*limit).clamp(1, 100).to_string())
             }
             Command::AckEvent { event_id } => Value::assoc().with("event_id", event_id.as_str()),
+            Command::GetDomainsByExpiredate {
+                from,
+                to,
+                page,
+                limit,
+            } => Value::assoc()
+                .with("exp_from", from.as_str())
+                .with("exp_to", to.as_str())
+                .with("page", page.to_string())
+                .with("limit", limit.to_string()),
         };
         top.with("attributes", attributes)
     }

@@ -6,6 +6,7 @@ pub mod client;
 pub mod codec;
 pub mod command;
 pub mod feed;
+pub mod listing;
 pub mod reply;
 pub mod sandbox;
 pub mod signature;

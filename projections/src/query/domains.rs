@@ -10,7 +10,8 @@ use crate::{parse_ts, ts, ModelError, ReadModels};
 pub struct DomainRow {
     pub name: String,
     pub tld: String,
-    /// `registering`, `transferring`, `renewing` or `registered`.
+    /// `registering`, `transferring`, `renewing`, `registered` or `gone` (no longer in
+    /// the account at OpenSRS).
     pub status: String,
     pub account: String,
     pub connection: String,

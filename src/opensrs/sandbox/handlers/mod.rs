@@ -69,6 +69,7 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("GET_ORDERS_BY_DOMAIN", "DOMAIN") => h.get_orders_by_domain(attrs),
         ("GET", "DOMAIN") => h.get_domain(body, attrs),
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
+        ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN") => h.get_domains_by_expiredate(attrs),
         ("PROCESS_PENDING", "DOMAIN") => h.process_pending(attrs),
         ("POLL", "EVENT") => {
             let limit = attrs

@@ -250,4 +250,64 @@ impl Handler<'_> {
                 .with("hold_balance", "0.00"),
         )
     }
+
+    /// The reseller's domains expiring between `exp_from` and `exp_to`, by expiry, one
+    /// page of `limit` (default 40) at a time; pages count from 1.
+    pub(super) fn get_domains_by_expiredate(&mut self, attrs: &Value) -> Value {
+        let day = |k: &str| {
+            attrs
+                .text(k)
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        };
+        let (Some(from), Some(to)) = (day("exp_from"), day("exp_to")) else {
+            return self.fail(460, "exp_from and exp_to are required, as YYYY-MM-DD");
+        };
+        let limit = attrs
+            .text("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(40)
+            .max(1);
+        let page = attrs
+            .text("page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let mut mine: Vec<(&String, &DomainRecord)> = self
+            .state
+            .domains
+            .iter()
+            .filter(|(_, d)| {
+                d.owner == self.user
+                    && d.expires.date_naive() >= from
+                    && d.expires.date_naive() <= to
+            })
+            .collect();
+        mine.sort_by_key(|(name, d)| (d.expires, (*name).clone()));
+        let total = mine.len();
+        let items: Vec<Value> = mine
+            .iter()
+            .skip((page - 1) * limit)
+            .take(limit)
+            .map(|(name, d)| {
+                Value::assoc()
+                    .with("name", name.as_str())
+                    .with(
+                        "expiredate",
+                        d.expires.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    )
+                    .with("f_auto_renew", if d.auto_renew { "Y" } else { "N" })
+                    .with("f_let_expire", "N")
+            })
+            .collect();
+        let remainder = page * limit < total;
+        self.ok(
+            200,
+            "Command successful",
+            Value::assoc()
+                .with("exp_domains", items)
+                .with("page", page.to_string())
+                .with("remainder", if remainder { "1" } else { "0" })
+                .with("total", total.to_string()),
+        )
+    }
 }

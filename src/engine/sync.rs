@@ -1,0 +1,274 @@
+//! Reconciling the log with the account at OpenSRS (`domreg sync`): page through the
+//! account's domains (GET_DOMAINS_BY_EXPIREDATE), compare with the domains the log holds
+//! for the connection, and record what differs as facts, never by rewriting history.
+//!
+//! - Expiry drift: the listing's date differs from the log's; the registry's date is
+//!   read with GET DOMAIN (`registry_expiredate`, falling back to `expiredate`) and
+//!   recorded (`ExpirySynced`). The registry's date is the one that decides when the name
+//!   lapses; renewing on the reseller's date alone renews early or late.
+//! - Gone: a domain of the log missing from the listing, confirmed by BELONGS_TO_RSP,
+//!   is recorded (`LeftAccount`): it is no longer warned about or renewed.
+//! - Unknown: a domain of the account that the log does not hold (adoptable by import).
+//! - Late completion: a domain of the account whose last order here ended without
+//!   completing (timed out, refused, cancelled) and was refunded: the registration went
+//!   through after all. Listed for the admin (charge again, or let it go); never charged
+//!   or kept silently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde::Serialize;
+
+use domreg_events::*;
+
+use crate::app::App;
+use crate::opensrs::listing::{page, Listed};
+use crate::opensrs::{self, Class, Client};
+use crate::unit_of_work::{load, UnitOfWork, Written};
+
+/// Domains per listing page, and the pause between calls (OpenSRS throttles).
+const PAGE_SIZE: u32 = 500;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub connection: String,
+    pub dry_run: bool,
+    /// Domains in the account's listing.
+    pub listed: usize,
+    pub pages: u32,
+    pub drift: Vec<Drift>,
+    pub gone: Vec<Gone>,
+    pub unknown: Vec<String>,
+    pub late_completions: Vec<LateCompletion>,
+    /// Facts written to the log (0 on a dry run).
+    pub recorded: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub domain: String,
+    pub ours: Option<DateTime<Utc>>,
+    pub registrar: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gone {
+    pub domain: String,
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LateCompletion {
+    pub domain: String,
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub end: End,
+    pub refunded: Option<Money>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the account listing of {connection} could not be read: {why}")]
+    Listing { connection: String, why: String },
+    #[error(transparent)]
+    Write(#[from] crate::unit_of_work::UnitError),
+    #[error(transparent)]
+    Models(#[from] domreg_projections::ModelError),
+}
+
+/// Every domain of the account, paged until OpenSRS says nothing remains (and stopping
+/// on an empty page, so an off-by-one in its paging can neither loop nor skip silently).
+async fn listing(
+    client: &Client,
+    connection: &str,
+    now: DateTime<Utc>,
+) -> Result<(BTreeMap<String, Listed>, u32), SyncError> {
+    let from = "2000-01-01".to_string();
+    let to = format!("{}-12-31", now.year() + 11);
+    let mut all = BTreeMap::new();
+    let mut pages = 0;
+    for number in 1..=10_000u32 {
+        let e = client
+            .call(&opensrs::Command::GetDomainsByExpiredate {
+                from: from.clone(),
+                to: to.clone(),
+                page: number,
+                limit: PAGE_SIZE,
+            })
+            .await;
+        let reply = match (&e.classification.class, &e.outcome) {
+            (Class::Done, Ok(r)) => r,
+            _ => {
+                return Err(SyncError::Listing {
+                    connection: connection.into(),
+                    why: super::probe::describe(&e),
+                })
+            }
+        };
+        pages += 1;
+        let p = page(reply);
+        let empty = p.domains.is_empty();
+        for d in p.domains {
+            all.insert(d.name.clone(), d);
+        }
+        if !p.remainder || empty {
+            break;
+        }
+    }
+    Ok((all, pages))
+}
+
+/// Reconciles `connection` (through `client`), or only `only`.
+pub async fn sync(
+    app: &mut App,
+    client: &Client,
+    connection: &str,
+    only: Option<&DomainName>,
+    dry_run: bool,
+) -> Result<SyncReport, SyncError> {
+    let now = app.clock.now();
+    app.catch_up().await.map_err(|e| SyncError::Listing {
+        connection: connection.into(),
+        why: e.to_string(),
+    })?;
+    let (mut listed, pages) = listing(client, connection, now).await?;
+    let mut report = SyncReport {
+        connection: connection.into(),
+        dry_run,
+        listed: listed.len(),
+        pages,
+        ..Default::default()
+    };
+    if let Some(d) = only {
+        listed.retain(|name, _| name == d.as_str());
+    }
+    let ours: Vec<_> = app
+        .models
+        .domains(None, usize::MAX >> 1)?
+        .into_iter()
+        .filter(|d| d.connection == connection && d.status != "gone")
+        .filter(|d| only.is_none_or(|o| o.as_str() == d.name))
+        .collect();
+    let known: BTreeSet<String> = ours.iter().map(|d| d.name.clone()).collect();
+    for row in &ours {
+        let Ok(domain) = DomainName::parse(&row.name) else {
+            continue;
+        };
+        match listed.get(&row.name) {
+            Some(l) => {
+                let Some(theirs) = l.expires else { continue };
+                if row
+                    .expires_at
+                    .is_some_and(|t| (t - theirs).abs() < Duration::minutes(1))
+                {
+                    continue;
+                }
+                let registrar = super::schedule::registry_expiry(client, &domain)
+                    .await
+                    .unwrap_or(theirs);
+                if row.expires_at == Some(registrar) {
+                    continue; // the listing's date differs, the registry's agrees
+                }
+                report.drift.push(Drift {
+                    domain: row.name.clone(),
+                    ours: row.expires_at,
+                    registrar,
+                });
+                if !dry_run
+                    && registrar_fact(
+                        app,
+                        &domain,
+                        Command::SyncExpiry {
+                            expires_at: registrar,
+                            source: "GET DOMAIN during sync".into(),
+                        },
+                        now,
+                    )
+                    .await?
+                {
+                    report.recorded += 1;
+                }
+            }
+            None if row.status == "registered" => {
+                let e = client
+                    .call(&opensrs::Command::BelongsToRsp {
+                        domain: row.name.clone(),
+                    })
+                    .await;
+                let belongs = e
+                    .outcome
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| r.attributes.flag("belongs_to_rsp"));
+                if belongs != Some(false) {
+                    continue; // still ours, or OpenSRS did not say: nothing is recorded
+                }
+                let answer = format!("BELONGS_TO_RSP: {}", e.classification.text.trim());
+                report.gone.push(Gone {
+                    domain: row.name.clone(),
+                    answer: answer.clone(),
+                });
+                if !dry_run
+                    && registrar_fact(
+                        app,
+                        &domain,
+                        Command::RecordLeftAccount {
+                            connection: connection.into(),
+                            reason: answer,
+                        },
+                        now,
+                    )
+                    .await?
+                {
+                    report.recorded += 1;
+                }
+            }
+            None => {}
+        }
+    }
+    for name in listed.keys().filter(|n| !known.contains(*n)) {
+        let Ok(domain) = DomainName::parse(name) else {
+            continue;
+        };
+        let state = load(&app.store, &domain).await?;
+        let last = state
+            .orders
+            .values()
+            .filter(|o| o.kind != OrderKind::Renew)
+            .max_by_key(|o| o.id.0);
+        match last.and_then(|o| o.end().map(|end| (o, end))) {
+            Some((o, end)) if end != End::Confirmed && !state.is_registered() => {
+                report.late_completions.push(LateCompletion {
+                    domain: name.clone(),
+                    order_id: o.id,
+                    account: o.account.clone(),
+                    end,
+                    refunded: o.refunded,
+                })
+            }
+            _ if state.is_registered() => {}
+            _ => report.unknown.push(name.clone()),
+        }
+    }
+    if report.recorded > 0 {
+        app.refresh_after_append().await;
+    }
+    Ok(report)
+}
+
+async fn registrar_fact(
+    app: &App,
+    domain: &DomainName,
+    command: Command,
+    now: DateTime<Utc>,
+) -> Result<bool, SyncError> {
+    let w = UnitOfWork::new(&app.store, Actor::Engine, now)
+        .run(domain, |_| vec![command.clone()])
+        .await;
+    match w {
+        Ok(Written::Appended { .. }) => Ok(true),
+        Ok(Written::Unchanged { .. }) => Ok(false),
+        Err(crate::unit_of_work::UnitError::Refused { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

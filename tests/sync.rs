@@ -1,0 +1,101 @@
+//! `domreg sync` against the sandbox: the account at OpenSRS changed behind the engine's
+//! back, and each kind of difference is found and recorded as a fact, once.
+
+#[path = "support/cli.rs"]
+mod support_cli;
+#[path = "support/contacts.rs"]
+mod support_contacts;
+#[path = "support/engine_world.rs"]
+mod world;
+
+use chrono::Duration;
+use domreg::opensrs::sandbox::state::DomainRecord;
+use domreg_events::*;
+use serde_json::Value;
+use world::*;
+
+fn sync(w: &World, extra: &[&str]) -> Value {
+    let mut args = vec!["sync", "--json"];
+    args.extend(extra);
+    let out = tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &args));
+    serde_json::from_str::<Value>(&out).unwrap()[0].clone()
+}
+
+fn names(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .map_or_else(|| x["domain"].as_str().unwrap().to_string(), str::to_string)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_gone_unknown_and_late_completions_are_found_and_recorded_once() {
+    let w = world().await;
+    let mut engine = w.engine().with_event_feed(None);
+    w.order("drift.com", OrderKind::Register).await;
+    w.order("gone.com", OrderKind::Register).await;
+    let late = w.order("decline-late.de", OrderKind::Register).await;
+    engine.run_once().await.unwrap();
+    for _ in 0..8 {
+        w.advance(Duration::hours(2));
+        engine.run_once().await.unwrap();
+    }
+    let s = w.state("decline-late.de").await;
+    assert_eq!(s.orders[&late].end(), Some(End::Rejected));
+    assert!(s.orders[&late].refunded.is_some());
+    // Behind the engine's back: renewed elsewhere, transferred away, registered by hand,
+    // and the refused registration went through after all.
+    let drifted = w.sandbox.with_state(|s| {
+        let d = s.domains.get_mut("drift.com").unwrap();
+        d.expires = domreg_events::calendar::years_later(d.expires, 1);
+        let expires = d.expires;
+        s.domains.remove("gone.com");
+        let record = |owner: &str| DomainRecord {
+            owner: owner.into(),
+            created: expires,
+            expires,
+            auto_renew: false,
+            transferable: true,
+            nameservers: vec![],
+            renewed_from_year: None,
+        };
+        s.domains.insert("unknown.com".into(), record("reseller"));
+        s.domains
+            .insert("decline-late.de".into(), record("reseller"));
+        expires
+    });
+
+    let dry = sync(&w, &["--dry-run"]);
+    assert_eq!(dry["recorded"], 0);
+    assert_eq!(names(&dry, "drift"), ["drift.com"]);
+    let report = sync(&w, &[]);
+    assert_eq!(names(&report, "drift"), ["drift.com"], "{report}");
+    assert_eq!(names(&report, "gone"), ["gone.com"], "{report}");
+    assert_eq!(names(&report, "unknown"), ["unknown.com"], "{report}");
+    assert_eq!(
+        names(&report, "late_completions"),
+        ["decline-late.de"],
+        "{report}"
+    );
+    assert_eq!(report["recorded"], 2);
+
+    // The registry's date, as OpenSRS writes it (whole seconds).
+    let recorded = w.state("drift.com").await.expires_at.unwrap();
+    assert_eq!(recorded.timestamp(), drifted.timestamp());
+    let gone = w.state("gone.com").await;
+    assert!(gone.gone.is_some(), "{gone:?}");
+    let domains =
+        tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &["domains", "--json"]));
+    assert!(domains.contains(r#""status":"gone""#), "{domains}");
+
+    // Recorded once: a second sync finds the late completion again, records nothing.
+    let again = sync(&w, &[]);
+    assert_eq!(again["recorded"], 0, "{again}");
+    assert!(names(&again, "drift").is_empty() && names(&again, "gone").is_empty());
+    assert_eq!(names(&again, "late_completions"), ["decline-late.de"]);
+}
