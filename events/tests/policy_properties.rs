@@ -80,7 +80,7 @@ proptest! {
         let mut state = Domain::default();
         let mut truth = Truth::NotSent;
         let mut events: Vec<DomainEvent> = Vec::new();
-        let mut apply = |state: &mut Domain, commands: Vec<Command>, now, truth: Truth, events: &mut Vec<DomainEvent>| {
+        let apply = |state: &mut Domain, commands: Vec<Command>, now, truth: Truth, events: &mut Vec<DomainEvent>| {
             let new = decide_all(state, commands, &policy, now).expect("the policy names only allowed commands");
             for e in &new {
                 if matches!(e, DomainEvent::Refunded(_)) {
