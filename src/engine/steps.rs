@@ -3,7 +3,7 @@
 //! delivery or a second engine cannot write a second outcome; only the engine whose
 //! `Submitted` append won ever calls OpenSRS for the order.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use uuid::Uuid;
 
@@ -115,17 +115,7 @@ fn answer(exchange: &Exchange) -> RegistrarAnswer {
 }
 
 /// Reads OpenSRS's date forms (`YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD`) as UTC.
-pub fn registry_date(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
-        .map(|t| t.and_utc())
-}
+pub use crate::opensrs::listing::listing_date as registry_date;
 
 fn pending_reason(kind: OrderKind, class: &opensrs::Classification) -> PendingReason {
     match (class.class, class.pending) {

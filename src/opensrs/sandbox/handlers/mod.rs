@@ -130,6 +130,19 @@ impl Handler<'_> {
         reply(self.object, false, code, text, None)
     }
 
+    /// The order `order_id` names, if it is this reseller's; otherwise the refusal.
+    fn reseller_order(&self, attrs: &Value) -> Result<Order, Value> {
+        let Some(id) = attrs.text("order_id") else {
+            return Err(self.fail(460, "Missing required field: order_id"));
+        };
+        id.parse::<u64>()
+            .ok()
+            .and_then(|id| self.state.orders.get(&id))
+            .filter(|o| o.reseller == self.user)
+            .cloned()
+            .ok_or_else(|| self.fail(480, &format!("Order {id} not found")))
+    }
+
     /// The `domain` attribute, validated; names under the sandbox's conventions
     /// (`taken-*`, `locked-*`) get a record at another registrar on first sight.
     fn domain(&mut self, attrs: &Value) -> Checked {

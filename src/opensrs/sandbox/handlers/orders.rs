@@ -273,17 +273,11 @@ impl Handler<'_> {
     }
 
     pub(super) fn process_pending(&mut self, attrs: &Value) -> Value {
-        let Some(id) = attrs.text("order_id") else {
-            return self.fail(460, "Missing required field: order_id");
+        let order = match self.reseller_order(attrs) {
+            Ok(o) => o,
+            Err(reply) => return reply,
         };
-        let order = id
-            .parse::<u64>()
-            .ok()
-            .and_then(|id| self.state.orders.get(&id))
-            .cloned();
-        let Some(order) = order.filter(|o| o.reseller == self.user) else {
-            return self.fail(480, &format!("Order {id} not found"));
-        };
+        let id = order.id.to_string();
         if !matches!(order.status, OrderStatus::Pending | OrderStatus::Waiting) {
             return self.fail(465, &format!("Order {id} is not pending"));
         }

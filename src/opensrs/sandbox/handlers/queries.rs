@@ -116,16 +116,9 @@ impl Handler<'_> {
     }
 
     pub(super) fn get_order_info(&mut self, attrs: &Value) -> Value {
-        let Some(id) = attrs.text("order_id") else {
-            return self.fail(460, "Missing required field: order_id");
-        };
-        let order = id
-            .parse::<u64>()
-            .ok()
-            .and_then(|id| self.state.orders.get(&id))
-            .cloned();
-        let Some(order) = order.filter(|o| o.reseller == self.user) else {
-            return self.fail(480, &format!("Order {id} not found"));
+        let order = match self.reseller_order(attrs) {
+            Ok(o) => o,
+            Err(reply) => return reply,
         };
         let order = self.state.orders.get(&order.id).cloned().unwrap_or(order);
         let status = serde_json::to_value(order.status)
