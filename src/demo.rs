@@ -54,8 +54,8 @@ pub async fn configure(
         login: "demo".into(),
         license_agreement: "Demo agreement: registrations are bound by the registry's terms."
             .into(),
-        warn_days: 30,
-        renew_days: 14,
+        warn_days: domreg_events::expiry::DEFAULT_WARN_DAYS,
+        renew_days: domreg_events::expiry::DEFAULT_RENEW_DAYS,
         test_mode: true,
         plain_http: true,
         nameservers: vec!["ns1.example.net".into(), "ns2.example.net".into()],

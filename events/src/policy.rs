@@ -25,6 +25,15 @@ pub struct Policy {
     pub auto_renew_default: bool,
 }
 
+impl Policy {
+    /// The policy of a connection (none configured: the defaults).
+    pub fn of(connection: Option<&crate::settings::RegistrarConfig>) -> Self {
+        Policy {
+            auto_renew_default: connection.is_some_and(|c| c.auto_renew_default),
+        }
+    }
+}
+
 /// The commands that follow `event`, now applied to `state`.
 pub fn react(state: &Domain, event: &DomainEvent, policy: &Policy) -> Vec<Command> {
     let ended = match event {

@@ -237,12 +237,7 @@ pub async fn check(app: &mut App, order: &str) -> Result<OrderOutcome, AdminErro
     }
     let client = client_for(app, &o.connection).map_err(AdminError::Registrar)?;
     let ctx = StepContext::once(app.store.clone(), app.secrets.clone(), app.clock.now());
-    let connection = Policy {
-        auto_renew_default: app
-            .models
-            .registrar(&o.connection)?
-            .is_some_and(|c| c.auto_renew_default),
-    };
+    let connection = Policy::of(app.models.registrar(&o.connection)?.as_ref());
     let step = crate::engine::poll::poll(&ctx, &client, &name, id, connection).await?;
     let after = load(&app.store, &name).await?;
     let mut out = outcome(&name, &after.orders[&id]);

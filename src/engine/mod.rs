@@ -352,13 +352,7 @@ impl<C: Clock> Engine<C> {
 
     /// The settings of a connection that the model's reactions depend on.
     fn connection_policy(&self, connection: &str) -> Result<Policy, EngineError> {
-        Ok(Policy {
-            auto_renew_default: self
-                .app
-                .models
-                .registrar(connection)?
-                .is_some_and(|c| c.auto_renew_default),
-        })
+        Ok(Policy::of(self.app.models.registrar(connection)?.as_ref()))
     }
 }
 
