@@ -165,7 +165,7 @@ async fn a_lost_reply_is_resolved_by_polling_never_by_resending() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_after_submitted_is_recovered_without_a_second_call() {
+async fn a_crash_after_submitted_is_recovered_and_sent_once_only_when_opensrs_has_no_trace() {
     let w = world().await;
     let order = w.order("crashed.com", OrderKind::Register).await;
     // The engine wrote Submitted and died before (or during) the call.
@@ -209,11 +209,13 @@ async fn a_crash_after_submitted_is_recovered_without_a_second_call() {
         w.clock.advance(Duration::hours(1));
         engine.run_once().await.unwrap();
     }
+    // Never sent blind: only after its whole wait, with no order at OpenSRS and the name
+    // still available, was it sent (once) instead of refunded.
     assert_eq!(
         end(&w.state("crashed.com").await, order),
-        (Some(End::TimedOut), Some(FEE), Some(FEE))
+        (Some(End::Confirmed), Some(FEE), None)
     );
-    assert_eq!(w.registers("crashed.com"), 0, "never sent again");
+    assert_eq!(w.registers("crashed.com"), 1, "OpenSRS received it once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -69,6 +69,11 @@ pub enum Command {
         order_id: OrderId,
         outcome: Outcome,
     },
+    /// Send once more an order of which OpenSRS has no trace (at most once).
+    Resubmit {
+        order_id: OrderId,
+        reason: String,
+    },
     /// The submission provably never reached OpenSRS: send it again at `retry_at`.
     RecordSendFailure {
         order_id: OrderId,
@@ -173,6 +178,8 @@ pub enum DomainError {
     Escalated { order: OrderId, reason: String },
     #[error("order {order} could not reach OpenSRS; it is sent again at {at}, not before")]
     RetryNotDue { order: OrderId, at: DateTime<Utc> },
+    #[error("order {0} was already sent once more; it is not sent a third time")]
+    AlreadyResubmitted(OrderId),
     #[error("a new deadline must lie in the future, not at {0}")]
     DeadlineInPast(DateTime<Utc>),
     #[error("the holder was already warned about the expiry on {0}")]

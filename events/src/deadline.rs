@@ -64,6 +64,9 @@ pub enum Verdict {
     TimeOut,
     /// Nothing more the engine can establish on its own.
     Escalate(String),
+    /// OpenSRS has no trace of an order whose answer was lost and the name is still
+    /// available: send it once more rather than refund it.
+    Resubmit(String),
 }
 
 /// What trying to settle a past-deadline order with OpenSRS established.
@@ -71,6 +74,10 @@ pub enum Verdict {
 pub enum Settlement {
     /// OpenSRS shows no open order for the name.
     NoneOpen,
+    /// OpenSRS has no order of this kind for the name at all, and the name is still
+    /// available (only asked for an order whose answer was lost and that was not yet
+    /// sent once more).
+    NoTrace(String),
     /// OpenSRS confirmed the cancel of its order.
     CancelledThere,
     /// OpenSRS answered, and refused to cancel (the order may have just completed).
@@ -88,6 +95,7 @@ pub fn verdict(
 ) -> Verdict {
     match settlement {
         Settlement::NoneOpen | Settlement::CancelledThere => Verdict::TimeOut,
+        Settlement::NoTrace(why) => Verdict::Resubmit(why.clone()),
         Settlement::CancelRefused(why) => Verdict::Escalate(why.clone()),
         Settlement::Unanswered(why) => {
             let grace = settle_grace(every);

@@ -210,6 +210,21 @@ pub fn decide(
                 }
             }
         }
+        Command::Resubmit { order_id, reason } => {
+            let order = order(state, order_id)?;
+            expect_stage(order_id, order.stage, Stage::Pending, "sent once more")?;
+            if order.resubmitted {
+                return Err(DomainError::AlreadyResubmitted(order_id));
+            }
+            if order.registrar_order_id.is_some() {
+                return Err(wrong_stage(
+                    order_id,
+                    order.stage,
+                    "sent once more: OpenSRS has an order for it",
+                ));
+            }
+            Ok(vec![Resubmitted { order_id, reason }.into()])
+        }
         Command::RecordSendFailure {
             order_id,
             reason,

@@ -101,6 +101,8 @@ pub struct Order {
     /// Sends that provably never reached OpenSRS, and when to try again.
     pub send_failures: u32,
     pub retry_at: Option<DateTime<Utc>>,
+    /// Sent once more after OpenSRS showed no trace of it (at most once).
+    pub resubmitted: bool,
 }
 
 impl Order {
@@ -188,6 +190,7 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     escalated: None,
                     send_failures: 0,
                     retry_at: None,
+                    resubmitted: false,
                 },
             );
         }
@@ -279,6 +282,17 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         DomainEvent::Escalated(e) => {
             with_order(&mut state, e.order_id, |o| {
                 o.escalated = Some(e.reason.clone())
+            });
+        }
+        DomainEvent::Resubmitted(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.stage = Stage::Accepted;
+                o.lease = None;
+                o.resubmitted = true;
+                o.deadline = None;
+                o.next_poll_at = None;
+                o.escalated = None;
+                o.last_answer = Some(RegistrarAnswer::new(None, e.reason.clone()));
             });
         }
         DomainEvent::SendFailed(e) => {

@@ -196,6 +196,15 @@ pub struct SendFailed {
     pub retry_at: DateTime<Utc>,
 }
 
+/// An order whose answer was lost, and of which OpenSRS has no trace after its whole
+/// wait while the name is still available, goes back to be sent once more (never a
+/// second time): a decision recorded before the call, like the first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resubmitted {
+    pub order_id: OrderId,
+    pub reason: String,
+}
+
 /// The charge of an order that did not complete went back to the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refunded {
@@ -309,6 +318,7 @@ event_union! {
     SendFailed = 1,
     RegistrarReported = 1,
     LeftAccount = 1,
+    Resubmitted = 1,
 }
 
 impl DomainEvent {
@@ -331,6 +341,7 @@ impl DomainEvent {
             RegistrarOrderFound(e) => Some(e.order_id),
             Escalated(e) => Some(e.order_id),
             SendFailed(e) => Some(e.order_id),
+            Resubmitted(e) => Some(e.order_id),
             ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_)
             | LeftAccount(_) => None,
         }

@@ -249,6 +249,14 @@ pub fn after_poll(
                     order_id,
                     reason: reason.clone(),
                 }),
+                Verdict::Resubmit(reason)
+                    if o.escalated.is_none() && now >= due && !o.resubmitted =>
+                {
+                    commands.push(Command::Resubmit {
+                        order_id,
+                        reason: reason.clone(),
+                    })
+                }
                 _ => {}
             }
         }

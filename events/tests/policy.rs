@@ -291,3 +291,44 @@ fn after_the_last_try_an_order_nothing_was_sent_for_is_cancelled_and_refunded() 
     ))
     .then_types(&["SendFailed", "Cancelled", "Refunded"]);
 }
+
+#[test]
+fn an_order_opensrs_has_no_trace_of_is_sent_once_more_not_refunded() {
+    let report = PollReport {
+        finding: Finding::NotYet(PollResult::TransientError {
+            message: "not ours".into(),
+        }),
+        found: None,
+        verdict: verdict(
+            &Settlement::NoTrace("no trace".into()),
+            now(),
+            now(),
+            Duration::hours(1),
+        ),
+    };
+    let lost = [
+        requested(1, Register),
+        charged(1),
+        submitted(1),
+        pending_lost(1, now()),
+    ];
+    let state = given(lost.clone())
+        .at(now() + Duration::minutes(1))
+        .when_polled(1, report)
+        .then_types(&["Polled", "Resubmitted"]);
+    assert_eq!(state.orders[&oid(1)].stage, Stage::Accepted);
+    let resubmitted: DomainEvent = event::Resubmitted {
+        order_id: oid(1),
+        reason: "no trace".into(),
+    }
+    .into();
+    let again = lost
+        .into_iter()
+        .chain([resubmitted, submitted(1), pending_lost(1, now())]);
+    given(again)
+        .when(Command::Resubmit {
+            order_id: oid(1),
+            reason: "x".into(),
+        })
+        .then_refused(DomainError::AlreadyResubmitted(oid(1)));
+}

@@ -42,6 +42,7 @@ enum Step {
     /// An event of OpenSRS's feed (ids 0..3, so some repeat).
     Reported(u8),
     Left,
+    Resubmit(u8),
     Reset {
         order: u8,
         hours: i64,
@@ -56,12 +57,13 @@ fn step() -> impl Strategy<Value = Step> {
     // Escalation is rare, so that it does not crowd out the timeouts it forbids.
     let o = 0..ORDERS;
     prop_oneof![
-        20 => common_step(),
+        30 => common_step(),
         1 => o.clone().prop_map(Step::Found),
         1 => o.clone().prop_map(Step::Escalate),
         1 => o.prop_map(Step::NotSent),
         1 => (0u8..3).prop_map(Step::Reported),
         1 => Just(Step::Left),
+        1 => (0..ORDERS).prop_map(Step::Resubmit),
     ]
 }
 
@@ -215,6 +217,10 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             event_date: "2026-11-28T12:00:00Z".into(),
             data: Default::default(),
         })),
+        Step::Resubmit(o) => Command::Resubmit {
+            order_id: order_id(o),
+            reason: "no trace at OpenSRS".into(),
+        },
         Step::Left => Command::RecordLeftAccount {
             connection: "main".into(),
             reason: "BELONGS_TO_RSP: not ours".into(),

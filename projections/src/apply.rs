@@ -71,6 +71,14 @@ fn async_manager(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 s.lease.as_ref().map(|l| ts(l.until))
             ])?;
         }
+        DomainEvent::Resubmitted(r) => {
+            tx.prepare_cached(
+                "UPDATE am_orders SET stage = 'charged', lease_until = NULL, retry_at = NULL WHERE order_id = ?1",
+            )?
+            .execute([r.order_id.to_string()])?;
+            tx.prepare_cached("DELETE FROM am_pending WHERE order_id = ?1")?
+                .execute([r.order_id.to_string()])?;
+        }
         DomainEvent::SendFailed(f) => {
             tx.prepare_cached(
                 "UPDATE am_orders SET stage = 'charged', lease_until = NULL, retry_at = ?2 WHERE order_id = ?1",
@@ -274,7 +282,7 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
         };
     let state = match event {
         DomainEvent::Submitted(_) => Some(Stage::Submitted.as_str()),
-        DomainEvent::SendFailed(_) => Some(Stage::Accepted.as_str()),
+        DomainEvent::SendFailed(_) | DomainEvent::Resubmitted(_) => Some(Stage::Accepted.as_str()),
         DomainEvent::UnknownStatus(_) => Some(Stage::Pending.as_str()),
         DomainEvent::Confirmed(_) => Some(End::Confirmed.as_str()),
         DomainEvent::Rejected(_) => Some(End::Rejected.as_str()),

@@ -111,6 +111,7 @@ pub fn describe(event: &AnyEvent) -> String {
                 "OpenSRS order {} identified: {}",
                 e.registrar_order_id, e.answer.text
             ),
+            D::Resubmitted(e) => format!("to be sent once more (never again after that): {}", e.reason),
             D::LeftAccount(e) => format!(
                 "no longer in the account of connection {} at OpenSRS: {}; not warned about or renewed any more",
                 e.connection, e.reason

@@ -31,6 +31,12 @@ async fn settle(client: &Client, domain: &DomainName, order: &Order) -> Settled 
                     found: None,
                 }
             }
+            Search::NoTrace => {
+                return Settled {
+                    settlement: no_trace(client, domain, order).await,
+                    found: None,
+                }
+            }
             Search::Unanswered(why) => {
                 return Settled {
                     settlement: Settlement::Unanswered(format!(
@@ -70,6 +76,33 @@ async fn settle(client: &Client, domain: &DomainName, order: &Order) -> Settled 
         )),
     };
     Settled { settlement, found }
+}
+
+/// OpenSRS has no order of this kind for the name. A registration whose answer was lost,
+/// not yet sent once more, whose name LOOKUP still shows available, is worth sending
+/// once more; anything else times out (nothing can complete at OpenSRS).
+async fn no_trace(client: &Client, domain: &DomainName, order: &Order) -> Settlement {
+    if order.kind != OrderKind::Register || order.resubmitted {
+        return Settlement::NoneOpen;
+    }
+    let e = client
+        .call(&opensrs::Command::Lookup {
+            domain: domain.to_string(),
+        })
+        .await;
+    let available = e
+        .outcome
+        .as_ref()
+        .ok()
+        .and_then(|r| r.attr("status"))
+        .is_some_and(|s| s.eq_ignore_ascii_case("available"));
+    if available {
+        Settlement::NoTrace(format!(
+            "OpenSRS has no order for {domain} (GET_ORDERS_BY_DOMAIN) and LOOKUP shows it available: the first send never arrived"
+        ))
+    } else {
+        Settlement::NoneOpen
+    }
 }
 
 /// Asks OpenSRS about a pending order and records what the model makes of the answer:

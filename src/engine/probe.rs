@@ -29,6 +29,8 @@ pub enum Search {
     Open { id: String, status: String },
     /// OpenSRS answered, and no order of this kind is open for the name.
     NoneOpen,
+    /// OpenSRS answered, and has no order of this kind for the name at all.
+    NoTrace,
     /// No usable answer.
     Unanswered(String),
 }
@@ -54,6 +56,12 @@ pub async fn search_orders(client: &Client, domain: &DomainName, kind: OrderKind
         .get("orders")
         .and_then(opensrs::Value::as_array)
         .unwrap_or_default();
+    let any_of_kind = orders
+        .iter()
+        .any(|o| o.text("type").unwrap_or("").eq_ignore_ascii_case(wanted));
+    if !any_of_kind {
+        return Search::NoTrace;
+    }
     let mut open: Vec<(u64, String, String)> = orders
         .iter()
         .filter_map(|o| {
