@@ -100,9 +100,10 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
     );
     let acks = load::run(world.clone(), seed, orders, kills).await;
     // Let the engine finish undisturbed: every order ends (a lost submission waits for
-    // its one-minute deadline).
+    // its one-minute deadline, and one OpenSRS has no trace of is sent once more and
+    // waits again).
     let settle = Instant::now();
-    while checks::open_orders(&ep.dir) > 0 && settle.elapsed() < Duration::from_secs(180) {
+    while checks::open_orders(&ep.dir) > 0 && settle.elapsed() < Duration::from_secs(300) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     println!(
