@@ -11,6 +11,7 @@ use domreg::opensrs::command::{Command, RegType, SwRegister};
 use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
 use domreg::opensrs::sandbox::state::OrderStatus;
 use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
+use domreg::opensrs::value::Value;
 use domreg::opensrs::{
     signature, Class, Client, ConnectionSettings, ContactSet, PendingKind, Secret, TransportError,
 };
@@ -693,4 +694,171 @@ async fn a_huge_reply_is_refused_without_being_read_whole() {
         .await;
     let err = e.outcome.unwrap_err().to_string();
     assert!(err.contains("larger than"), "{err}");
+}
+
+/// Sends `body` (an XCP data block) signed, and parses the reply's data block.
+async fn xcp(sb: &Sandbox, body: Value) -> Value {
+    use domreg::opensrs::codec;
+    let xml = codec::write(&codec::Envelope::new(body));
+    let sig = signature::sign(xml.as_bytes(), KEY);
+    let response = raw(sb, &post("HTTP/1.1", "/", &xml, &sig)).await;
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    codec::parse(body.as_bytes()).unwrap().body
+}
+
+fn request(action: &str, object: &str, attrs: Value) -> Value {
+    Value::assoc()
+        .with("protocol", "XCP")
+        .with("action", action)
+        .with("object", object)
+        .with("attributes", attrs)
+}
+
+#[tokio::test]
+async fn get_domain_views_cookie_mode_and_the_resellers_default_tech_contact() {
+    let sb = sandbox().await;
+    // custom_tech_contact=0 with no tech contact: OpenSRS uses the reseller's default.
+    let mut order = register("notech.com", RegType::New).to_value();
+    if let Value::Assoc(top) = &mut order {
+        let Some(Value::Assoc(a)) = top.get_mut("attributes") else {
+            unreachable!()
+        };
+        a.insert("custom_tech_contact".into(), Value::scalar("0"));
+        let Some(Value::Assoc(set)) = a.get_mut("contact_set") else {
+            unreachable!()
+        };
+        set.remove("tech");
+    }
+    let done = xcp(&sb, order).await;
+    assert_eq!(done.text("response_code"), Some("200"), "{done:?}");
+    let all = xcp(
+        &sb,
+        request("GET", "DOMAIN", Value::assoc().with("type", "all_info"))
+            .with("domain", "notech.com"),
+    )
+    .await;
+    assert_eq!(all.text("response_code"), Some("200"), "{all:?}");
+    let owner = all.path(&["attributes", "contact_set", "owner"]).unwrap();
+    assert_eq!(owner.text("first_name"), Some("Owen"));
+    assert_eq!(owner.text("status"), Some("active"));
+    let tech = all.path(&["attributes", "contact_set", "tech"]).unwrap();
+    assert_eq!(tech.text("org_name"), Some("Reseller default tech contact"));
+    assert!(all.path(&["attributes", "registry_expiredate"]).is_some());
+
+    let status = xcp(
+        &sb,
+        request("GET", "DOMAIN", Value::assoc().with("type", "status"))
+            .with("domain", "notech.com"),
+    )
+    .await;
+    assert_eq!(
+        status
+            .path(&["attributes", "lock_state"])
+            .and_then(Value::as_str),
+        Some("0")
+    );
+
+    // Cookie mode: wrong profile password 415; right one gives a cookie for GET DOMAIN.
+    let login = |password: &str| {
+        request(
+            "SET",
+            "COOKIE",
+            Value::assoc()
+                .with("domain", "notech.com")
+                .with("reg_username", "owen")
+                .with("reg_password", password),
+        )
+    };
+    let refused = xcp(&sb, login("guess")).await;
+    assert_eq!(refused.text("response_code"), Some("415"), "{refused:?}");
+    let ok = xcp(&sb, login("s3cret-profile")).await;
+    let cookie = ok
+        .path(&["attributes", "cookie"])
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains(':'), "{cookie}");
+    let by_cookie = xcp(
+        &sb,
+        request("GET", "DOMAIN", Value::assoc().with("type", "admin"))
+            .with("cookie", cookie.as_str()),
+    )
+    .await;
+    assert_eq!(
+        by_cookie
+            .path(&["attributes", "contact_set", "admin", "email"])
+            .and_then(Value::as_str),
+        Some(contacts_admin_email().as_str()),
+        "{by_cookie:?}"
+    );
+    let forged = xcp(
+        &sb,
+        request("GET", "DOMAIN", Value::assoc()).with("cookie", "1:2"),
+    )
+    .await;
+    assert_eq!(forged.text("response_code"), Some("415"));
+}
+
+fn contacts_admin_email() -> String {
+    contacts().admin.email.to_string()
+}
+
+#[tokio::test]
+async fn renewals_count_calendar_years_and_changes_behind_the_engines_back() {
+    let sb = sandbox().await;
+    let c = client(&sb);
+    assert_eq!(
+        client(&sb)
+            .call(&register("behind.com", RegType::New))
+            .await
+            .classification
+            .class,
+        Class::Done
+    );
+    let admin = |body: serde_json::Value| {
+        let sb = &sb;
+        async move {
+            let body = body.to_string();
+            let sig = signature::sign(body.as_bytes(), KEY);
+            let request = format!(
+                "POST /sandbox/behind HTTP/1.1\r\nContent-Type: application/json\r\nX-Username: reseller\r\nX-Signature: {sig}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            raw(sb, request.as_bytes()).await
+        }
+    };
+    let expires: chrono::DateTime<chrono::Utc> = "2027-12-01T00:00:00Z".parse().unwrap();
+    let set = admin(
+        serde_json::json!({"action": "set_expiry", "name": "behind.com", "expires": expires}),
+    )
+    .await;
+    assert!(set.starts_with("HTTP/1.1 200"), "{set}");
+    let renewed =
+        admin(serde_json::json!({"action": "renew", "name": "behind.com", "years": 1})).await;
+    assert!(
+        renewed.contains("2028-12-01T00:00:00Z"),
+        "a calendar year: {renewed}"
+    );
+    let away = admin(serde_json::json!({"action": "transfer_away", "name": "behind.com"})).await;
+    assert!(away.starts_with("HTTP/1.1 200"), "{away}");
+    let e = c.call(&belongs("behind.com")).await;
+    assert_eq!(attr(&e, "belongs_to_rsp").as_deref(), Some("0"));
+    let again = admin(serde_json::json!({"action": "delete", "name": "behind.com"})).await;
+    assert!(
+        again.starts_with("HTTP/1.1 400") && again.contains("in no reseller's account"),
+        "{again}"
+    );
+    let kinds: Vec<String> = sb.with_state(|s| {
+        s.feed["reseller"]
+            .iter()
+            .map(|e| format!("{} {}", e.object, e.event))
+            .collect()
+    });
+    assert!(
+        kinds.ends_with(&[
+            "DOMAIN RENEWED".to_string(),
+            "TRANSFER STATUS_CHANGE".to_string()
+        ]),
+        "{kinds:?}"
+    );
 }

@@ -28,6 +28,24 @@ fn yes() -> bool {
     true
 }
 
+/// A change made at OpenSRS without the engine: through the reseller's control panel,
+/// by the registry, or by another registrar.
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum BehindTheBack {
+    /// Another registrar took the domain (TRANSFER STATUS_CHANGE, completed, is raised).
+    TransferAway { name: String },
+    /// Deleted from the account (DOMAIN DELETED is raised).
+    Delete { name: String },
+    /// Renewed outside domreg (DOMAIN RENEWED is raised).
+    Renew { name: String, years: u8 },
+    /// The registry's date corrected; no event, so only a reconciliation finds it.
+    SetExpiry {
+        name: String,
+        expires: DateTime<Utc>,
+    },
+}
+
 #[derive(Deserialize)]
 struct SetBalance {
     user: String,
@@ -100,6 +118,11 @@ pub fn handle(state: &mut State, method: &str, path: &str, body: &[u8]) -> (&'st
             state.domains.insert(seed.name.to_ascii_lowercase(), record.clone());
             serde_json::to_value(record).map_err(|e| e.to_string())
         }
+        ("POST", "/sandbox/behind") => {
+            let change: BehindTheBack = serde_json::from_value(parse(body)?)
+                .map_err(|e| format!("behind: {e}; actions: transfer_away, delete, renew (years), set_expiry (expires)"))?;
+            behind_the_back(state, change)
+        }
         ("POST", "/sandbox/balance") => {
             let b: SetBalance = serde_json::from_value(parse(body)?).map_err(|e| format!("balance: {e}"))?;
             state.balances_cents.insert(b.user.clone(), b.cents);
@@ -107,7 +130,7 @@ pub fn handle(state: &mut State, method: &str, path: &str, body: &[u8]) -> (&'st
         }
         _ => Err(format!(
             "unknown sandbox admin route {method} {path}; routes: GET /sandbox/state, GET /sandbox/counters, \
-             POST|DELETE /sandbox/faults, POST /sandbox/clock, POST /sandbox/settings, POST /sandbox/domains, POST /sandbox/balance"
+             POST|DELETE /sandbox/faults, POST /sandbox/clock, POST /sandbox/settings, POST /sandbox/domains, POST /sandbox/behind, POST /sandbox/balance"
         )),
     }
     })();
@@ -115,4 +138,82 @@ pub fn handle(state: &mut State, method: &str, path: &str, body: &[u8]) -> (&'st
         Ok(v) => ("200 OK", v),
         Err(e) => ("400 Bad Request", json!({ "error": e })),
     }
+}
+
+fn behind_the_back(state: &mut State, change: BehindTheBack) -> Result<Json, String> {
+    let name = match &change {
+        BehindTheBack::TransferAway { name }
+        | BehindTheBack::Delete { name }
+        | BehindTheBack::Renew { name, .. }
+        | BehindTheBack::SetExpiry { name, .. } => name.to_ascii_lowercase(),
+    };
+    let record = state
+        .domains
+        .get(&name)
+        .filter(|d| d.owner != OTHER_REGISTRAR)
+        .cloned()
+        .ok_or_else(|| format!("behind: {name} is in no reseller's account"))?;
+    let reseller = record.owner.clone();
+    let now = state.now();
+    match change {
+        BehindTheBack::TransferAway { .. } => {
+            if let Some(d) = state.domains.get_mut(&name) {
+                d.owner = OTHER_REGISTRAR.into();
+            }
+            state.profiles.remove(&name);
+            state.raise(
+                &reseller,
+                "TRANSFER",
+                "STATUS_CHANGE",
+                &[
+                    ("domain_name", name.clone()),
+                    ("transfer_status", "completed".into()),
+                    ("type", "transfer_away".into()),
+                ],
+            );
+        }
+        BehindTheBack::Delete { .. } => {
+            state.domains.remove(&name);
+            state.profiles.remove(&name);
+            state.raise(
+                &reseller,
+                "DOMAIN",
+                "DELETED",
+                &[
+                    ("domain_name", name.clone()),
+                    ("reason", "deleted by the reseller".into()),
+                ],
+            );
+        }
+        BehindTheBack::Renew { years, .. } => {
+            if !(1..=10).contains(&years) {
+                return Err(format!("behind: renew by 1 to 10 years, not {years}"));
+            }
+            let expires = domreg_events::calendar::years_later(record.expires, years);
+            if let Some(d) = state.domains.get_mut(&name) {
+                d.expires = expires;
+            }
+            state.raise(
+                &reseller,
+                "DOMAIN",
+                "RENEWED",
+                &[
+                    ("domain_name", name.clone()),
+                    ("expiration_date", super::feed::feed_date(expires)),
+                    ("period", years.to_string()),
+                ],
+            );
+        }
+        BehindTheBack::SetExpiry { expires, .. } => {
+            if (expires - now).num_days().abs() > 20 * 366 {
+                return Err(format!(
+                    "behind: an expiry within 20 years of now, not {expires}"
+                ));
+            }
+            if let Some(d) = state.domains.get_mut(&name) {
+                d.expires = expires;
+            }
+        }
+    }
+    Ok(json!({ "domain": name, "record": state.domains.get(&name) }))
 }

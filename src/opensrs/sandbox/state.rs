@@ -62,6 +62,17 @@ pub struct DomainRecord {
     pub renewed_from_year: Option<i32>,
 }
 
+/// A domain's registrant profile: the credentials SET COOKIE checks and the contacts
+/// GET DOMAIN shows (role -> field -> value).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Profile {
+    pub reg_username: String,
+    /// Never shown by the control endpoint.
+    #[serde(skip_serializing, default)]
+    pub reg_password: String,
+    pub contacts: BTreeMap<String, BTreeMap<String, String>>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -148,6 +159,11 @@ pub struct State {
     pub faults: Vec<FaultRule>,
     /// Each reseller's event feed (EVENT POLL / ACK).
     pub feed: BTreeMap<String, std::collections::VecDeque<super::feed::FeedItem>>,
+    /// The registrant profile given at SW_REGISTER, per domain.
+    pub profiles: BTreeMap<String, Profile>,
+    /// SET COOKIE sessions: cookie -> (reseller, domain).
+    #[serde(skip)]
+    pub cookies: BTreeMap<String, (String, String)>,
     pub next_id: u64,
     #[serde(skip)]
     pub rng: StdRng,
@@ -166,6 +182,8 @@ impl State {
             counters: Counters::default(),
             faults: Vec::new(),
             feed: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            cookies: BTreeMap::new(),
             next_id: 3_000_001,
             rng,
         }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+mod domain_info;
 mod orders;
 mod queries;
 
@@ -68,6 +69,7 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("GET_ORDER_INFO", "DOMAIN") => h.get_order_info(attrs),
         ("GET_ORDERS_BY_DOMAIN", "DOMAIN") => h.get_orders_by_domain(attrs),
         ("GET", "DOMAIN") => h.get_domain(body, attrs),
+        ("SET", "COOKIE") => h.set_cookie(attrs),
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
         ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN") => h.get_domains_by_expiredate(attrs),
         ("PROCESS_PENDING", "DOMAIN") => h.process_pending(attrs),

@@ -23,7 +23,14 @@ impl Handler<'_> {
                 return self.fail(460, &format!("Missing required field: {field}"));
             }
         }
-        for role in ["owner", "admin", "billing", "tech"] {
+        // With custom_tech_contact=0 OpenSRS uses the reseller's default tech contact.
+        let own_tech = attrs.text("custom_tech_contact") != Some("0");
+        let roles: &[&str] = if own_tech {
+            &["owner", "admin", "billing", "tech"]
+        } else {
+            &["owner", "admin", "billing"]
+        };
+        for role in roles {
             let contact = attrs.path(&["contact_set", role]);
             let complete = contact.is_some_and(|c| {
                 [
@@ -43,12 +50,17 @@ impl Handler<'_> {
                 return self.fail(460, &format!("Missing required field: contact_set.{role}"));
             }
         }
-        match attrs.text("reg_type") {
+        let reply = match attrs.text("reg_type") {
             Some("new") => self.register_new(&name, attrs),
             Some("transfer") => self.transfer_in(&name, attrs),
             Some(other) => self.fail(465, &format!("Invalid registration type: {other}")),
             None => self.fail(460, "Missing required field: reg_type"),
+        };
+        if reply.text("is_success") == Some("1") {
+            let profile = profile(attrs, own_tech);
+            self.state.profiles.insert(name, profile);
         }
+        reply
     }
 
     fn register_new(&mut self, name: &str, attrs: &Value) -> Value {
@@ -303,5 +315,38 @@ impl Handler<'_> {
                 .with("order_id", id)
                 .with("status", "waiting"),
         )
+    }
+}
+
+/// The registrant profile of a SW_REGISTER request; without a tech contact of its own,
+/// the reseller's default (here: a copy of the admin contact, marked so).
+fn profile(attrs: &Value, own_tech: bool) -> Profile {
+    let contact = |role: &str| -> std::collections::BTreeMap<String, String> {
+        attrs
+            .path(&["contact_set", role])
+            .and_then(Value::as_assoc)
+            .map(|c| {
+                c.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut contacts: std::collections::BTreeMap<_, _> = ["owner", "admin", "billing"]
+        .into_iter()
+        .map(|r| (r.to_string(), contact(r)))
+        .collect();
+    let tech = if own_tech {
+        contact("tech")
+    } else {
+        let mut t = contact("admin");
+        t.insert("org_name".into(), "Reseller default tech contact".into());
+        t
+    };
+    contacts.insert("tech".into(), tech);
+    Profile {
+        reg_username: attrs.text("reg_username").unwrap_or_default().to_string(),
+        reg_password: attrs.text("reg_password").unwrap_or_default().to_string(),
+        contacts,
     }
 }

@@ -1,5 +1,5 @@
 //! Commands that only read: LOOKUP, CHECK_TRANSFER, BELONGS_TO_RSP, GET_ORDER_INFO,
-//! GET_ORDERS_BY_DOMAIN, GET DOMAIN, GET_BALANCE.
+//! GET_ORDERS_BY_DOMAIN, GET_BALANCE, GET_DOMAINS_BY_EXPIREDATE.
 
 use chrono::Duration;
 
@@ -181,50 +181,6 @@ impl Handler<'_> {
             Value::assoc()
                 .with("page_size", list.len().to_string())
                 .with("orders", list),
-        )
-    }
-
-    pub(super) fn get_domain(&mut self, body: &Value, attrs: &Value) -> Value {
-        let holder = if body.text("domain").is_some() {
-            body
-        } else {
-            attrs
-        };
-        let name = match self.domain(holder) {
-            Checked::Name(n) => n,
-            Checked::Reply(r) => return r,
-        };
-        let Some(d) = self
-            .state
-            .domains
-            .get(&name)
-            .filter(|d| d.owner == self.user)
-            .cloned()
-        else {
-            return self.fail(480, "Domain not found in your account");
-        };
-        let nameservers: Vec<Value> = d
-            .nameservers
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                Value::assoc()
-                    .with("name", n.as_str())
-                    .with("sortorder", (i + 1).to_string())
-            })
-            .collect();
-        self.ok(
-            200,
-            "Query Successful",
-            Value::assoc()
-                .with("expiredate", date(d.expires))
-                .with("registry_expiredate", date(d.expires))
-                .with("registry_createdate", date(d.created))
-                .with("auto_renew", if d.auto_renew { "1" } else { "0" })
-                .with("let_expire", "0")
-                .with("sponsoring_rsp", "1")
-                .with("tld_data", "")
-                .with("nameserver_list", nameservers),
         )
     }
 
