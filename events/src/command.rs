@@ -117,6 +117,15 @@ pub enum Command {
     },
     /// Keep an event of OpenSRS's feed about this domain (once per event id).
     RecordRegistrarEvent(Box<RegistrarReported>),
+    /// Adopt a domain of the account at OpenSRS that domreg never ordered.
+    Import(Box<Imported>),
+    /// The admin's choice about an order that completed at OpenSRS after it ended here.
+    SettleLateCompletion {
+        order_id: OrderId,
+        charge_again: bool,
+        expires_at: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 /// Why a command was refused. Each names the order or domain and the state that forbids it.
@@ -188,6 +197,16 @@ pub enum DomainError {
     BadPollInterval,
     #[error("order {0} already has its details")]
     DetailsRecorded(OrderId),
+    #[error(
+        "{domain} is already held by account {holder}; an import may not give it to {account}"
+    )]
+    HeldByAnother {
+        domain: String,
+        holder: AccountId,
+        account: AccountId,
+    },
+    #[error("order {order} is not a late completion: {why}")]
+    NotLate { order: OrderId, why: String },
     #[error(transparent)]
     Contact(#[from] crate::ContactError),
 }

@@ -346,6 +346,13 @@ pub fn decide(
             }
             Ok(vec![LeftAccount { connection, reason }.into()])
         }
+        Command::Import(i) => crate::adopt::import(state, *i),
+        Command::SettleLateCompletion {
+            order_id,
+            charge_again,
+            expires_at,
+            reason,
+        } => crate::adopt::settle_late(state, order_id, charge_again, expires_at, reason),
         Command::RecordRegistrarEvent(e) => {
             if state.registrar_events.contains(&e.event_id) {
                 return Ok(vec![]);

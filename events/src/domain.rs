@@ -103,6 +103,8 @@ pub struct Order {
     pub retry_at: Option<DateTime<Utc>>,
     /// Sent once more after OpenSRS showed no trace of it (at most once).
     pub resubmitted: bool,
+    /// The admin's choice after it completed at OpenSRS late (see `adopt`).
+    pub late: Option<crate::event::LateChoice>,
 }
 
 impl Order {
@@ -191,6 +193,7 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     send_failures: 0,
                     retry_at: None,
                     resubmitted: false,
+                    late: None,
                 },
             );
         }
@@ -311,6 +314,28 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         DomainEvent::ExpirySynced(e) => state.expires_at = Some(e.expires_at),
         DomainEvent::LeftAccount(e) => {
             state.gone = Some(format!("no longer in the account at OpenSRS: {}", e.reason));
+        }
+        DomainEvent::Imported(e) => {
+            state.name.get_or_insert_with(|| e.domain.clone());
+            state.holder = Some(e.account.clone());
+            state.connection = Some(e.connection.clone());
+            state.expires_at = Some(e.expires_at);
+            state.auto_renew = e.auto_renew;
+            state.gone = None;
+        }
+        DomainEvent::LateCompletionSettled(e) => {
+            let mut connection = None;
+            with_order(&mut state, e.order_id, |o| {
+                o.late = Some(e.choice.clone());
+                connection = Some(o.connection.clone());
+            });
+            if let (crate::event::LateChoice::ChargeAgain { .. }, Some(c)) = (&e.choice, connection)
+            {
+                state.holder = Some(e.account.clone());
+                state.connection = Some(c);
+                state.expires_at = Some(e.expires_at);
+                state.gone = None;
+            }
         }
         DomainEvent::RegistrarReported(e) => {
             state.registrar_events.insert(e.event_id.clone());

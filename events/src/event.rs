@@ -262,6 +262,42 @@ pub struct LeftAccount {
     pub reason: String,
 }
 
+/// A domain registered before domreg (by H-Sphere, by hand) adopted from the account at
+/// OpenSRS: from now on it is warned about, renewed and reconciled like any other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imported {
+    pub domain: DomainName,
+    pub account: AccountId,
+    pub connection: String,
+    /// The registry's expiry as OpenSRS reported it at import.
+    pub expires_at: DateTime<Utc>,
+    pub auto_renew: bool,
+    /// Where the mapping came from, e.g. `import mapping.csv line 7`.
+    pub source: String,
+}
+
+/// The admin's choice about a late completion: an order that ended here without
+/// completing (timed out, refused, cancelled, refunded) while OpenSRS registered the
+/// domain to the reseller after all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "choice", rename_all = "snake_case")]
+pub enum LateChoice {
+    /// The customer gets the domain and is charged for it again.
+    ChargeAgain { amount: Money },
+    /// The customer is not charged; the domain stays in the reseller's account.
+    LetGo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateCompletionSettled {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub choice: LateChoice,
+    /// The registry's expiry when the choice was made (what a charge-again holds).
+    pub expires_at: DateTime<Utc>,
+    pub reason: String,
+}
+
 /// The registrar reported the domain's expiry (BELONGS_TO_RSP, GET DOMAIN), outside any order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpirySynced {
@@ -319,6 +355,8 @@ event_union! {
     RegistrarReported = 1,
     LeftAccount = 1,
     Resubmitted = 1,
+    Imported = 1,
+    LateCompletionSettled = 1,
 }
 
 impl DomainEvent {
@@ -342,8 +380,9 @@ impl DomainEvent {
             Escalated(e) => Some(e.order_id),
             SendFailed(e) => Some(e.order_id),
             Resubmitted(e) => Some(e.order_id),
-            ExpiryWarned(_) | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_)
-            | LeftAccount(_) => None,
+            LateCompletionSettled(e) => Some(e.order_id),
+            ExpiryWarned(_) | Imported(_) | AutoRenewSet(_) | ExpirySynced(_)
+            | RegistrarReported(_) | LeftAccount(_) => None,
         }
     }
 }

@@ -7,6 +7,7 @@
 #[macro_use]
 mod union;
 
+pub mod adopt;
 pub mod calendar;
 pub mod command;
 pub mod contact;

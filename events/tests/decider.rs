@@ -326,3 +326,69 @@ fn a_registrars_answer_text_is_kept_at_most_a_thousand_bytes() {
     assert!(answer.text.len() <= RegistrarAnswer::MAX_TEXT + " [truncated]".len());
     assert!(answer.text.ends_with("[truncated]"));
 }
+
+fn imported(account: &str) -> Imported {
+    Imported {
+        domain: name(),
+        account: AccountId::parse(account).unwrap(),
+        connection: "main".into(),
+        expires_at: now() + Duration::days(300),
+        auto_renew: true,
+        source: "import mapping.csv line 2".into(),
+    }
+}
+
+#[test]
+fn an_import_adopts_the_domain_once_and_never_for_a_second_account() {
+    let state = given([])
+        .when(Command::Import(Box::new(imported("alice"))))
+        .then([imported("alice").into()]);
+    assert_eq!(state.holder, Some(alice()));
+    assert!(state.auto_renew);
+    given([imported("alice").into()])
+        .when(Command::Import(Box::new(imported("alice"))))
+        .then_nothing();
+    given([imported("alice").into()])
+        .when(Command::Import(Box::new(imported("bob"))))
+        .then_refused_as(|e| matches!(e, DomainError::HeldByAnother { .. }));
+    given([requested(1, Register), charged(1)])
+        .when(Command::Import(Box::new(imported("alice"))))
+        .then_refused_as(|e| matches!(e, DomainError::OrderInProgress { .. }));
+}
+
+fn settle(charge_again: bool) -> Command {
+    Command::SettleLateCompletion {
+        order_id: oid(1),
+        charge_again,
+        expires_at: now() + Duration::days(365),
+        reason: "admin".into(),
+    }
+}
+
+#[test]
+fn a_late_completion_is_charged_again_at_the_orders_price_or_let_go_once() {
+    let ended = [requested(1, Register), charged(1), rejected(1), refunded(1)];
+    let state = given(ended.clone())
+        .when(settle(true))
+        .then_types(&["LateCompletionSettled"]);
+    assert_eq!(state.holder, Some(alice()));
+    assert_eq!(
+        state.orders[&oid(1)].late,
+        Some(LateChoice::ChargeAgain { amount: usd(1299) })
+    );
+    let state = given(ended.clone())
+        .when(settle(false))
+        .then_types(&["LateCompletionSettled"]);
+    assert_eq!(state.holder, None);
+    let mut twice = ended.to_vec();
+    twice.extend(decide(&given(ended.clone()).state(), settle(false), now()).unwrap());
+    given(twice)
+        .when(settle(true))
+        .then_refused_as(|e| matches!(e, DomainError::NotLate { .. }));
+    given(registered(1))
+        .when(settle(true))
+        .then_refused_as(|e| matches!(e, DomainError::NotLate { .. }));
+    given([requested(1, Register), charged(1)])
+        .when(settle(true))
+        .then_refused_as(|e| matches!(e, DomainError::NotLate { .. }));
+}

@@ -51,6 +51,11 @@ enum Step {
     AutoRenew(bool),
     Warn(u8),
     Sync(u8),
+    Import(u8),
+    Late {
+        order: u8,
+        charge_again: bool,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -64,6 +69,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0u8..3).prop_map(Step::Reported),
         1 => Just(Step::Left),
         1 => (0..ORDERS).prop_map(Step::Resubmit),
+        1 => (0u8..2).prop_map(Step::Import),
+        1 => (0..ORDERS, any::<bool>()).prop_map(|(order, charge_again)| Step::Late { order, charge_again }),
     ]
 }
 
@@ -243,6 +250,23 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
                 .with_ymd_and_hms(2030, 1, 1 + u32::from(d), 0, 0, 0)
                 .unwrap(),
         },
+        Step::Import(a) => Command::Import(Box::new(event::Imported {
+            domain,
+            account: AccountId::parse(["alice", "bob"][a as usize]).unwrap(),
+            connection: "main".into(),
+            expires_at: Utc.with_ymd_and_hms(2032, 1, 1, 0, 0, 0).unwrap(),
+            auto_renew: false,
+            source: "import test.csv line 1".into(),
+        })),
+        Step::Late {
+            order,
+            charge_again,
+        } => Command::SettleLateCompletion {
+            order_id: order_id(order),
+            charge_again,
+            expires_at: Utc.with_ymd_and_hms(2033, 1, 1, 0, 0, 0).unwrap(),
+            reason: "found by sync".into(),
+        },
         Step::Sync(d) => Command::SyncExpiry {
             expires_at: Utc
                 .with_ymd_and_hms(2031, 1, 1 + u32::from(d), 0, 0, 0)
@@ -355,12 +379,18 @@ proptest! {
             prop_assert!(finals.len() <= 1, "{} final events for {}", finals.len(), id);
             if let Some(&f) = finals.first() {
                 // A refund, or a fact about the registrar (its order id learned late),
-                // which changes nothing about how the order ended.
+                // which changes nothing about how the order ended, or the admin's one
+                // choice about an order that completed at OpenSRS after it ended here.
                 for later in &of[f + 1..] {
                     prop_assert!(
-                        matches!(later, DomainEvent::Refunded(_) | DomainEvent::RegistrarOrderFound(_)),
+                        matches!(later, DomainEvent::Refunded(_) | DomainEvent::RegistrarOrderFound(_) | DomainEvent::LateCompletionSettled(_)),
                         "{:?} after the end", later
                     );
+                }
+                let late = of.iter().filter(|e| matches!(e, DomainEvent::LateCompletionSettled(_))).count();
+                prop_assert!(late <= 1, "{} choices about {}", late, id);
+                if late == 1 {
+                    prop_assert!(!matches!(of[f], DomainEvent::Confirmed(_)), "a late choice about a confirmed order");
                 }
             }
         }
@@ -412,6 +442,11 @@ proptest! {
             match e {
                 DomainEvent::Charged(c) => *net.entry(c.account.clone()).or_default() += c.amount.minor,
                 DomainEvent::Refunded(r) => *net.entry(r.account.clone()).or_default() -= r.amount.minor,
+                DomainEvent::LateCompletionSettled(l) => {
+                    if let event::LateChoice::ChargeAgain { amount } = l.choice {
+                        *net.entry(l.account.clone()).or_default() += amount.minor;
+                    }
+                }
                 _ => {}
             }
         }
@@ -419,6 +454,11 @@ proptest! {
         for o in state.orders.values() {
             if let (Some(charge), None) = (o.charged, o.refunded) {
                 *kept.entry(o.account.clone()).or_default() += charge.minor;
+            }
+            // A late completion charged again: once, at the order's price.
+            if let Some(event::LateChoice::ChargeAgain { amount }) = o.late {
+                prop_assert_eq!(amount, o.price);
+                *kept.entry(o.account.clone()).or_default() += amount.minor;
             }
         }
         net.retain(|_, v| *v != 0);

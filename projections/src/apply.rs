@@ -1,5 +1,6 @@
 //! How each model folds one event. Pure SQL on the open transaction; no I/O besides it.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use domreg_events::event::*;
@@ -248,6 +249,23 @@ fn ledger(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 note: "",
             },
         ),
+        AnyEvent::Domain(DomainEvent::LateCompletionSettled(LateCompletionSettled {
+            order_id,
+            account,
+            choice: LateChoice::ChargeAgain { amount },
+            ..
+        })) => ledger_entry(
+            tx,
+            e,
+            Movement {
+                account: account.as_str(),
+                kind: "charge",
+                signed_minor: -amount.minor,
+                currency: amount.currency.code(),
+                order: Some(order_id.to_string()),
+                note: "late completion: charged again",
+            },
+        ),
         AnyEvent::Settings(SettingsEvent::AccountCredited(c)) => ledger_entry(
             tx,
             e,
@@ -365,10 +383,62 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
             )?
             .execute(params![name, ts(x.expires_at), ts(e.at)])?;
         }
+        DomainEvent::Imported(i) => held(
+            tx,
+            name,
+            (
+                i.account.as_str(),
+                &i.connection,
+                i.expires_at,
+                i.auto_renew,
+            ),
+            e,
+        )?,
+        DomainEvent::LateCompletionSettled(LateCompletionSettled {
+            order_id,
+            account,
+            choice: LateChoice::ChargeAgain { .. },
+            expires_at,
+            ..
+        }) => {
+            if let Some((_, _, connection)) = order_of(order_id)? {
+                held(
+                    tx,
+                    name,
+                    (account.as_str(), &connection, *expires_at, false),
+                    e,
+                )?;
+            }
+        }
         DomainEvent::LeftAccount(_) => set_gone(tx, name, e)?,
         DomainEvent::RegistrarReported(r) if r.kind() == "DOMAIN DELETED" => set_gone(tx, name, e)?,
         _ => {}
     }
+    Ok(())
+}
+
+/// The domain is held by `account` without an order completing here (imported, or a
+/// late completion charged again).
+fn held(
+    tx: &Transaction<'_>,
+    name: &str,
+    (account, connection, expires_at, auto_renew): (&str, &str, DateTime<Utc>, bool),
+    e: &Envelope,
+) -> Result<(), ModelError> {
+    tx.prepare_cached(
+        "INSERT INTO dm_domains VALUES (?1, ?2, 'registered', ?3, ?4, ?5, ?6, NULL, ?7)
+         ON CONFLICT (name) DO UPDATE SET status = 'registered', account = ?3, connection = ?4,
+         expires_at = ?5, auto_renew = ?6, open_order = NULL, updated_at = ?7",
+    )?
+    .execute(params![
+        name,
+        tld_of(name),
+        account,
+        connection,
+        ts(expires_at),
+        auto_renew,
+        ts(e.at)
+    ])?;
     Ok(())
 }
 

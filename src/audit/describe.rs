@@ -179,6 +179,24 @@ pub fn describe(event: &AnyEvent) -> String {
                 "automatic renewal switched {}",
                 if e.enabled { "on" } else { "off" }
             ),
+            D::Imported(e) => format!(
+                "imported from the account of connection {} at OpenSRS for account {} ({}); expires {}, automatic renewal {}",
+                e.connection,
+                e.account,
+                e.source,
+                day(&e.expires_at),
+                if e.auto_renew { "on" } else { "off" }
+            ),
+            D::LateCompletionSettled(e) => match &e.choice {
+                domreg_events::event::LateChoice::ChargeAgain { amount } => format!(
+                    "completed at OpenSRS after the order ended here: account {} charged {} again and holds the domain (expires {}; {})",
+                    e.account, amount, day(&e.expires_at), e.reason
+                ),
+                domreg_events::event::LateChoice::LetGo => format!(
+                    "completed at OpenSRS after the order ended here: let go, account {} not charged; the domain stays with the reseller ({})",
+                    e.account, e.reason
+                ),
+            },
             D::ExpirySynced(e) => format!(
                 "registrar reports expiry {} ({})",
                 day(&e.expires_at),
