@@ -98,4 +98,26 @@ async fn drift_gone_unknown_and_late_completions_are_found_and_recorded_once() {
     assert_eq!(again["recorded"], 0, "{again}");
     assert!(names(&again, "drift").is_empty() && names(&again, "gone").is_empty());
     assert_eq!(names(&again, "late_completions"), ["decline-late.de"]);
+
+    // The admin's choice: charge the customer again. Recorded once, charged once.
+    let order = late.to_string();
+    let charged = tokio::task::block_in_place(|| {
+        support_cli::domreg_ok(&w.dir, &["late", &order, "--charge-again", "--json"])
+    });
+    assert!(charged.contains("charge_again"), "{charged}");
+    let s = w.state("decline-late.de").await;
+    assert_eq!(s.holder, Some(s.orders[&late].account.clone()));
+    let twice = tokio::task::block_in_place(|| {
+        support_cli::domreg_err(&w.dir, &["late", &order, "--let-go"])
+    });
+    assert!(twice.contains("already made"), "{twice}");
+    let ledger =
+        tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &["ledger", "--json"]));
+    assert!(
+        ledger.contains("late completion: charged again"),
+        "{ledger}"
+    );
+    let after = sync(&w, &[]);
+    assert!(names(&after, "late_completions").is_empty(), "{after}");
+    assert!(names(&after, "unknown") == ["unknown.com"], "{after}");
 }

@@ -3,6 +3,7 @@
 
 mod error;
 mod gauges;
+pub mod late;
 pub mod lenient;
 pub mod orders;
 pub mod settings;

@@ -3,6 +3,7 @@
 mod args;
 mod audit;
 mod bench;
+mod import;
 mod log;
 mod migrate;
 mod models;
@@ -95,6 +96,12 @@ pub enum Command {
     /// Reconcile with the account at OpenSRS: expiry drift, domains gone or unknown,
     /// registrations that completed after their order ended.
     Sync(sync::SyncArgs),
+    /// Adopt domains registered before domreg from the account at OpenSRS, with a CSV
+    /// mapping of domain to account.
+    Import(import::ImportArgs),
+    /// Decide about a late completion `domreg sync` found: charge the customer again, or
+    /// let it go.
+    Late(sync::LateArgs),
     /// Walk a synchronous and an asynchronous registration through the engine and the
     /// built-in sandbox, in a fresh data directory.
     Demo {
@@ -143,6 +150,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => orders::serve(&cli.data_dir, args).await,
         Command::AutoRenew(args) => orders::auto_renew(&cli.data_dir, args).await,
         Command::Sync(args) => sync::run(&cli.data_dir, args).await,
+        Command::Import(args) => import::run(&cli.data_dir, args).await,
+        Command::Late(args) => sync::late(&cli.data_dir, args).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;
             match keep {

@@ -18,8 +18,53 @@ pub struct SyncArgs {
     /// Report what differs; record nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Calls per second to OpenSRS at most (OpenSRS throttles resellers).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub calls_per_second: u32,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LateArgs {
+    /// The order that ended here while OpenSRS completed it (`domreg sync` lists them).
+    pub order: String,
+    /// Charge the customer again, at the order's price; they hold the domain.
+    #[arg(long, conflicts_with = "let_go", required_unless_present = "let_go")]
+    pub charge_again: bool,
+    /// Charge nothing; the domain stays in the reseller's account.
+    #[arg(long)]
+    pub let_go: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn late(data_dir: &Path, args: LateArgs) -> anyhow::Result<()> {
+    let mut app = App::connect(data_dir).await?;
+    let out = crate::admin::late::settle(
+        &mut app,
+        &args.order,
+        args.charge_again,
+        crate::app::cli_actor(),
+    )
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        match &out.choice {
+            domreg_events::event::LateChoice::ChargeAgain { amount } => println!(
+                "{}: account {} charged {amount} again and holds the domain (expires {})",
+                out.domain,
+                out.account,
+                out.expires_at.format("%Y-%m-%d")
+            ),
+            domreg_events::event::LateChoice::LetGo => println!(
+                "{}: let go; account {} not charged, the domain stays with the reseller",
+                out.domain, out.account
+            ),
+        }
+    }
+    Ok(())
 }
 
 pub async fn run(data_dir: &Path, args: SyncArgs) -> anyhow::Result<()> {
@@ -45,7 +90,10 @@ pub async fn run(data_dir: &Path, args: SyncArgs) -> anyhow::Result<()> {
     let mut reports = Vec::new();
     for title in titles {
         let client = crate::engine::client_for(&app, &title).map_err(anyhow::Error::msg)?;
-        reports.push(sync(&mut app, &client, &title, only.as_ref(), args.dry_run).await?);
+        let pace = crate::engine::sync_listing::Pace {
+            calls_per_second: args.calls_per_second,
+        };
+        reports.push(sync(&mut app, &client, &title, only.as_ref(), args.dry_run, pace).await?);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

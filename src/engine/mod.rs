@@ -8,12 +8,14 @@
 //! processes without an order being sent twice or ending twice.
 
 pub mod feed;
+pub mod import;
 pub mod place;
 pub mod poll;
 pub mod probe;
 pub mod schedule;
 pub mod steps;
 pub mod sync;
+pub mod sync_listing;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -139,7 +139,7 @@ pub async fn expiry_round(
 }
 
 /// The expiry date the registry reports (GET DOMAIN), if it answers.
-pub(super) async fn registry_expiry(
+pub(crate) async fn registry_expiry(
     client: &crate::opensrs::Client,
     domain: &DomainName,
 ) -> Option<DateTime<Utc>> {

@@ -16,26 +16,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, Duration, Utc};
-use serde::Serialize;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use domreg_events::*;
 
+use super::sync_listing::{listing, Pace, Pacer};
 use crate::app::App;
-use crate::opensrs::listing::{page, Listed};
-use crate::opensrs::{self, Class, Client};
+use crate::opensrs::{self, Client};
 use crate::unit_of_work::{load, UnitOfWork, Written};
 
-/// Domains per listing page, and the pause between calls (OpenSRS throttles).
-const PAGE_SIZE: u32 = 500;
-
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SyncReport {
     pub connection: String,
     pub dry_run: bool,
+    pub finished_at: Option<DateTime<Utc>>,
     /// Domains in the account's listing.
     pub listed: usize,
     pub pages: u32,
+    /// Set when the listing went on from a checkpoint a crash left.
+    pub resumed_from_page: Option<u32>,
     pub drift: Vec<Drift>,
     pub gone: Vec<Gone>,
     pub unknown: Vec<String>,
@@ -44,20 +44,20 @@ pub struct SyncReport {
     pub recorded: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Drift {
     pub domain: String,
     pub ours: Option<DateTime<Utc>>,
     pub registrar: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Gone {
     pub domain: String,
     pub answer: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LateCompletion {
     pub domain: String,
     pub order_id: OrderId,
@@ -76,48 +76,6 @@ pub enum SyncError {
     Models(#[from] domreg_projections::ModelError),
 }
 
-/// Every domain of the account, paged until OpenSRS says nothing remains (and stopping
-/// on an empty page, so an off-by-one in its paging can neither loop nor skip silently).
-async fn listing(
-    client: &Client,
-    connection: &str,
-    now: DateTime<Utc>,
-) -> Result<(BTreeMap<String, Listed>, u32), SyncError> {
-    let from = "2000-01-01".to_string();
-    let to = format!("{}-12-31", now.year() + 11);
-    let mut all = BTreeMap::new();
-    let mut pages = 0;
-    for number in 1..=10_000u32 {
-        let e = client
-            .call(&opensrs::Command::GetDomainsByExpiredate {
-                from: from.clone(),
-                to: to.clone(),
-                page: number,
-                limit: PAGE_SIZE,
-            })
-            .await;
-        let reply = match (&e.classification.class, &e.outcome) {
-            (Class::Done, Ok(r)) => r,
-            _ => {
-                return Err(SyncError::Listing {
-                    connection: connection.into(),
-                    why: super::probe::describe(&e),
-                })
-            }
-        };
-        pages += 1;
-        let p = page(reply);
-        let empty = p.domains.is_empty();
-        for d in p.domains {
-            all.insert(d.name.clone(), d);
-        }
-        if !p.remainder || empty {
-            break;
-        }
-    }
-    Ok((all, pages))
-}
-
 /// Reconciles `connection` (through `client`), or only `only`.
 pub async fn sync(
     app: &mut App,
@@ -125,18 +83,22 @@ pub async fn sync(
     connection: &str,
     only: Option<&DomainName>,
     dry_run: bool,
+    pace: Pace,
 ) -> Result<SyncReport, SyncError> {
     let now = app.clock.now();
     app.catch_up().await.map_err(|e| SyncError::Listing {
         connection: connection.into(),
         why: e.to_string(),
     })?;
-    let (mut listed, pages) = listing(client, connection, now).await?;
+    let mut pacer = Pacer::new(pace);
+    let got = listing(client, connection, now, &app.data_dir, &mut pacer).await?;
+    let mut listed = got.domains;
     let mut report = SyncReport {
         connection: connection.into(),
         dry_run,
         listed: listed.len(),
-        pages,
+        pages: got.pages,
+        resumed_from_page: got.resumed_from_page,
         ..Default::default()
     };
     if let Some(d) = only {
@@ -163,6 +125,7 @@ pub async fn sync(
                 {
                     continue;
                 }
+                pacer.ready().await;
                 let registrar = super::schedule::registry_expiry(client, &domain)
                     .await
                     .unwrap_or(theirs);
@@ -190,6 +153,7 @@ pub async fn sync(
                 }
             }
             None if row.status == "registered" => {
+                pacer.ready().await;
                 let e = client
                     .call(&opensrs::Command::BelongsToRsp {
                         domain: row.name.clone(),
@@ -237,7 +201,9 @@ pub async fn sync(
             .filter(|o| o.kind != OrderKind::Renew)
             .max_by_key(|o| o.id.0);
         match last.and_then(|o| o.end().map(|end| (o, end))) {
-            Some((o, end)) if end != End::Confirmed && !state.is_registered() => {
+            Some((o, end))
+                if end != End::Confirmed && o.late.is_none() && !state.is_registered() =>
+            {
                 report.late_completions.push(LateCompletion {
                     domain: name.clone(),
                     order_id: o.id,
@@ -253,7 +219,43 @@ pub async fn sync(
     if report.recorded > 0 {
         app.refresh_after_append().await;
     }
+    report.finished_at = Some(app.clock.now());
+    if only.is_none() {
+        save_report(&app.data_dir, &report);
+    }
     Ok(report)
+}
+
+fn reports_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("sync").join("reports.json")
+}
+
+/// The last full reconciliation of each connection (what the API, the page and the
+/// metrics show), by connection title.
+pub fn last_reports(data_dir: &std::path::Path) -> BTreeMap<String, SyncReport> {
+    std::fs::read(reports_path(data_dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Keeps `report` as its connection's last; a failure to keep it is logged, not fatal
+/// (the facts it found are in the log already).
+fn save_report(data_dir: &std::path::Path, report: &SyncReport) {
+    let mut all = last_reports(data_dir);
+    all.insert(report.connection.clone(), report.clone());
+    let path = reports_path(data_dir);
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| {
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, serde_json::to_vec_pretty(&all).unwrap_or_default())?;
+            std::fs::rename(&tmp, &path)
+        });
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), error = %e, "the sync report could not be kept");
+    }
 }
 
 async fn registrar_fact(
