@@ -50,6 +50,8 @@ pub struct Gauges {
     pub read_model_lag: u64,
     /// Events this build could not read or fold, skipped by every model.
     pub quarantined: Vec<domreg_projections::Quarantined>,
+    /// The last full reconciliation of each connection.
+    pub sync: std::collections::BTreeMap<String, crate::engine::sync::SyncReport>,
 }
 
 impl Metrics {
@@ -120,6 +122,39 @@ impl Metrics {
             "# HELP domreg_quarantined_events Events the read models skip because this build cannot read or fold them (alarm when above 0).\n# TYPE domreg_quarantined_events gauge\ndomreg_quarantined_events {}",
             gauges.quarantined.len()
         );
+        let _ = writeln!(
+            out,
+            "# HELP domreg_sync_findings What the last reconciliation with OpenSRS found, by connection and kind (late_completion needs an admin's choice).\n# TYPE domreg_sync_findings gauge"
+        );
+        for (connection, r) in &gauges.sync {
+            let connection = connection.replace(['\\', '"', '\n'], "_");
+            for (kind, n) in [
+                ("listed", r.listed),
+                ("drift", r.drift.len()),
+                ("gone", r.gone.len()),
+                ("unknown", r.unknown.len()),
+                ("late_completion", r.late_completions.len()),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "domreg_sync_findings{{connection=\"{connection}\",kind=\"{kind}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP domreg_sync_finished_seconds When the last reconciliation of each connection finished (Unix time).\n# TYPE domreg_sync_finished_seconds gauge"
+        );
+        for (connection, r) in &gauges.sync {
+            let connection = connection.replace(['\\', '"', '\n'], "_");
+            if let Some(t) = r.finished_at {
+                let _ = writeln!(
+                    out,
+                    "domreg_sync_finished_seconds{{connection=\"{connection}\"}} {}",
+                    t.timestamp()
+                );
+            }
+        }
         counter(
             &mut out,
             "domreg_polls_total",

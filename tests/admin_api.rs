@@ -120,7 +120,7 @@ async fn every_documented_route_exists_and_needs_the_token() {
             }
         }
     }
-    assert_eq!(operations, 31);
+    assert_eq!(operations, 33);
     let (s, body, _) = w
         .api
         .send_as("GET", "/api/v1/nothing-here", None, Some(TOKEN))
@@ -889,4 +889,99 @@ fn connect_com_with_alice(w: &World) {
             ],
         );
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_completion_in_the_api_the_metrics_and_the_page_and_the_admins_choice() {
+    let w = world().await;
+    connect_com_with_alice(&w);
+    let order = json!({"kind": "register", "domain": "invalid-late.com", "account": "alice"});
+    let placed = w
+        .api
+        .expect("POST", "/api/v1/orders", Some(&order), 201)
+        .await;
+    let id = placed["order"]["order_id"].as_str().unwrap().to_string();
+    w.engine_round().await;
+    // The registry went through with it after all, behind the engine's back.
+    w.sandbox.with_state(|s| {
+        let now = s.now();
+        s.domains.insert(
+            "invalid-late.com".into(),
+            domreg::opensrs::sandbox::state::DomainRecord {
+                owner: "reseller".into(),
+                created: now,
+                expires: now + chrono::Duration::days(365),
+                auto_renew: false,
+                transferable: true,
+                nameservers: vec![],
+                renewed_from_year: None,
+            },
+        );
+    });
+    let report = w.cli(&["sync", "--json"]);
+    assert_eq!(
+        report[0]["late_completions"][0]["domain"], "invalid-late.com",
+        "{report}"
+    );
+
+    let api = w.api.expect("GET", "/api/v1/sync", None, 200).await;
+    assert_eq!(
+        api["main"]["late_completions"][0]["order_id"],
+        id.as_str(),
+        "{api}"
+    );
+    assert_eq!(
+        w.metric("domreg_sync_findings{connection=\"main\",kind=\"late_completion\"}")
+            .await,
+        1
+    );
+    let (http, cookie) = signed_in(&w).await;
+    let page = http
+        .get(format!("{}/admin/sync", w.api.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("invalid-late.com") && page.contains("Let it go"),
+        "{page}"
+    );
+
+    let path = format!("/api/v1/orders/{id}/late-completion");
+    let (status, bad, _) = w
+        .api
+        .send_as(
+            "POST",
+            &path,
+            Some(&json!({"choice": "maybe"})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_choice"))
+    );
+    let chosen = w
+        .api
+        .expect("POST", &path, Some(&json!({"choice": "let_go"})), 200)
+        .await;
+    assert_eq!(chosen["choice"]["choice"], "let_go", "{chosen}");
+    let (status, again, _) = w
+        .api
+        .send_as(
+            "POST",
+            &path,
+            Some(&json!({"choice": "charge_again"})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+    // Let go: nothing charged again; the domain is the reseller's, unknown here.
+    let ledger = w.cli(&["ledger", "--account", "alice", "--json"]);
+    assert!(!ledger.to_string().contains("charged again"), "{ledger}");
+    let after = w.cli(&["sync", "--json"]);
+    assert_eq!(after[0]["unknown"], json!(["invalid-late.com"]), "{after}");
 }

@@ -15,5 +15,6 @@ pub async fn gauges(app: &mut crate::app::App) -> Result<Gauges, AdminError> {
         log_position,
         read_model_lag,
         quarantined: app.models.quarantined()?,
+        sync: crate::engine::sync::last_reports(&app.data_dir),
     })
 }

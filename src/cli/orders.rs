@@ -246,6 +246,13 @@ pub struct ServeArgs {
     /// Read each connection's OpenSRS event feed this often (`0s`: not at all).
     #[arg(long, env = "DOMREG_EVENT_FEED_EVERY", default_value = "60s", value_parser = super::args::duration)]
     pub event_feed_every: Duration,
+    /// Reconcile each connection with its account at OpenSRS this often, as `domreg
+    /// sync` does (`0s`: never).
+    #[arg(long, env = "DOMREG_SYNC_EVERY", default_value = "24h", value_parser = super::args::duration)]
+    pub sync_every: Duration,
+    /// Calls per second a reconciliation makes to OpenSRS at most.
+    #[arg(long, env = "DOMREG_SYNC_CALLS_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub sync_calls_per_second: u32,
     #[command(flatten)]
     pub api: crate::serve::ApiArgs,
 }
@@ -309,8 +316,22 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = api.as_ref().and_then(|a| a.addr()) {
         eprintln!("admin API on http://{addr}/api/v1 (bearer token required)");
     }
+    let reconcile = (!args.once && !args.sync_every.is_zero()).then(|| {
+        let pace = crate::engine::sync_listing::Pace {
+            calls_per_second: args.sync_calls_per_second,
+        };
+        tokio::spawn(crate::serve::reconcile::run(
+            data_dir.to_path_buf(),
+            args.sync_every,
+            pace,
+        ))
+    });
     let result =
         crate::serve::run(data_dir, engine, api, args.tick, args.once, background_mail).await;
+    // A reconciliation cut short resumes from its checkpoint next time.
+    if let Some(task) = reconcile {
+        task.abort();
+    }
     drop(lock);
     result
 }

@@ -259,7 +259,7 @@ fn save_report(data_dir: &std::path::Path, report: &SyncReport) {
 }
 
 async fn registrar_fact(
-    app: &App,
+    app: &mut App,
     domain: &DomainName,
     command: Command,
     now: DateTime<Utc>,

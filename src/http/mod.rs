@@ -34,6 +34,11 @@ pub fn router(state: Arc<Surface>) -> Router {
         .route("/api/v1/async", get(orders::pending))
         .route("/api/v1/async/finished", get(orders::finished))
         .route("/api/v1/async/{order}/cancel", post(orders::cancel))
+        .route(
+            "/api/v1/orders/{order}/late-completion",
+            post(orders::late_completion),
+        )
+        .route("/api/v1/sync", get(orders::sync_reports))
         .route("/api/v1/async/{order}/reset", post(orders::reset))
         .route("/api/v1/async/{order}/check", post(orders::check))
         .route("/api/v1/ledger", get(orders::ledger))

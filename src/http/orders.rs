@@ -364,3 +364,46 @@ pub async fn audit_account(
     let store = s.app.lock().await.store.clone();
     Ok(Json(json!(audit::account_audit(&store, &query).await?)))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LateBody {
+    choice: String,
+}
+
+/// The admin's choice about a late completion that `sync` found.
+pub async fn late_completion(
+    State(s): State<Arc<Surface>>,
+    Path(order): Path<String>,
+    body: Result<Json<LateBody>, axum::extract::rejection::JsonRejection>,
+) -> Answer {
+    let Json(body) = body.map_err(|e| {
+        admin::AdminError::invalid(
+            "invalid_body",
+            format!(
+                "{}; send {{\"choice\": \"charge_again\"}} or {{\"choice\": \"let_go\"}}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let charge_again = match body.choice.as_str() {
+        "charge_again" => true,
+        "let_go" => false,
+        other => {
+            return Err(admin::AdminError::invalid(
+                "invalid_choice",
+                format!("choice {other:?}: use charge_again or let_go"),
+            )
+            .into())
+        }
+    };
+    let mut app = s.app.lock().await;
+    let out = admin::late::settle(&mut app, &order, charge_again, s.actor()).await?;
+    Ok(Json(json!(out)))
+}
+
+/// The last full reconciliation of each connection.
+pub async fn sync_reports(State(s): State<Arc<Surface>>) -> Answer {
+    let data_dir = s.app.lock().await.data_dir.clone();
+    Ok(Json(json!(crate::engine::sync::last_reports(&data_dir))))
+}

@@ -12,6 +12,7 @@ use crate::engine::Engine;
 use crate::surface::Surface;
 
 pub mod listener;
+pub mod reconcile;
 use crate::opensrs::Secret;
 
 /// Where and how the admin API listens.

@@ -39,12 +39,13 @@ for (const t of document.querySelectorAll('time[datetime]')) {
 }
 "#;
 
-pub const PAGES: [(&str, &str); 6] = [
+pub const PAGES: [(&str, &str); 7] = [
     ("/admin", "Overview"),
     ("/admin/async", "Async Manager"),
     ("/admin/ledger", "Ledger"),
     ("/admin/domains", "Domains"),
     ("/admin/audit", "Audit"),
+    ("/admin/sync", "Reconciliation"),
     ("/admin/settings", "Settings"),
 ];
 

@@ -11,6 +11,7 @@ mod layout;
 mod pages;
 pub mod session;
 mod settings;
+mod sync;
 
 use std::sync::Arc;
 
@@ -93,6 +94,8 @@ pub fn router(surface: Arc<Surface>) -> Router {
             post(actions::auto_renew),
         )
         .route("/admin/audit", get(pages::audit))
+        .route("/admin/sync", get(sync::page_sync))
+        .route("/admin/sync/late/{order}", post(sync::late))
         .route("/admin/settings", get(settings::page))
         .route("/admin/settings/registrars", post(settings::save_registrar))
         .route(
