@@ -6,6 +6,7 @@ pub mod engine;
 pub mod models;
 pub mod opensrs;
 pub mod store;
+pub mod sync;
 
 use serde::Serialize;
 

@@ -61,6 +61,17 @@ pub enum Which {
         #[arg(long, default_value_t = 20_000)]
         calls: u64,
     },
+    /// Reconciliation: one `sync` of an account of many domains against the sandbox.
+    Sync {
+        /// Domains in the account (and the log); 100 more are unknown here.
+        #[arg(long, default_value_t = 100_000)]
+        domains: u64,
+        /// The call rate the reconciliation keeps to.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        calls_per_second: u32,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// The embedded event store: durable appends (single, concurrent, batched) and reads.
     Store {
         /// Directory for the benchmark's scratch database (removed afterwards); default: the system temp dir.
@@ -118,6 +129,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 print!(
                     "{}",
                     bench::table("engine end to end (sandbox on loopback)", &figures)
+                );
+            }
+            Ok(())
+        }
+        Which::Sync {
+            domains,
+            calls_per_second,
+            dir,
+        } => {
+            let scratch = scratch_dir(dir)?;
+            let figures = bench::sync::run(scratch.path(), domains, calls_per_second).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "bench": "sync", "figures": figures })
+                );
+            } else {
+                print!(
+                    "{}",
+                    bench::table("reconciliation (sandbox on loopback)", &figures)
                 );
             }
             Ok(())
