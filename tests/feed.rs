@@ -123,3 +123,70 @@ async fn a_renewal_made_outside_domreg_is_recorded_from_its_event() {
     let after = w.state("renewed-elsewhere.com").await.expires_at.unwrap();
     assert_eq!(after, domreg_events::calendar::years_later(before, 1));
 }
+
+/// The engine process is killed (SIGKILL) after it recorded an event and while it waits
+/// for OpenSRS to acknowledge it: after a restart the event is in the log once, and
+/// acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_between_the_record_and_the_ack_loses_and_doubles_nothing() {
+    use std::process::{Command as Process, Stdio};
+    use std::time::{Duration as StdDuration, Instant};
+    let w = world().await;
+    w.sandbox.with_state(|s| {
+        s.raise(
+            "reseller",
+            "DOMAIN",
+            "RENEWED",
+            &[
+                ("domain_name", "killed-ack.com".to_string()),
+                ("expiration_date", "2028-12-01T00:00:00Z".to_string()),
+            ],
+        );
+        // The ACK never answers: the engine has recorded the event and waits.
+        s.faults = vec![FaultRule {
+            command: Some("ACK".into()),
+            fault: Fault::NoReply,
+            percent: 100,
+            times: None,
+        }];
+    });
+    let serve = |once: bool| {
+        let mut p = Process::new(env!("CARGO_BIN_EXE_domreg"));
+        p.arg("--data-dir")
+            .arg(&w.dir)
+            .args(["serve", "--tick", "100ms", "--event-feed-every", "1s"])
+            .args(["--opensrs-timeout", "60s", "--sync-every", "0s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if once {
+            p.arg("--once");
+        }
+        p
+    };
+    let mut engine = serve(false).spawn().unwrap();
+    let start = Instant::now();
+    while reported(&w.state("killed-ack.com").await) == 0 {
+        assert!(
+            start.elapsed() < StdDuration::from_secs(30),
+            "recorded within 30 s"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    // The ACK follows the record at once and hangs for a minute: the kill lands between.
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    engine.kill().unwrap(); // SIGKILL: no shutdown code runs
+    engine.wait().unwrap();
+    assert_eq!(feed_left(&w), 1, "never acknowledged");
+    let events = w.state("killed-ack.com").await.version;
+
+    w.sandbox.with_state(|s| s.faults.clear());
+    let status = tokio::task::block_in_place(|| serve(true).status().unwrap());
+    assert!(status.success());
+    assert_eq!(feed_left(&w), 0, "acknowledged after the restart");
+    let s = w.state("killed-ack.com").await;
+    assert_eq!(reported(&s), 1);
+    assert_eq!(
+        s.version, events,
+        "recorded once: nothing more was appended"
+    );
+}
