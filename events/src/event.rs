@@ -46,6 +46,9 @@ pub enum PendingReason {
     TransferInProgress,
     /// The call was made but its answer was lost (timeout, dropped reply, 70x, crash).
     OutcomeLost,
+    /// OpenSRS created the order but parked it (`forced_pending`) and did not confirm
+    /// its cancellation: it must be cancelled there before any refund.
+    Parked,
 }
 
 /// The result of one poll of a pending order that did not end it.

@@ -234,6 +234,7 @@ fn reason_text(reason: domreg_events::PendingReason) -> &'static str {
         Queued => "queued at OpenSRS",
         TransferInProgress => "transfer in progress",
         OutcomeLost => "the answer was lost; the engine asks OpenSRS",
+        Parked => "parked at OpenSRS (forced_pending); cancelled there before any refund",
     }
 }
 

@@ -145,6 +145,51 @@ fn unknown(
     }
 }
 
+/// Cancels the order OpenSRS parked (`forced_pending`) with PROCESS_PENDING. Confirmed:
+/// the order is rejected (and refunded). Not confirmed: it is pending with the parked
+/// order's id, so polling and its deadline (which cancels at OpenSRS before refunding)
+/// resolve it; it is never refunded while OpenSRS may still process it.
+async fn cancel_parked(
+    client: &opensrs::Client,
+    parked: &str,
+    exchange: &Exchange,
+    policy: AsyncPolicy,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let cancel = client
+        .call(&opensrs::Command::ProcessPending {
+            order_id: parked.to_string(),
+            cancel: true,
+        })
+        .await;
+    let refused = exchange.classification.text.trim();
+    if cancel.classification.class == Class::Done {
+        return Outcome::Rejected {
+            answer: RegistrarAnswer::new(
+                exchange.classification.code,
+                format!(
+                    "{refused}; the parked order {parked} was cancelled at OpenSRS ({})",
+                    cancel.classification.text.trim()
+                ),
+            ),
+        };
+    }
+    tracing::warn!(parked, answer = %super::probe::describe(&cancel), "a parked order could not be cancelled yet");
+    unknown(
+        PendingReason::Parked,
+        Some(RegistrarAnswer::new(
+            exchange.classification.code,
+            format!(
+                "{refused}; OpenSRS parked it as order {parked}, whose cancellation it did not confirm ({})",
+                super::probe::describe(&cancel)
+            ),
+        )),
+        Some(parked.to_string()),
+        policy,
+        now,
+    )
+}
+
 /// Marks an order whose submission has no recorded outcome (the engine stopped between
 /// `Submitted` and the outcome) as pending with a lost outcome. It is then resolved by
 /// polling, never by sending it again.
@@ -298,8 +343,15 @@ pub async fn submit<S: EventStore + Clone>(
                 answer: answer(&exchange),
             }
         }
-        Class::Rejected => Outcome::Rejected {
-            answer: answer(&exchange),
+        Class::Rejected => match c.forced_pending.clone() {
+            // A parked order exists at OpenSRS: someone processing it later would
+            // register the name after the refund. Cancel it there first.
+            Some(parked) if order.kind != OrderKind::Renew => {
+                cancel_parked(client, &parked, &exchange, policy, ctx.now).await
+            }
+            _ => Outcome::Rejected {
+                answer: answer(&exchange),
+            },
         },
         // Pending, unknown, and even "retry later": the order is never sent again; polling
         // finds out what became of it.

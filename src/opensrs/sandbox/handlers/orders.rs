@@ -84,6 +84,27 @@ impl Handler<'_> {
             return self.fail(485, "Domain taken");
         }
         let cost = self.state.settings.price_per_year_cents * i64::from(period);
+        if name.starts_with("parked-") {
+            // As OpenSRS does when the registry refuses the data: the order is created
+            // but parked, to be fixed and processed, or cancelled (which refunds it).
+            if let Err(r) = self.charge(cost) {
+                return r;
+            }
+            let id = self.new_order(name, "new", OrderStatus::Pending, period, cost);
+            let text = "Request failed validation: Name server 'ns1.parked.example' is not found at the registry. Please double check the nameserver and re-submit.";
+            return super::reply(
+                self.object,
+                false,
+                435,
+                text,
+                Some(
+                    Value::assoc()
+                        .with("forced_pending", id.to_string())
+                        .with("registration_text", text)
+                        .with("registration_code", "435"),
+                ),
+            );
+        }
         if let Err(r) = self.charge(cost) {
             return r;
         }
@@ -306,6 +327,38 @@ impl Handler<'_> {
                 Value::assoc()
                     .with("order_id", id)
                     .with("status", "cancelled"),
+            );
+        }
+        let parked = order.status == OrderStatus::Pending
+            && order.reg_type == "new"
+            && !self.state.waiting.contains_key(&order.domain);
+        if parked && !self.state.domains.contains_key(&order.domain) {
+            // Processing a parked registration registers the name.
+            let now = self.state.now();
+            let expires = domreg_events::calendar::years_later(now, order.period);
+            self.state.domains.insert(
+                order.domain.clone(),
+                DomainRecord {
+                    owner: order.reseller.clone(),
+                    created: now,
+                    expires,
+                    auto_renew: false,
+                    transferable: true,
+                    nameservers: Vec::new(),
+                    renewed_from_year: None,
+                },
+            );
+            self.state
+                .close_order(order.id, OrderStatus::Completed, false);
+            let reseller = order.reseller.clone();
+            self.state
+                .raise_registered(&reseller, &order.domain, order.period, expires);
+            return self.ok(
+                200,
+                "Order processed",
+                Value::assoc()
+                    .with("order_id", id)
+                    .with("status", "completed"),
             );
         }
         self.ok(
