@@ -51,7 +51,16 @@ pub struct Gauges {
     /// Events this build could not read or fold, skipped by every model.
     pub quarantined: Vec<domreg_projections::Quarantined>,
     /// The last full reconciliation of each connection.
-    pub sync: std::collections::BTreeMap<String, crate::engine::sync::SyncReport>,
+    pub sync: Vec<SyncGauge>,
+}
+
+/// What one connection's last reconciliation found.
+#[derive(Debug, Default, Clone)]
+pub struct SyncGauge {
+    pub connection: String,
+    /// (kind, count): listed, drift, gone, unknown, late_completion.
+    pub findings: Vec<(&'static str, usize)>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Metrics {
@@ -126,15 +135,9 @@ impl Metrics {
             out,
             "# HELP domreg_sync_findings What the last reconciliation with OpenSRS found, by connection and kind (late_completion needs an admin's choice).\n# TYPE domreg_sync_findings gauge"
         );
-        for (connection, r) in &gauges.sync {
-            let connection = connection.replace(['\\', '"', '\n'], "_");
-            for (kind, n) in [
-                ("listed", r.listed),
-                ("drift", r.drift.len()),
-                ("gone", r.gone.len()),
-                ("unknown", r.unknown.len()),
-                ("late_completion", r.late_completions.len()),
-            ] {
+        for r in &gauges.sync {
+            let connection = r.connection.replace(['\\', '"', '\n'], "_");
+            for (kind, n) in &r.findings {
                 let _ = writeln!(
                     out,
                     "domreg_sync_findings{{connection=\"{connection}\",kind=\"{kind}\"}} {n}"
@@ -145,8 +148,8 @@ impl Metrics {
             out,
             "# HELP domreg_sync_finished_seconds When the last reconciliation of each connection finished (Unix time).\n# TYPE domreg_sync_finished_seconds gauge"
         );
-        for (connection, r) in &gauges.sync {
-            let connection = connection.replace(['\\', '"', '\n'], "_");
+        for r in &gauges.sync {
+            let connection = r.connection.replace(['\\', '"', '\n'], "_");
             if let Some(t) = r.finished_at {
                 let _ = writeln!(
                     out,

@@ -14,6 +14,11 @@ pub struct RegistrarAnswer {
     /// The `response_code`, when a reply arrived at all.
     pub code: Option<u16>,
     pub text: String,
+    /// Content addresses (SHA-256) of the exchanges this answer sums up: the request
+    /// sent (secrets and contact data redacted) and the reply body, kept beside the log
+    /// (`domreg audit DOMAIN --evidence`). Absent in events written before evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl RegistrarAnswer {
@@ -30,7 +35,17 @@ impl RegistrarAnswer {
             text.truncate(cut);
             text.push_str(" [truncated]");
         }
-        RegistrarAnswer { code, text }
+        RegistrarAnswer {
+            code,
+            text,
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Links the evidence of the exchanges behind this answer.
+    pub fn with_evidence(mut self, hashes: impl IntoIterator<Item = String>) -> Self {
+        self.evidence.extend(hashes);
+        self
     }
 }
 

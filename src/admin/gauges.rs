@@ -1,7 +1,7 @@
 //! The gauges the log and read models know, for `/metrics` and the overview page.
 
 use super::AdminError;
-use crate::metrics::Gauges;
+use crate::metrics::{Gauges, SyncGauge};
 use crate::store::EventStore;
 
 pub async fn gauges(app: &mut crate::app::App) -> Result<Gauges, AdminError> {
@@ -15,6 +15,19 @@ pub async fn gauges(app: &mut crate::app::App) -> Result<Gauges, AdminError> {
         log_position,
         read_model_lag,
         quarantined: app.models.quarantined()?,
-        sync: crate::engine::sync::last_reports(&app.data_dir),
+        sync: crate::engine::sync::last_reports(&app.data_dir)
+            .into_values()
+            .map(|r| SyncGauge {
+                findings: vec![
+                    ("listed", r.listed),
+                    ("drift", r.drift.len()),
+                    ("gone", r.gone.len()),
+                    ("unknown", r.unknown.len()),
+                    ("late_completion", r.late_completions.len()),
+                ],
+                finished_at: r.finished_at,
+                connection: r.connection,
+            })
+            .collect(),
     })
 }

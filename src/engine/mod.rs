@@ -30,6 +30,7 @@ use domreg_projections::Work;
 
 use crate::app::{App, AppError};
 use crate::clock::Clock;
+use crate::opensrs::evidence::EvidenceStore;
 use crate::opensrs::{Client, ConnectionSettings};
 use steps::{StepContext, StepOutcome};
 
@@ -404,6 +405,6 @@ pub fn client_with(
         .as_deref()
         .and_then(|ip| ip.parse::<IpAddr>().ok());
     Client::new(settings)
-        .map(Arc::new)
+        .map(|c| Arc::new(c.with_evidence(EvidenceStore::new(&app.data_dir))))
         .map_err(|e| e.to_string())
 }

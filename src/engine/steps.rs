@@ -112,6 +112,7 @@ fn answer(exchange: &Exchange) -> RegistrarAnswer {
         exchange.classification.code,
         exchange.classification.text.clone(),
     )
+    .with_evidence(exchange.evidence.clone())
 }
 
 /// Reads OpenSRS's date forms (`YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD`) as UTC.
@@ -163,6 +164,7 @@ async fn cancel_parked(
         })
         .await;
     let refused = exchange.classification.text.trim();
+    let evidence = [exchange.evidence.clone(), cancel.evidence.clone()];
     if cancel.classification.class == Class::Done {
         return Outcome::Rejected {
             answer: RegistrarAnswer::new(
@@ -171,7 +173,8 @@ async fn cancel_parked(
                     "{refused}; the parked order {parked} was cancelled at OpenSRS ({})",
                     cancel.classification.text.trim()
                 ),
-            ),
+            )
+            .with_evidence(evidence.into_iter().flatten()),
         };
     }
     tracing::warn!(parked, answer = %super::probe::describe(&cancel), "a parked order could not be cancelled yet");
@@ -183,7 +186,8 @@ async fn cancel_parked(
                 "{refused}; OpenSRS parked it as order {parked}, whose cancellation it did not confirm ({})",
                 super::probe::describe(&cancel)
             ),
-        )),
+        )
+        .with_evidence(evidence.into_iter().flatten())),
         Some(parked.to_string()),
         policy,
         now,

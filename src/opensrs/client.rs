@@ -142,6 +142,9 @@ pub struct Exchange {
     pub classification: Classification,
     pub attempts: u32,
     pub elapsed: Duration,
+    /// The address of this exchange's evidence, for mutating calls of a client that
+    /// keeps it.
+    pub evidence: Option<String>,
 }
 
 impl Exchange {
@@ -167,6 +170,8 @@ impl Exchange {
 pub struct Client {
     http: reqwest::Client,
     settings: ConnectionSettings,
+    /// Where the evidence of mutating calls is kept, when it is.
+    evidence: Option<super::evidence::EvidenceStore>,
 }
 
 impl fmt::Debug for Client {
@@ -209,7 +214,17 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| ClientError::Build(e.to_string()))?;
-        Ok(Client { http, settings })
+        Ok(Client {
+            http,
+            settings,
+            evidence: None,
+        })
+    }
+
+    /// Keeps the evidence of every mutating call in `store`.
+    pub fn with_evidence(mut self, store: super::evidence::EvidenceStore) -> Self {
+        self.evidence = Some(store);
+        self
     }
 
     pub fn settings(&self) -> &ConnectionSettings {
@@ -249,7 +264,7 @@ impl Client {
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "no_reply".into());
                 crate::metrics::global().record_call(&kind.label(), &result, started.elapsed());
-                return Exchange {
+                let mut exchange = Exchange {
                     kind,
                     request,
                     reply_body,
@@ -257,7 +272,13 @@ impl Client {
                     classification,
                     attempts: attempt,
                     elapsed: started.elapsed(),
+                    evidence: None,
                 };
+                if let (true, Some(store)) = (kind.is_mutating(), &self.evidence) {
+                    exchange.evidence =
+                        store.keep_exchange(&self.settings.title, command, &exchange);
+                }
+                return exchange;
             }
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
         }

@@ -5,6 +5,7 @@ pub mod classify;
 pub mod client;
 pub mod codec;
 pub mod command;
+pub mod evidence;
 pub mod feed;
 pub mod listing;
 pub mod reply;

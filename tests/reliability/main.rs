@@ -2,12 +2,15 @@
 //! `domreg serve` as real processes, a few hundred orders through the CLI and the API,
 //! the engine killed with SIGKILL at random moments (and, in the soak, the sandbox failing
 //! 20% of calls), then the log, the read models and the sandbox checked against each other.
+//! The drift scenario changes domains at OpenSRS behind the engine's back while it is
+//! killed, and checks that domreg's view ends equal to the sandbox's.
 //!
 //! `cargo test --test reliability` runs the bounded version CI runs. Longer runs:
 //! `cargo test --release --test reliability -- --kills 200 --orders 2000 [--seed N]
-//! [--only crash|soak]`. Exits non-zero on any violation, printing the seed to replay.
+//! [--only crash|soak|drift]`. Exits non-zero on any violation, printing the seed to replay.
 
 mod checks;
+mod drift;
 mod load;
 mod world;
 
@@ -179,6 +182,9 @@ async fn main() {
             true,
         )
         .await;
+    }
+    if o.only.as_deref().is_none_or(|s| s == "drift") {
+        ok &= drift::scenario(o.seed.wrapping_add(2)).await;
     }
     if !ok {
         std::process::exit(1);
