@@ -381,3 +381,48 @@ async fn a_refused_mail_goes_to_the_dead_letters_and_a_silent_relay_costs_one_ti
     assert_eq!(spooled.attempts, 1);
     drop(silent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_deleted_at_opensrs_is_told_to_its_holder_and_the_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = setup(d).await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
+        .with_mail(Mailer::new(d, settings(None)).unwrap());
+    engine.run_once().await.unwrap();
+    order(d, "deleted-there.com", clock.now()).await;
+    engine.run_once().await.unwrap();
+    // Deleted in the reseller's control panel: OpenSRS raises DOMAIN DELETED.
+    sb.with_state(|s| {
+        s.domains.remove("deleted-there.com");
+        s.raise(
+            "reseller",
+            "DOMAIN",
+            "DELETED",
+            &[
+                ("domain_name", "deleted-there.com".to_string()),
+                ("reason", "deleted by the reseller".to_string()),
+            ],
+        );
+    });
+    clock.advance(Duration::minutes(2));
+    engine.run_once().await.unwrap();
+    clock.advance(Duration::minutes(2));
+    engine.run_once().await.unwrap();
+    let outbox: Vec<String> = std::fs::read_dir(d.join("mail/outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let told: Vec<_> = outbox
+        .iter()
+        .filter(|m| m.contains("deleted-there.com is no longer registered through us"))
+        .collect();
+    assert_eq!(told.len(), 1, "{outbox:#?}");
+    assert!(told[0].contains("owen@example.com") && told[0].contains("deleted by the reseller"));
+    let digest = outbox
+        .iter()
+        .find(|m| m.contains("No longer in the account at OpenSRS"))
+        .expect("the admin's digest");
+    assert!(digest.contains("admin@provider.example") && digest.contains("gone from OpenSRS"));
+}

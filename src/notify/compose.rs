@@ -55,6 +55,8 @@ fn owner_email(state: &Domain) -> Option<String> {
 struct Digest {
     completed: Vec<String>,
     ended_otherwise: Vec<String>,
+    /// Domains found no longer in the account at OpenSRS (deleted, transferred away).
+    gone: Vec<String>,
     first: Option<Position>,
     last: Option<Position>,
 }
@@ -111,13 +113,27 @@ pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize,
                 body.push_str(&format!("  {line}\n"));
             }
         }
+        if !digest.gone.is_empty() {
+            body.push_str(&format!(
+                "\nNo longer in the account at OpenSRS; not warned about or renewed any more ({}):\n",
+                digest.gone.len()
+            ));
+            for line in &digest.gone {
+                body.push_str(&format!("  {line}\n"));
+            }
+        }
         let mail = Mail {
             key: format!("digest-{}-{}", first, last),
             to: admin.clone(),
             subject: format!(
-                "domreg: {} completed, {} timed out or cancelled",
+                "domreg: {} completed, {} timed out or cancelled{}",
                 digest.completed.len(),
-                digest.ended_otherwise.len()
+                digest.ended_otherwise.len(),
+                if digest.gone.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} gone from OpenSRS", digest.gone.len())
+                }
             ),
             body,
             attempts: 0,
@@ -152,6 +168,8 @@ async fn mail_for<S: EventStore>(
             | DomainEvent::TimedOut(_)
             | DomainEvent::Cancelled(_)
             | DomainEvent::ExpiryWarned(_)
+            | DomainEvent::LeftAccount(_)
+            | DomainEvent::RegistrarReported(_)
     );
     let Some(name) = e.stream.strip_prefix("domain-").filter(|_| interesting) else {
         return Ok(0);
@@ -228,13 +246,29 @@ async fn mail_for<S: EventStore>(
                 ),
             ));
         }
+        (DomainEvent::LeftAccount(_), _) | (DomainEvent::RegistrarReported(_), _)
+            if gone_now(&event) =>
+        {
+            if let Some(holder) = &state.holder {
+                let why = state.gone.clone().unwrap_or_default();
+                digest.gone.push(format!("{domain} (account {holder}): {why}"));
+                mails.push((
+                    format!("{domain} is no longer registered through us"),
+                    format!(
+                        "{domain} (account {holder}) is no longer in our account at the registrar: {why}.\nWe will not renew it or remind you of its expiry. If you did not move or delete it, contact us.\n"
+                    ),
+                ));
+            }
+        }
         _ => {}
     }
-    if digest.first.is_none() && !(digest.completed.is_empty() && digest.ended_otherwise.is_empty())
-    {
+    let in_digest = |d: &Digest| {
+        !(d.completed.is_empty() && d.ended_otherwise.is_empty() && d.gone.is_empty())
+    };
+    if digest.first.is_none() && in_digest(digest) {
         digest.first = Some(e.position);
     }
-    if !(digest.completed.is_empty() && digest.ended_otherwise.is_empty()) {
+    if in_digest(digest) {
         digest.last = Some(e.position);
     }
     let mut queued = 0;
@@ -257,4 +291,13 @@ async fn mail_for<S: EventStore>(
         );
     }
     Ok(queued)
+}
+
+/// Whether `event` is the fact that a domain left the account at OpenSRS.
+fn gone_now(event: &DomainEvent) -> bool {
+    match event {
+        DomainEvent::LeftAccount(_) => true,
+        DomainEvent::RegistrarReported(r) => r.kind() == "DOMAIN DELETED",
+        _ => false,
+    }
 }
