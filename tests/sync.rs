@@ -39,6 +39,7 @@ async fn drift_gone_unknown_and_late_completions_are_found_and_recorded_once() {
     let mut engine = w.engine().with_event_feed(None);
     w.order("drift.com", OrderKind::Register).await;
     w.order("gone.com", OrderKind::Register).await;
+    w.order("away.com", OrderKind::Register).await;
     let late = w.order("decline-late.de", OrderKind::Register).await;
     engine.run_once().await.unwrap();
     for _ in 0..8 {
@@ -55,6 +56,14 @@ async fn drift_gone_unknown_and_late_completions_are_found_and_recorded_once() {
         d.expires = domreg_events::calendar::years_later(d.expires, 1);
         let expires = d.expires;
         s.domains.remove("gone.com");
+        s.domains.get_mut("away.com").unwrap().owner = "(other registrar)".into();
+        s.transfers_away
+            .push(domreg::opensrs::sandbox::state::TransferredAway {
+                domain: "away.com".into(),
+                reseller: "reseller".into(),
+                gaining_registrar: "Elsewhere Ltd".into(),
+                completed: expires,
+            });
         let record = |owner: &str| DomainRecord {
             owner: owner.into(),
             created: expires,
@@ -75,14 +84,25 @@ async fn drift_gone_unknown_and_late_completions_are_found_and_recorded_once() {
     assert_eq!(names(&dry, "drift"), ["drift.com"]);
     let report = sync(&w, &[]);
     assert_eq!(names(&report, "drift"), ["drift.com"], "{report}");
-    assert_eq!(names(&report, "gone"), ["gone.com"], "{report}");
+    assert_eq!(names(&report, "gone"), ["away.com", "gone.com"], "{report}");
+    let why: Vec<&str> = report["gone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["answer"].as_str().unwrap())
+        .collect();
+    assert!(
+        why[0].starts_with("transferred away to Elsewhere Ltd"),
+        "{why:?}"
+    );
+    assert!(why[1].starts_with("deleted or expired"), "{why:?}");
     assert_eq!(names(&report, "unknown"), ["unknown.com"], "{report}");
     assert_eq!(
         names(&report, "late_completions"),
         ["decline-late.de"],
         "{report}"
     );
-    assert_eq!(report["recorded"], 2);
+    assert_eq!(report["recorded"], 3);
 
     // The registry's date, as OpenSRS writes it (whole seconds).
     let recorded = w.state("drift.com").await.expires_at.unwrap();

@@ -167,7 +167,8 @@ pub async fn sync(
                 if belongs != Some(false) {
                     continue; // still ours, or OpenSRS did not say: nothing is recorded
                 }
-                let answer = format!("BELONGS_TO_RSP: {}", e.classification.text.trim());
+                pacer.ready().await;
+                let answer = why_gone(client, &row.name).await;
                 report.gone.push(Gone {
                     domain: row.name.clone(),
                     answer: answer.clone(),
@@ -272,5 +273,40 @@ async fn registrar_fact(
         Ok(Written::Unchanged { .. }) => Ok(false),
         Err(crate::unit_of_work::UnitError::Refused { .. }) => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Why a domain OpenSRS says is not the reseller's left: a transfer away (with the
+/// gaining registrar and date, from GET_TRANSFERS_AWAY), or else deleted or expired.
+async fn why_gone(client: &Client, domain: &str) -> String {
+    let e = client
+        .call(&opensrs::Command::GetTransfersAway {
+            domain: domain.to_string(),
+        })
+        .await;
+    let transfer = e.outcome.as_ref().ok().and_then(|r| {
+        r.attributes
+            .get("transfers")
+            .and_then(opensrs::value::Value::as_array)
+            .and_then(|t| {
+                t.iter().find(|t| {
+                    t.text("domain")
+                        .is_some_and(|d| d.eq_ignore_ascii_case(domain))
+                })
+            })
+            .cloned()
+    });
+    match transfer {
+        Some(t) => format!(
+            "transferred away to {} (GET_TRANSFERS_AWAY: status {}{}); BELONGS_TO_RSP: not the reseller's",
+            t.text("gaining_registrar").unwrap_or("another registrar"),
+            t.text("status").unwrap_or("unknown"),
+            t.text("completed_date")
+                .and_then(|s| s.parse::<i64>().ok())
+                .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+                .map(|d| format!(", {}", d.format("%Y-%m-%d")))
+                .unwrap_or_default()
+        ),
+        None => "deleted or expired: BELONGS_TO_RSP says it is not the reseller's, and GET_TRANSFERS_AWAY shows no transfer".to_string(),
     }
 }

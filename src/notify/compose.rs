@@ -251,7 +251,9 @@ async fn mail_for<S: EventStore>(
         {
             if let Some(holder) = &state.holder {
                 let why = state.gone.clone().unwrap_or_default();
-                digest.gone.push(format!("{domain} (account {holder}): {why}"));
+                digest
+                    .gone
+                    .push(format!("{domain} (account {holder}): {why}"));
                 mails.push((
                     format!("{domain} is no longer registered through us"),
                     format!(
@@ -262,9 +264,8 @@ async fn mail_for<S: EventStore>(
         }
         _ => {}
     }
-    let in_digest = |d: &Digest| {
-        !(d.completed.is_empty() && d.ended_otherwise.is_empty() && d.gone.is_empty())
-    };
+    let in_digest =
+        |d: &Digest| !(d.completed.is_empty() && d.ended_otherwise.is_empty() && d.gone.is_empty());
     if digest.first.is_none() && in_digest(digest) {
         digest.first = Some(e.position);
     }

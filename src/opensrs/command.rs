@@ -22,6 +22,7 @@ pub enum CommandKind {
     PollEvents,
     AckEvent,
     GetDomainsByExpiredate,
+    GetTransfersAway,
 }
 
 impl CommandKind {
@@ -142,6 +143,10 @@ pub enum Command {
         page: u32,
         limit: u32,
     },
+    /// The transfers of a domain away from the reseller (why it left the account).
+    GetTransfersAway {
+        domain: String,
+    },
 }
 
 fn contact_value(c: &Contact) -> Value {
@@ -187,6 +192,7 @@ impl Command {
             Command::PollEvents { .. } => CommandKind::PollEvents,
             Command::AckEvent { .. } => CommandKind::AckEvent,
             Command::GetDomainsByExpiredate { .. } => CommandKind::GetDomainsByExpiredate,
+            Command::GetTransfersAway { .. } => CommandKind::GetTransfersAway,
         }
     }
 
@@ -207,6 +213,7 @@ impl Command {
             Command::PollEvents { .. } => ("POLL", "EVENT"),
             Command::AckEvent { .. } => ("ACK", "EVENT"),
             Command::GetDomainsByExpiredate { .. } => ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN"),
+            Command::GetTransfersAway { .. } => ("GET_TRANSFERS_AWAY", "DOMAIN"),
         }
     }
 
@@ -218,6 +225,7 @@ impl Command {
             | Command::CheckTransfer { domain, .. }
             | Command::BelongsToRsp { domain }
             | Command::GetOrdersByDomain { domain }
+            | Command::GetTransfersAway { domain }
             | Command::GetDomain { domain } => Some(domain),
             Command::SwRegister(r) => Some(&r.domain),
             _ => None,
@@ -309,6 +317,10 @@ impl Command {
                 .with("check_status", flag(*check_status))
                 .with("get_request_address", "1"),
             Command::BelongsToRsp { domain } => Value::assoc().with("domain", domain.as_str()),
+            Command::GetTransfersAway { domain } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("page", "1")
+                .with("limit", "40"),
             Command::GetOrderInfo { order_id } => {
                 Value::assoc().with("order_id", order_id.as_str())
             }

@@ -161,6 +161,12 @@ fn behind_the_back(state: &mut State, change: BehindTheBack) -> Result<Json, Str
                 d.owner = OTHER_REGISTRAR.into();
             }
             state.profiles.remove(&name);
+            state.transfers_away.push(super::state::TransferredAway {
+                domain: name.clone(),
+                reseller: reseller.clone(),
+                gaining_registrar: "Example Gaining Registrar, Inc.".into(),
+                completed: now,
+            });
             state.raise(
                 &reseller,
                 "TRANSFER",

@@ -62,6 +62,15 @@ pub struct DomainRecord {
     pub renewed_from_year: Option<i32>,
 }
 
+/// A domain that another registrar took from a reseller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransferredAway {
+    pub domain: String,
+    pub reseller: String,
+    pub gaining_registrar: String,
+    pub completed: DateTime<Utc>,
+}
+
 /// A domain's registrant profile: the credentials SET COOKIE checks and the contacts
 /// GET DOMAIN shows (role -> field -> value).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -159,6 +168,9 @@ pub struct State {
     pub faults: Vec<FaultRule>,
     /// Each reseller's event feed (EVENT POLL / ACK).
     pub feed: BTreeMap<String, std::collections::VecDeque<super::feed::FeedItem>>,
+    /// Transfers away from a reseller (GET_TRANSFERS_AWAY), oldest first.
+    #[serde(default)]
+    pub transfers_away: Vec<TransferredAway>,
     /// The registrant profile given at SW_REGISTER, per domain.
     pub profiles: BTreeMap<String, Profile>,
     /// SET COOKIE sessions: cookie -> (reseller, domain).
@@ -182,6 +194,7 @@ impl State {
             counters: Counters::default(),
             faults: Vec::new(),
             feed: BTreeMap::new(),
+            transfers_away: Vec::new(),
             profiles: BTreeMap::new(),
             cookies: BTreeMap::new(),
             next_id: 3_000_001,

@@ -72,6 +72,7 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("SET", "COOKIE") => h.set_cookie(attrs),
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
         ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN") => h.get_domains_by_expiredate(attrs),
+        ("GET_TRANSFERS_AWAY", "DOMAIN") => h.get_transfers_away(attrs),
         ("PROCESS_PENDING", "DOMAIN") => h.process_pending(attrs),
         ("POLL", "EVENT") => {
             let limit = attrs

@@ -184,6 +184,36 @@ impl Handler<'_> {
         )
     }
 
+    /// The reseller's transfers away, of one domain when `domain` is given.
+    pub(super) fn get_transfers_away(&mut self, attrs: &Value) -> Value {
+        let only = attrs.text("domain").map(str::to_ascii_lowercase);
+        let transfers: Vec<Value> = self
+            .state
+            .transfers_away
+            .iter()
+            .filter(|t| t.reseller == self.user)
+            .filter(|t| only.as_deref().is_none_or(|d| d == t.domain))
+            .take(40)
+            .map(|t| {
+                Value::assoc()
+                    .with("domain", t.domain.as_str())
+                    .with("gaining_registrar", t.gaining_registrar.as_str())
+                    .with("status", "completed")
+                    .with("req_date", t.completed.timestamp().to_string())
+                    .with("completed_date", t.completed.timestamp().to_string())
+            })
+            .collect();
+        let total = transfers.len().to_string();
+        self.ok(
+            200,
+            "Query successful",
+            Value::assoc()
+                .with("transfers", transfers)
+                .with("total", total)
+                .with("page", "1"),
+        )
+    }
+
     pub(super) fn get_balance(&mut self) -> Value {
         let balance = self
             .state
