@@ -835,20 +835,24 @@ async fn finished_orders_in_the_api_the_cli_and_the_page() {
         (400, Some("invalid_end"))
     );
 
-    let (http, cookie) = signed_in(&w).await;
-    let page = http
-        .get(format!("{}/admin/async/finished", w.api.base))
+    let page = signed_in_page(&w, "/admin/async/finished").await;
+    assert!(
+        page.contains("invalid-ended.com") && page.contains("rejected") && page.contains("12.99"),
+        "{page}"
+    );
+}
+
+/// The page at `path`, as a signed-in admin sees it.
+async fn signed_in_page(w: &World, path: &str) -> String {
+    let (http, cookie) = signed_in(w).await;
+    http.get(format!("{}{path}", w.api.base))
         .header("cookie", cookie)
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    assert!(
-        page.contains("invalid-ended.com") && page.contains("rejected") && page.contains("12.99"),
-        "{page}"
-    );
+        .unwrap()
 }
 
 /// A client that does not follow redirects, and the session cookie of a sign-in.
@@ -935,16 +939,7 @@ async fn a_late_completion_in_the_api_the_metrics_and_the_page_and_the_admins_ch
             .await,
         1
     );
-    let (http, cookie) = signed_in(&w).await;
-    let page = http
-        .get(format!("{}/admin/sync", w.api.base))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = signed_in_page(&w, "/admin/sync").await;
     assert!(
         page.contains("invalid-late.com") && page.contains("Let it go"),
         "{page}"

@@ -11,6 +11,7 @@ mod world;
 use domreg::opensrs::sandbox::state::DomainRecord;
 use domreg_events::*;
 use serde_json::Value;
+use support_cli::names;
 use world::*;
 
 fn import(w: &World, mapping: &std::path::Path, extra: &[&str]) -> Value {
@@ -24,18 +25,6 @@ fn import(w: &World, mapping: &std::path::Path, extra: &[&str]) -> Value {
     args.extend(extra);
     let out = tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &args));
     serde_json::from_str(&out).unwrap()
-}
-
-fn domains(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| {
-            x.as_str()
-                .map_or_else(|| x["domain"].as_str().unwrap().to_string(), str::to_string)
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,7 +65,7 @@ async fn domains_of_the_account_are_imported_once_and_bad_rows_are_listed() {
 
     let dry = import(&w, &mapping, &["--dry-run"]);
     assert_eq!(
-        domains(&dry, "imported"),
+        names(&dry, "imported"),
         ["old-one.com", "old-two.de"],
         "{dry}"
     );
@@ -88,7 +77,7 @@ async fn domains_of_the_account_are_imported_once_and_bad_rows_are_listed() {
     let report = import(&w, &mapping, &[]);
     assert_eq!(report["rows"], 7, "{report}");
     assert_eq!(
-        domains(&report, "imported"),
+        names(&report, "imported"),
         ["old-one.com", "old-two.de"],
         "{report}"
     );
@@ -140,11 +129,11 @@ async fn domains_of_the_account_are_imported_once_and_bad_rows_are_listed() {
 
     // Idempotent: the second run records nothing and says so.
     let again = import(&w, &mapping, &[]);
-    assert!(domains(&again, "imported").is_empty(), "{again}");
-    assert_eq!(domains(&again, "already"), ["old-one.com", "old-two.de"]);
+    assert!(names(&again, "imported").is_empty(), "{again}");
+    assert_eq!(names(&again, "already"), ["old-one.com", "old-two.de"]);
     assert_eq!(w.state("old-one.com").await.version, 1);
     // Imported domains are reconciled like any other: none is unknown any more.
     let sync = tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &["sync", "--json"]));
     let sync: Value = serde_json::from_str(&sync).unwrap();
-    assert_eq!(domains(&sync[0], "unknown"), ["held.com"], "{sync}");
+    assert_eq!(names(&sync[0], "unknown"), ["held.com"], "{sync}");
 }

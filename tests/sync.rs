@@ -12,6 +12,7 @@ use chrono::Duration;
 use domreg::opensrs::sandbox::state::DomainRecord;
 use domreg_events::*;
 use serde_json::Value;
+use support_cli::names;
 use world::*;
 
 fn sync(w: &World, extra: &[&str]) -> Value {
@@ -19,18 +20,6 @@ fn sync(w: &World, extra: &[&str]) -> Value {
     args.extend(extra);
     let out = tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &args));
     serde_json::from_str::<Value>(&out).unwrap()[0].clone()
-}
-
-fn names(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| {
-            x.as_str()
-                .map_or_else(|| x["domain"].as_str().unwrap().to_string(), str::to_string)
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -119,6 +119,20 @@ pub enum Command {
     RecordRegistrarEvent(Box<RegistrarReported>),
     /// Adopt a domain of the account at OpenSRS that domreg never ordered.
     Import(Box<Imported>),
+    /// Ask for a change of a registered domain (nameservers, lock).
+    RequestChange {
+        change_id: OrderId,
+        change: crate::change::DomainChange,
+    },
+    RecordChangeSubmission {
+        change_id: OrderId,
+        lease: Lease,
+    },
+    RecordChangeOutcome {
+        change_id: OrderId,
+        applied: bool,
+        answer: RegistrarAnswer,
+    },
     /// The admin's choice about an order that completed at OpenSRS after it ended here.
     SettleLateCompletion {
         order_id: OrderId,
@@ -205,6 +219,16 @@ pub enum DomainError {
         holder: AccountId,
         account: AccountId,
     },
+    #[error("{domain} has a change in progress ({what}, {change}); wait for it to end")]
+    ChangeInProgress {
+        domain: String,
+        change: OrderId,
+        what: String,
+    },
+    #[error("change {change} cannot be sent: {why}")]
+    ChangeNotOpen { change: OrderId, why: String },
+    #[error("{0}")]
+    BadChange(String),
     #[error("order {order} is not a late completion: {why}")]
     NotLate { order: OrderId, why: String },
     #[error(transparent)]

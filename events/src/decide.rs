@@ -347,6 +347,17 @@ pub fn decide(
             Ok(vec![LeftAccount { connection, reason }.into()])
         }
         Command::Import(i) => crate::adopt::import(state, *i),
+        Command::RequestChange { change_id, change } => {
+            crate::change::request(state, change_id, change)
+        }
+        Command::RecordChangeSubmission { change_id, lease } => {
+            crate::change::submit(state, change_id, lease)
+        }
+        Command::RecordChangeOutcome {
+            change_id,
+            applied,
+            answer,
+        } => crate::change::outcome(state, change_id, applied, answer),
         Command::SettleLateCompletion {
             order_id,
             charge_again,

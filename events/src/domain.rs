@@ -139,6 +139,12 @@ pub struct Domain {
     /// Set when OpenSRS reported the domain deleted or gone (the reason): nothing is
     /// warned about or renewed any more.
     pub gone: Option<String>,
+    /// Changes asked of OpenSRS (nameservers, lock), by id.
+    pub changes: BTreeMap<OrderId, crate::change::Change>,
+    /// The nameservers and lock as last applied through domreg (`None`: never changed
+    /// here; the registration's, or unknown).
+    pub nameservers: Option<Vec<String>>,
+    pub locked: Option<bool>,
     /// Number of events folded in: the stream version an append must expect.
     pub version: u64,
 }
@@ -335,6 +341,44 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                 state.connection = Some(c);
                 state.expires_at = Some(e.expires_at);
                 state.gone = None;
+            }
+        }
+        DomainEvent::ChangeRequested(e) => {
+            state.changes.insert(
+                e.change_id,
+                crate::change::Change {
+                    id: e.change_id,
+                    change: e.change.clone(),
+                    connection: e.connection.clone(),
+                    stage: crate::change::ChangeStage::Requested,
+                    answer: None,
+                },
+            );
+        }
+        DomainEvent::ChangeSubmitted(e) => {
+            if let Some(c) = state.changes.get_mut(&e.change_id) {
+                c.stage = crate::change::ChangeStage::Submitted(e.lease.clone());
+            }
+        }
+        DomainEvent::ChangeApplied(e) => {
+            let mut applied = None;
+            if let Some(c) = state.changes.get_mut(&e.change_id) {
+                c.stage = crate::change::ChangeStage::Applied;
+                c.answer = Some(e.answer.clone());
+                applied = Some(c.change.clone());
+            }
+            match applied {
+                Some(crate::change::DomainChange::Nameservers { nameservers }) => {
+                    state.nameservers = Some(nameservers)
+                }
+                Some(crate::change::DomainChange::Lock { locked }) => state.locked = Some(locked),
+                None => {}
+            }
+        }
+        DomainEvent::ChangeRefused(e) => {
+            if let Some(c) = state.changes.get_mut(&e.change_id) {
+                c.stage = crate::change::ChangeStage::Refused;
+                c.answer = Some(e.answer.clone());
             }
         }
         DomainEvent::RegistrarReported(e) => {

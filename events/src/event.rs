@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::change::{ChangeApplied, ChangeRefused, ChangeRequested, ChangeSubmitted};
 use crate::{AccountId, DomainName, Money, OrderId, OrderKind, Period};
 
 /// What OpenSRS said, kept verbatim for audits (code and text; never credentials).
@@ -375,6 +376,10 @@ event_union! {
     Resubmitted = 1,
     Imported = 1,
     LateCompletionSettled = 1,
+    ChangeRequested = 1,
+    ChangeSubmitted = 1,
+    ChangeApplied = 1,
+    ChangeRefused = 1,
 }
 
 impl DomainEvent {
@@ -399,6 +404,8 @@ impl DomainEvent {
             SendFailed(e) => Some(e.order_id),
             Resubmitted(e) => Some(e.order_id),
             LateCompletionSettled(e) => Some(e.order_id),
+            // A change is not an order; its id is its own (`change_id`).
+            ChangeRequested(_) | ChangeSubmitted(_) | ChangeApplied(_) | ChangeRefused(_) => None,
             ExpiryWarned(_) | Imported(_) | AutoRenewSet(_) | ExpirySynced(_)
             | RegistrarReported(_) | LeftAccount(_) => None,
         }

@@ -9,6 +9,7 @@ mod union;
 
 pub mod adopt;
 pub mod calendar;
+pub mod change;
 pub mod command;
 pub mod contact;
 pub mod deadline;

@@ -392,3 +392,83 @@ fn a_late_completion_is_charged_again_at_the_orders_price_or_let_go_once() {
         .when(settle(true))
         .then_refused_as(|e| matches!(e, DomainError::NotLate { .. }));
 }
+
+fn change(n: u128) -> Command {
+    Command::RequestChange {
+        change_id: oid(100 + n),
+        change: change::DomainChange::Nameservers {
+            nameservers: vec!["NS1.Example.net.".into(), "ns2.example.net".into()],
+        },
+    }
+}
+
+#[test]
+fn a_change_is_asked_of_a_registered_domain_sent_once_and_ends_once() {
+    given([])
+        .when(change(1))
+        .then_refused_as(|e| matches!(e, DomainError::NotRegistered(_)));
+    let state = given(registered(1))
+        .when(change(1))
+        .then_types(&["ChangeRequested"]);
+    let asked = &state.changes[&oid(101)].change;
+    assert_eq!(
+        asked,
+        &change::DomainChange::Nameservers {
+            nameservers: vec!["ns1.example.net".into(), "ns2.example.net".into()]
+        },
+        "normalised"
+    );
+    let lease = Lease {
+        engine: "e".into(),
+        until: now() + Duration::minutes(2),
+    };
+    let mut log = registered(1).to_vec();
+    log.extend(decide(&given(registered(1)).state(), change(1), now()).unwrap());
+    given(log.clone())
+        .when(change(2))
+        .then_refused_as(|e| matches!(e, DomainError::ChangeInProgress { .. }));
+    let sent = Command::RecordChangeSubmission {
+        change_id: oid(101),
+        lease: lease.clone(),
+    };
+    let s = given(log.clone()).state();
+    log.extend(decide(&s, sent.clone(), now()).unwrap());
+    given(log.clone())
+        .when(sent)
+        .then_refused_as(|e| matches!(e, DomainError::ChangeNotOpen { .. }));
+    let ends = Command::RecordChangeOutcome {
+        change_id: oid(101),
+        applied: true,
+        answer: RegistrarAnswer::new(Some(200), "Nameserver Update Successful"),
+    };
+    let s = given(log.clone())
+        .when(ends.clone())
+        .then_types(&["ChangeApplied"]);
+    assert_eq!(s.nameservers.as_ref().map(Vec::len), Some(2));
+    log.extend(decide(&given(log.clone()).state(), ends.clone(), now()).unwrap());
+    given(log).when(ends).then_nothing();
+}
+
+#[test]
+fn bad_nameservers_and_changes_during_an_order_are_refused_with_the_reason() {
+    let bad = |list: &[&str]| Command::RequestChange {
+        change_id: oid(200),
+        change: change::DomainChange::Nameservers {
+            nameservers: list.iter().map(|s| s.to_string()).collect(),
+        },
+    };
+    given(registered(1))
+        .when(bad(&["ns1.example.net"]))
+        .then_refused_as(|e| matches!(e, DomainError::BadChange(m) if m.contains("2 to 13")));
+    given(registered(1))
+        .when(bad(&["ns1.example.net", "ns1.example.net"]))
+        .then_refused_as(|e| matches!(e, DomainError::BadChange(m) if m.contains("twice")));
+    given(registered(1))
+        .when(bad(&["ns1.example.net", "not a host"]))
+        .then_refused_as(|e| matches!(e, DomainError::BadChange(m) if m.contains("not a host")));
+    let mut renewing = registered(1).to_vec();
+    renewing.push(requested(2, Renew));
+    given(renewing)
+        .when(change(1))
+        .then_refused_as(|e| matches!(e, DomainError::OrderInProgress { .. }));
+}

@@ -52,6 +52,13 @@ enum Step {
     Warn(u8),
     Sync(u8),
     Import(u8),
+    /// A change of the domain: nameservers (even) or the lock (odd).
+    Change(u8),
+    ChangeSent(u8),
+    ChangeEnds {
+        change: u8,
+        applied: bool,
+    },
     Late {
         order: u8,
         charge_again: bool,
@@ -70,6 +77,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Left),
         1 => (0..ORDERS).prop_map(Step::Resubmit),
         1 => (0u8..2).prop_map(Step::Import),
+        1 => (0u8..4).prop_map(Step::Change),
+        1 => (0u8..4).prop_map(Step::ChangeSent),
+        1 => (0u8..4, any::<bool>()).prop_map(|(change, applied)| Step::ChangeEnds { change, applied }),
         1 => (0..ORDERS, any::<bool>()).prop_map(|(order, charge_again)| Step::Late { order, charge_again }),
     ]
 }
@@ -114,6 +124,10 @@ fn common_step() -> impl Strategy<Value = Step> {
 
 fn order_id(i: u8) -> OrderId {
     OrderId(Uuid::from_u128(0x1000 + u128::from(i)))
+}
+
+fn change_id(i: u8) -> OrderId {
+    OrderId(Uuid::from_u128(0x2000 + u128::from(i)))
 }
 
 fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
@@ -258,6 +272,28 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             auto_renew: false,
             source: "import test.csv line 1".into(),
         })),
+        Step::Change(c) => Command::RequestChange {
+            change_id: change_id(c),
+            change: if c % 2 == 0 {
+                change::DomainChange::Nameservers {
+                    nameservers: vec!["ns1.example.net".into(), format!("ns{c}.example.org")],
+                }
+            } else {
+                change::DomainChange::Lock { locked: c == 1 }
+            },
+        },
+        Step::ChangeSent(c) => Command::RecordChangeSubmission {
+            change_id: change_id(c),
+            lease: Lease {
+                engine: "engine-1".into(),
+                until: now + Duration::minutes(2),
+            },
+        },
+        Step::ChangeEnds { change, applied } => Command::RecordChangeOutcome {
+            change_id: change_id(change),
+            applied,
+            answer: RegistrarAnswer::new(Some(if applied { 200 } else { 435 }), "answer"),
+        },
         Step::Late {
             order,
             charge_again,

@@ -12,7 +12,7 @@ use super::Figure;
 use crate::app::App;
 use crate::clock::ManualClock;
 use crate::engine::Engine;
-use crate::store::{EventStore, ExpectedVersion, NewEvent};
+use crate::store::NewEvent;
 
 fn contacts() -> ContactSet {
     ContactSet::all(Contact {
@@ -36,56 +36,40 @@ fn contacts() -> ContactSet {
 /// `domreg register` appends), 64 at a time.
 async fn place(app: &App, n: u64, tld: &str, tag: &str) -> anyhow::Result<()> {
     let now = Utc::now();
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..n {
-        let store = app.store.clone();
+    let streams = (0..n).map(|i| {
         let name = DomainName::parse(&format!("bench-{tag}-{i}.{tld}"))?;
-        set.spawn(async move {
-            let order_id = OrderId(Uuid::now_v7());
-            let commands = vec![
-                Command::Request {
-                    order_id,
-                    domain: name.clone(),
-                    account: AccountId::parse(&format!("acct-{}", i % 100))
-                        .unwrap_or_else(|_| unreachable!()),
-                    kind: OrderKind::Register,
-                    period: Period::ONE_YEAR,
-                    connection: "sandbox".into(),
-                    price: Money::new(1299, Currency::USD),
-                },
-                Command::RecordDetails {
-                    order_id,
-                    contacts: Box::new(contacts()),
-                    nameservers: vec![],
-                },
-                Command::RecordCharge { order_id },
-            ];
-            let mut state = Domain::default();
-            let mut events = Vec::new();
-            for c in commands {
-                for e in decide(&state, c, now).map_err(|e| anyhow::anyhow!(e))? {
-                    state = evolve(state, &e);
-                    events.push(NewEvent::domain(
-                        &e,
-                        EventMetadata::new(Actor::Engine, Uuid::now_v7(), now),
-                    ));
-                }
-            }
-            store
-                .append(&domain_stream(&name), ExpectedVersion::NoStream, events)
-                .await?;
-            Ok::<_, anyhow::Error>(())
-        });
-        while set.len() >= 64 {
-            if let Some(r) = set.join_next().await {
-                r??;
+        let order_id = OrderId(Uuid::now_v7());
+        let commands = vec![
+            Command::Request {
+                order_id,
+                domain: name.clone(),
+                account: AccountId::parse(&format!("acct-{}", i % 100))?,
+                kind: OrderKind::Register,
+                period: Period::ONE_YEAR,
+                connection: "sandbox".into(),
+                price: Money::new(1299, Currency::USD),
+            },
+            Command::RecordDetails {
+                order_id,
+                contacts: Box::new(contacts()),
+                nameservers: vec![],
+            },
+            Command::RecordCharge { order_id },
+        ];
+        let mut state = Domain::default();
+        let mut events = Vec::new();
+        for c in commands {
+            for e in decide(&state, c, now).map_err(|e| anyhow::anyhow!(e))? {
+                state = evolve(state, &e);
+                events.push(NewEvent::domain(
+                    &e,
+                    EventMetadata::new(Actor::Engine, Uuid::now_v7(), now),
+                ));
             }
         }
-    }
-    while let Some(r) = set.join_next().await {
-        r??;
-    }
-    Ok(())
+        Ok((domain_stream(&name), events))
+    });
+    super::append_new_streams(&app.store, streams).await
 }
 
 pub async fn run(

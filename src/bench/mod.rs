@@ -46,6 +46,35 @@ impl Figure {
     }
 }
 
+/// Appends each new stream's events (expecting no stream yet), 64 appends in flight, as
+/// many callers would: how the benchmarks seed a log.
+pub async fn append_new_streams(
+    store: &crate::store::LogStore,
+    streams: impl IntoIterator<Item = anyhow::Result<(String, Vec<crate::store::NewEvent>)>>,
+) -> anyhow::Result<()> {
+    use crate::store::{EventStore, ExpectedVersion};
+    let mut set = tokio::task::JoinSet::new();
+    for item in streams {
+        let (stream, events) = item?;
+        let store = store.clone();
+        set.spawn(async move {
+            store
+                .append(&stream, ExpectedVersion::NoStream, events)
+                .await
+                .map(|_| ())
+        });
+        while set.len() >= 64 {
+            if let Some(r) = set.join_next().await {
+                r??;
+            }
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
 /// Renders figures as an aligned text table.
 pub fn table(title: &str, figures: &[Figure]) -> String {
     let mut out = format!("{title}\n");

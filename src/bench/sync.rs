@@ -14,7 +14,7 @@ use super::Figure;
 use crate::app::App;
 use crate::engine::sync_listing::Pace;
 use crate::opensrs::sandbox::state::DomainRecord;
-use crate::store::{EventStore, ExpectedVersion, NewEvent};
+use crate::store::NewEvent;
 
 /// What the bench changes behind the log's back: one domain in this many each.
 const DRIFT_EVERY: u64 = 1_000;
@@ -61,40 +61,21 @@ pub async fn run(
     });
     // The log: every domain but the unknown ones, imported, 64 appends at a time.
     let started = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..domains {
-        let store = app.store.clone();
+    let streams = (0..domains).map(|i| {
         let domain = DomainName::parse(&name(i))?;
-        set.spawn(async move {
-            let e: DomainEvent = Imported {
-                domain: domain.clone(),
-                account: AccountId::parse(&format!("acct-{}", i % 100))
-                    .map_err(anyhow::Error::msg)?,
-                connection: "sandbox".into(),
-                expires_at: expires,
-                auto_renew: false,
-                source: "bench".into(),
-            }
-            .into();
-            let meta = EventMetadata::new(Actor::Engine, Uuid::now_v7(), now);
-            store
-                .append(
-                    &domain_stream(&domain),
-                    ExpectedVersion::NoStream,
-                    vec![NewEvent::domain(&e, meta)],
-                )
-                .await?;
-            Ok::<_, anyhow::Error>(())
-        });
-        while set.len() >= 64 {
-            if let Some(r) = set.join_next().await {
-                r??;
-            }
+        let e: DomainEvent = Imported {
+            domain: domain.clone(),
+            account: AccountId::parse(&format!("acct-{}", i % 100))?,
+            connection: "sandbox".into(),
+            expires_at: expires,
+            auto_renew: false,
+            source: "bench".into(),
         }
-    }
-    while let Some(r) = set.join_next().await {
-        r??;
-    }
+        .into();
+        let meta = EventMetadata::new(Actor::Engine, Uuid::now_v7(), now);
+        Ok((domain_stream(&domain), vec![NewEvent::domain(&e, meta)]))
+    });
+    super::append_new_streams(&app.store, streams).await?;
     app.catch_up().await?;
     let seeded = started.elapsed();
     let client = crate::engine::client_for(&app, "sandbox").map_err(anyhow::Error::msg)?;

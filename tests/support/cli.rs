@@ -113,3 +113,18 @@ pub fn connect_sandbox(dir: &Path, port: u16, key: &str, tlds: &[&str]) {
         );
     }
 }
+
+/// The domain names listed under `key` of a JSON report (strings, or objects with a
+/// `domain`), as `sync` and `import` print them.
+#[allow(dead_code)]
+pub fn names(report: &serde_json::Value, key: &str) -> Vec<String> {
+    report[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no list {key:?} in {report}"))
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .map_or_else(|| x["domain"].as_str().unwrap().to_string(), str::to_string)
+        })
+        .collect()
+}
