@@ -51,6 +51,9 @@ pub fn answer_of(event: &AnyEvent) -> Option<RegistrarAnswer> {
         },
         AnyEvent::Domain(DomainEvent::Confirmed(e)) => Some(e.answer.clone()),
         AnyEvent::Domain(DomainEvent::Rejected(e)) => Some(e.answer.clone()),
+        AnyEvent::Domain(DomainEvent::ChangeApplied(e)) => Some(e.answer.clone()),
+        AnyEvent::Domain(DomainEvent::ChangeRefused(e)) => Some(e.answer.clone()),
+        AnyEvent::Domain(DomainEvent::RegistrarOrderFound(e)) => Some(e.answer.clone()),
         _ => None,
     }
 }
@@ -197,6 +200,24 @@ pub fn describe(event: &AnyEvent) -> String {
                     e.account, e.reason
                 ),
             },
+            D::ChangeRequested(e) => format!(
+                "change {} asked: {} (connection {})",
+                e.change_id,
+                e.change.describe(),
+                e.connection
+            ),
+            D::ChangeSubmitted(e) => format!(
+                "change {} sent to OpenSRS by engine {} (owns the call until {})",
+                e.change_id,
+                e.lease.engine,
+                minute(&e.lease.until)
+            ),
+            D::ChangeApplied(e) => format!("change {} applied at OpenSRS", e.change_id),
+            D::ChangeRefused(e) => format!(
+                "change {} not made: {}",
+                e.change_id,
+                e.answer.text.trim()
+            ),
             D::ExpirySynced(e) => format!(
                 "registrar reports expiry {} ({})",
                 day(&e.expires_at),
