@@ -945,7 +945,7 @@ async fn a_late_completion_in_the_api_the_metrics_and_the_page_and_the_admins_ch
         "{page}"
     );
 
-    let path = format!("/api/v1/orders/{id}/late-completion");
+    let path = format!("/api/v1/sync/late-completions/{id}");
     let (status, bad, _) = w
         .api
         .send_as(

@@ -410,10 +410,38 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 )?;
             }
         }
+        DomainEvent::ChangeRequested(c) => change_state(tx, &c.change_id, name, "requested", None, e)?,
+        DomainEvent::ChangeSubmitted(c) => {
+            change_state(tx, &c.change_id, name, "submitted", Some(c.lease.until), e)?
+        }
+        DomainEvent::ChangeApplied(c) => change_state(tx, &c.change_id, name, "applied", None, e)?,
+        DomainEvent::ChangeRefused(c) => change_state(tx, &c.change_id, name, "refused", None, e)?,
         DomainEvent::LeftAccount(_) => set_gone(tx, name, e)?,
         DomainEvent::RegistrarReported(r) if r.kind() == "DOMAIN DELETED" => set_gone(tx, name, e)?,
         _ => {}
     }
+    Ok(())
+}
+
+fn change_state(
+    tx: &Transaction<'_>,
+    change: &domreg_events::OrderId,
+    domain: &str,
+    state: &str,
+    lease_until: Option<DateTime<Utc>>,
+    e: &Envelope,
+) -> Result<(), ModelError> {
+    tx.prepare_cached(
+        "INSERT INTO dm_changes VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (change_id) DO UPDATE SET state = ?3, lease_until = ?4, updated_at = ?5",
+    )?
+    .execute(params![
+        change.to_string(),
+        domain,
+        state,
+        lease_until.map(ts),
+        ts(e.at)
+    ])?;
     Ok(())
 }
 

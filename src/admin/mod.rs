@@ -3,6 +3,7 @@
 
 mod error;
 mod gauges;
+pub mod changes;
 pub mod late;
 pub mod lenient;
 pub mod orders;

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod import;
 mod log;
+mod manage;
 mod migrate;
 mod models;
 mod opensrs;
@@ -99,6 +100,10 @@ pub enum Command {
     /// Adopt domains registered before domreg from the account at OpenSRS, with a CSV
     /// mapping of domain to account.
     Import(import::ImportArgs),
+    /// Replace a registered domain's nameservers at OpenSRS (ADVANCED_UPDATE_NAMESERVERS).
+    Nameservers(manage::NameserversArgs),
+    /// Switch a registered domain's registrar lock on or off at OpenSRS.
+    Lock(manage::LockArgs),
     /// Decide about a late completion `domreg sync` found: charge the customer again, or
     /// let it go.
     Late(sync::LateArgs),
@@ -152,6 +157,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => sync::run(&cli.data_dir, args).await,
         Command::Import(args) => import::run(&cli.data_dir, args).await,
         Command::Late(args) => sync::late(&cli.data_dir, args).await,
+        Command::Nameservers(args) => manage::nameservers(&cli.data_dir, args).await,
+        Command::Lock(args) => manage::lock(&cli.data_dir, args).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;
             match keep {

@@ -7,6 +7,7 @@
 //! version (see `steps`), so rounds can repeat, overlap, crash and restart, or run in two
 //! processes without an order being sent twice or ending twice.
 
+pub mod change;
 pub mod feed;
 pub mod import;
 pub mod place;
@@ -45,6 +46,8 @@ pub struct Round {
     pub mail: crate::notify::Delivery,
     /// Set on the rounds that ran the daily expiry round.
     pub expiry: Option<schedule::ExpiryRound>,
+    /// Domain changes whose answer was lost, resolved by reading the domain back.
+    pub changes_recovered: usize,
     /// What reading OpenSRS's event feeds did this round.
     pub feed: feed::FeedRound,
     pub errors: Vec<String>,
@@ -54,7 +57,7 @@ impl Round {
     pub fn did_anything(&self) -> bool {
         let expiry = self.expiry.as_ref().map_or(0, |e| e.warned + e.renewals);
         let feed = self.feed.recorded + self.feed.followed;
-        self.recovered + self.submitted + self.polled + expiry + feed > 0
+        self.recovered + self.submitted + self.polled + expiry + feed + self.changes_recovered > 0
     }
 }
 
@@ -165,6 +168,28 @@ impl<C: Clock> Engine<C> {
         Ok(total)
     }
 
+    /// Resolves domain changes whose sender died or got no answer (read back, not resent).
+    async fn recover_changes(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, EngineError> {
+        if self.app.models.lapsed_changes(now)?.is_empty() {
+            return Ok(0);
+        }
+        let mut clients = HashMap::new();
+        for config in self.app.models.registrars()? {
+            if let Ok(c) = self.client(&config.title) {
+                clients.insert(config.title.clone(), c);
+            }
+        }
+        let mut pick = |title: &str| clients.get(title).cloned();
+        let n = change::recover_lapsed(&self.app, &mut pick, now).await?;
+        if n > 0 {
+            self.app.catch_up().await?;
+        }
+        Ok(n)
+    }
+
     /// Marks this engine as the holder of its data directory's lock.
     pub fn with_exclusive_lock(mut self, _lock: &crate::lock::DataDirLock) -> Self {
         self.exclusive = true;
@@ -248,6 +273,7 @@ impl<C: Clock> Engine<C> {
             self.last_expiry_round = Some(now.date_naive());
             self.app.catch_up().await?;
         }
+        round.changes_recovered = self.recover_changes(now).await?;
         round.feed = self.read_feeds(now).await?;
         round.errors.extend(round.feed.errors.clone());
         if round.feed.recorded + round.feed.followed > 0 {

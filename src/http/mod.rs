@@ -35,7 +35,7 @@ pub fn router(state: Arc<Surface>) -> Router {
         .route("/api/v1/async/finished", get(orders::finished))
         .route("/api/v1/async/{order}/cancel", post(orders::cancel))
         .route(
-            "/api/v1/orders/{order}/late-completion",
+            "/api/v1/sync/late-completions/{order}",
             post(orders::late_completion),
         )
         .route("/api/v1/sync", get(orders::sync_reports))

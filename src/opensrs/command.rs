@@ -23,6 +23,8 @@ pub enum CommandKind {
     AckEvent,
     GetDomainsByExpiredate,
     GetTransfersAway,
+    UpdateNameservers,
+    ModifyDomain,
 }
 
 impl CommandKind {
@@ -43,6 +45,8 @@ impl CommandKind {
                 | CommandKind::Transfer
                 | CommandKind::Renew
                 | CommandKind::ProcessPending
+                | CommandKind::UpdateNameservers
+                | CommandKind::ModifyDomain
         )
     }
 }
@@ -147,6 +151,20 @@ pub enum Command {
     GetTransfersAway {
         domain: String,
     },
+    /// ADVANCED_UPDATE_NAMESERVERS `assign`: the domain's whole nameserver set.
+    UpdateNameservers {
+        domain: String,
+        nameservers: Vec<String>,
+    },
+    /// GET DOMAIN with `type=status` (the lock), in reseller mode.
+    GetDomainStatus {
+        domain: String,
+    },
+    /// MODIFY `data=status`: the registrar lock.
+    SetLock {
+        domain: String,
+        locked: bool,
+    },
 }
 
 fn contact_value(c: &Contact) -> Value {
@@ -193,6 +211,9 @@ impl Command {
             Command::AckEvent { .. } => CommandKind::AckEvent,
             Command::GetDomainsByExpiredate { .. } => CommandKind::GetDomainsByExpiredate,
             Command::GetTransfersAway { .. } => CommandKind::GetTransfersAway,
+            Command::UpdateNameservers { .. } => CommandKind::UpdateNameservers,
+            Command::SetLock { .. } => CommandKind::ModifyDomain,
+            Command::GetDomainStatus { .. } => CommandKind::GetDomain,
         }
     }
 
@@ -214,6 +235,9 @@ impl Command {
             Command::AckEvent { .. } => ("ACK", "EVENT"),
             Command::GetDomainsByExpiredate { .. } => ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN"),
             Command::GetTransfersAway { .. } => ("GET_TRANSFERS_AWAY", "DOMAIN"),
+            Command::UpdateNameservers { .. } => ("ADVANCED_UPDATE_NAMESERVERS", "DOMAIN"),
+            Command::SetLock { .. } => ("MODIFY", "DOMAIN"),
+            Command::GetDomainStatus { .. } => ("GET", "DOMAIN"),
         }
     }
 
@@ -226,6 +250,9 @@ impl Command {
             | Command::BelongsToRsp { domain }
             | Command::GetOrdersByDomain { domain }
             | Command::GetTransfersAway { domain }
+            | Command::UpdateNameservers { domain, .. }
+            | Command::SetLock { domain, .. }
+            | Command::GetDomainStatus { domain }
             | Command::GetDomain { domain } => Some(domain),
             Command::SwRegister(r) => Some(&r.domain),
             _ => None,
@@ -317,6 +344,25 @@ impl Command {
                 .with("check_status", flag(*check_status))
                 .with("get_request_address", "1"),
             Command::BelongsToRsp { domain } => Value::assoc().with("domain", domain.as_str()),
+            Command::UpdateNameservers {
+                domain,
+                nameservers,
+            } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("op_type", "assign")
+                .with(
+                    "assign_ns",
+                    nameservers
+                        .iter()
+                        .map(|n| Value::scalar(n.as_str()))
+                        .collect::<Vec<_>>(),
+                ),
+            Command::SetLock { domain, locked } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("domain_name", domain.as_str())
+                .with("affect_domains", "0")
+                .with("data", "status")
+                .with("lock_state", flag(*locked)),
             Command::GetTransfersAway { domain } => Value::assoc()
                 .with("domain", domain.as_str())
                 .with("page", "1")
@@ -331,6 +377,10 @@ impl Command {
             Command::GetDomain { domain } => {
                 top = top.with("domain", domain.as_str());
                 Value::assoc().with("type", "all_info")
+            }
+            Command::GetDomainStatus { domain } => {
+                top = top.with("domain", domain.as_str());
+                Value::assoc().with("type", "status")
             }
             // The toolkit sends an empty assoc rather than nothing.
             Command::GetBalance => Value::assoc(),

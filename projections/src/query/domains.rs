@@ -80,4 +80,17 @@ impl ReadModels {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+
+    /// Changes sent to OpenSRS whose engine's lease has lapsed without an outcome:
+    /// `(domain, change id)`, for the engine to resolve without sending them again.
+    pub fn lapsed_changes(&self, now: DateTime<Utc>) -> Result<Vec<(String, String)>, ModelError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT domain, change_id FROM dm_changes
+             WHERE state = 'submitted' AND lease_until <= ?1 ORDER BY lease_until LIMIT 1000",
+        )?;
+        let rows = stmt
+            .query_map([crate::ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
 }

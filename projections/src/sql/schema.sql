@@ -114,6 +114,16 @@ CREATE TABLE IF NOT EXISTS dm_domains (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dm_domains_by_account ON dm_domains (account, name);
+-- Changes to registered domains (nameservers, lock): requested, submitted (with the
+-- engine's lease), applied or refused. The engine recovers submitted ones whose lease lapsed.
+CREATE TABLE IF NOT EXISTS dm_changes (
+    change_id   TEXT PRIMARY KEY,
+    domain      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    lease_until TEXT,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dm_changes_by_state ON dm_changes (state, lease_until);
 CREATE INDEX IF NOT EXISTS dm_domains_by_expiry ON dm_domains (expires_at);
 
 -- Registrar configuration: connections, routing, prices, policies.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 mod domain_info;
+mod manage;
 mod orders;
 mod queries;
 
@@ -70,6 +71,8 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("GET_ORDERS_BY_DOMAIN", "DOMAIN") => h.get_orders_by_domain(attrs),
         ("GET", "DOMAIN") => h.get_domain(body, attrs),
         ("SET", "COOKIE") => h.set_cookie(attrs),
+        ("ADVANCED_UPDATE_NAMESERVERS", "DOMAIN") => h.advanced_update_nameservers(body, attrs),
+        ("MODIFY", "DOMAIN") => h.modify(body, attrs),
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
         ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN") => h.get_domains_by_expiredate(attrs),
         ("GET_TRANSFERS_AWAY", "DOMAIN") => h.get_transfers_away(attrs),
