@@ -410,7 +410,9 @@ fn domains(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                 )?;
             }
         }
-        DomainEvent::ChangeRequested(c) => change_state(tx, &c.change_id, name, "requested", None, e)?,
+        DomainEvent::ChangeRequested(c) => {
+            change_state(tx, &c.change_id, name, "requested", None, e)?
+        }
         DomainEvent::ChangeSubmitted(c) => {
             change_state(tx, &c.change_id, name, "submitted", Some(c.lease.until), e)?
         }

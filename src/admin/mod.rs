@@ -1,9 +1,9 @@
 //! What an admin can do, as typed operations: the CLI and the HTTP API both call these,
 //! so the two give the same answers for the same data.
 
+pub mod changes;
 mod error;
 mod gauges;
-pub mod changes;
 pub mod late;
 pub mod lenient;
 pub mod orders;

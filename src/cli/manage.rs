@@ -44,7 +44,12 @@ pub async fn lock(data_dir: &Path, args: LockArgs) -> anyhow::Result<()> {
     run(data_dir, &args.domain, change, args.json).await
 }
 
-async fn run(data_dir: &Path, domain: &str, change: DomainChange, json: bool) -> anyhow::Result<()> {
+async fn run(
+    data_dir: &Path,
+    domain: &str,
+    change: DomainChange,
+    json: bool,
+) -> anyhow::Result<()> {
     let mut app = App::connect(data_dir).await?;
     let out = apply(&mut app, domain, change, cli_actor()).await?;
     if json {

@@ -39,7 +39,11 @@ fn answer(e: &Exchange) -> RegistrarAnswer {
 }
 
 /// Whether OpenSRS shows `change` made: `Some(true|false)`, or `None` when it did not say.
-async fn made_at_opensrs(client: &Client, domain: &DomainName, change: &DomainChange) -> Option<bool> {
+async fn made_at_opensrs(
+    client: &Client,
+    domain: &DomainName,
+    change: &DomainChange,
+) -> Option<bool> {
     match change {
         DomainChange::Nameservers { nameservers } => {
             let e = client
@@ -47,7 +51,10 @@ async fn made_at_opensrs(client: &Client, domain: &DomainName, change: &DomainCh
                     domain: domain.to_string(),
                 })
                 .await;
-            let reply = e.outcome.ok().filter(|_| e.classification.class == Class::Done)?;
+            let reply = e
+                .outcome
+                .ok()
+                .filter(|_| e.classification.class == Class::Done)?;
             let mut there: Vec<String> = reply
                 .attributes
                 .get("nameserver_list")
@@ -66,7 +73,10 @@ async fn made_at_opensrs(client: &Client, domain: &DomainName, change: &DomainCh
                     domain: domain.to_string(),
                 })
                 .await;
-            let reply = e.outcome.ok().filter(|_| e.classification.class == Class::Done)?;
+            let reply = e
+                .outcome
+                .ok()
+                .filter(|_| e.classification.class == Class::Done)?;
             reply.attributes.flag("lock_state").map(|l| l == *locked)
         }
     }
@@ -171,6 +181,8 @@ pub async fn recover_lapsed(
 pub fn lease(engine: &str, call: std::time::Duration, now: DateTime<Utc>) -> Lease {
     Lease {
         engine: engine.to_string(),
-        until: now + Duration::from_std(call).unwrap_or(Duration::seconds(120)) + Duration::seconds(30),
+        until: now
+            + Duration::from_std(call).unwrap_or(Duration::seconds(120))
+            + Duration::seconds(30),
     }
 }
