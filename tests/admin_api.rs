@@ -120,7 +120,7 @@ async fn every_documented_route_exists_and_needs_the_token() {
             }
         }
     }
-    assert_eq!(operations, 33);
+    assert_eq!(operations, 35);
     let (s, body, _) = w
         .api
         .send_as("GET", "/api/v1/nothing-here", None, Some(TOKEN))
@@ -979,4 +979,68 @@ async fn a_late_completion_in_the_api_the_metrics_and_the_page_and_the_admins_ch
     assert!(!ledger.to_string().contains("charged again"), "{ledger}");
     let after = w.cli(&["sync", "--json"]);
     assert_eq!(after[0]["unknown"], json!(["invalid-late.com"]), "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nameservers_and_the_lock_over_http_as_the_cli_does() {
+    let w = world().await;
+    connect_com_with_alice(&w);
+    let order = json!({"kind": "register", "domain": "managed.com", "account": "alice"});
+    w.api
+        .expect("POST", "/api/v1/orders", Some(&order), 201)
+        .await;
+    w.engine_round().await;
+    let set = json!({"nameservers": ["ns1.example.net", "ns2.example.net"]});
+    let out = w
+        .api
+        .expect(
+            "PUT",
+            "/api/v1/domains/managed.com/nameservers",
+            Some(&set),
+            200,
+        )
+        .await;
+    assert_eq!(out["state"], "applied", "{out}");
+    let (status, bad, _) = w
+        .api
+        .send_as(
+            "PUT",
+            "/api/v1/domains/managed.com/nameservers",
+            Some(&json!({"nameservers": ["ns1.example.net"]})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 to 13"),
+        "{bad}"
+    );
+    let locked = w
+        .api
+        .expect(
+            "PUT",
+            "/api/v1/domains/managed.com/lock",
+            Some(&json!({"locked": true})),
+            200,
+        )
+        .await;
+    assert_eq!(locked["change"]["locked"], true, "{locked}");
+    let (status, missing, _) = w
+        .api
+        .send_as(
+            "PUT",
+            "/api/v1/domains/never-here.com/lock",
+            Some(&json!({"locked": true})),
+            Some(TOKEN),
+        )
+        .await;
+    assert!(status == 409 || status == 404, "{status} {missing}");
+    let audit = w.cli(&["audit", "managed.com", "--json"]);
+    assert!(
+        audit.to_string().contains("registrar lock switched on"),
+        "{audit}"
+    );
 }

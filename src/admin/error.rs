@@ -97,6 +97,7 @@ impl From<DomainError> for AdminError {
             DomainError::UnknownOrder(_) => AdminError::NotFound(e.to_string()),
             DomainError::TransferPeriod(_) => AdminError::invalid("invalid_period", e),
             DomainError::NonPositivePrice(_) => AdminError::invalid("invalid_amount", e),
+            DomainError::BadChange(_) => AdminError::invalid("invalid_change", e),
             _ => AdminError::Conflict(e.to_string()),
         }
     }

@@ -52,6 +52,14 @@ pub fn router(state: Arc<Surface>) -> Router {
             "/api/v1/domains/{domain}/auto-renew",
             axum::routing::put(orders::auto_renew),
         )
+        .route(
+            "/api/v1/domains/{domain}/nameservers",
+            axum::routing::put(orders::set_nameservers),
+        )
+        .route(
+            "/api/v1/domains/{domain}/lock",
+            axum::routing::put(orders::set_lock),
+        )
         .route("/api/v1/audit/domains/{domain}", get(orders::audit_domain))
         .route(
             "/api/v1/audit/accounts/{account}",

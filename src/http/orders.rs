@@ -375,17 +375,8 @@ pub struct LateBody {
 pub async fn late_completion(
     State(s): State<Arc<Surface>>,
     Path(order): Path<String>,
-    body: Result<Json<LateBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<LateBody>,
 ) -> Answer {
-    let Json(body) = body.map_err(|e| {
-        admin::AdminError::invalid(
-            "invalid_body",
-            format!(
-                "{}; send {{\"choice\": \"charge_again\"}} or {{\"choice\": \"let_go\"}}",
-                e.body_text()
-            ),
-        )
-    })?;
     let charge_again = match body.choice.as_str() {
         "charge_again" => true,
         "let_go" => false,
@@ -406,4 +397,42 @@ pub async fn late_completion(
 pub async fn sync_reports(State(s): State<Arc<Surface>>) -> Answer {
     let data_dir = s.app.lock().await.data_dir.clone();
     Ok(Json(json!(crate::engine::sync::last_reports(&data_dir))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameserversBody {
+    nameservers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockBody {
+    locked: bool,
+}
+
+/// Replaces a registered domain's nameservers at OpenSRS.
+pub async fn set_nameservers(
+    State(s): State<Arc<Surface>>,
+    Path(domain): Path<String>,
+    ApiJson(b): ApiJson<NameserversBody>,
+) -> Answer {
+    let change = domreg_events::change::DomainChange::Nameservers {
+        nameservers: b.nameservers,
+    };
+    let mut app = s.app.lock().await;
+    let out = admin::changes::apply(&mut app, &domain, change, s.actor()).await?;
+    Ok(Json(json!(out)))
+}
+
+/// Switches a registered domain's registrar lock at OpenSRS.
+pub async fn set_lock(
+    State(s): State<Arc<Surface>>,
+    Path(domain): Path<String>,
+    ApiJson(b): ApiJson<LockBody>,
+) -> Answer {
+    let change = domreg_events::change::DomainChange::Lock { locked: b.locked };
+    let mut app = s.app.lock().await;
+    let out = admin::changes::apply(&mut app, &domain, change, s.actor()).await?;
+    Ok(Json(json!(out)))
 }
