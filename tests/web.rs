@@ -364,6 +364,39 @@ async fn an_admin_works_the_async_manager_in_a_browser() {
     sources.push(c.source().await.unwrap());
     shot(&c, "domains").await;
 
+    // The domain's page: its nameservers replaced at OpenSRS, once, with the answer.
+    c.find(Locator::Css("a[href='/admin/domains/schnell.com']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settled(&c).await;
+    let ns = c
+        .find(Locator::Css("textarea[name='nameservers']"))
+        .await
+        .unwrap();
+    ns.clear().await.unwrap();
+    ns.send_keys("ns1.example.net\nns2.example.net")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/nameservers'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settled(&c).await;
+    let said = text(&c, "p.msg").await;
+    assert!(
+        said.contains("nameservers set to ns1.example.net, ns2.example.net"),
+        "{said}"
+    );
+    assert!(text(&c, "main")
+        .await
+        .contains("Nameserver Update Successful"));
+    sources.push(c.source().await.unwrap());
+
     // Settings: the test button, and the key never rendered.
     c.goto(&format!("{base}/admin/settings")).await.unwrap();
     let settings = text(&c, "main").await;

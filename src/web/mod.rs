@@ -4,6 +4,7 @@
 
 mod actions;
 mod async_manager;
+mod domain;
 mod finished;
 mod flash;
 mod guard;
@@ -93,6 +94,12 @@ pub fn router(surface: Arc<Surface>) -> Router {
             "/admin/domains/{domain}/auto-renew",
             post(actions::auto_renew),
         )
+        .route("/admin/domains/{domain}", get(domain::domain_page))
+        .route(
+            "/admin/domains/{domain}/nameservers",
+            post(domain::nameservers),
+        )
+        .route("/admin/domains/{domain}/lock", post(domain::lock))
         .route("/admin/audit", get(pages::audit))
         .route("/admin/sync", get(sync::page_sync))
         .route("/admin/sync/late/{order}", post(sync::late))

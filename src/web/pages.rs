@@ -207,7 +207,7 @@ pub async fn domains(
                         th scope="col" { "Expires" } th scope="col" { "Connection" } th scope="col" { "Auto-renew" }
                     } }
                     tbody { @for d in &rows { tr {
-                        td { a href=(format!("/admin/audit?domain={}", encode(&d.name))) { (d.name) } }
+                        td { a href=(format!("/admin/domains/{}", encode(&d.name))) { (d.name) } }
                         td { (d.status) }
                         td { (d.account) }
                         td {
