@@ -22,6 +22,17 @@ impl OrderId {
     pub fn for_idempotency_key(account: &AccountId, key: &str) -> Result<Self, IdError> {
         Ok(OrderId(idempotent_uuid("order", account, key)?))
     }
+
+    /// The id of one domain's change in a bulk change `key`: the same on every run, so a
+    /// re-run finds what the last one did.
+    pub fn for_bulk_change(key: &str, domain: &str) -> Result<Self, IdError> {
+        const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2b0e_4d55_4a3e_9a0b_d0e4_7265_6702);
+        let key = check_idempotency_key(key)?;
+        Ok(OrderId(Uuid::new_v5(
+            &NAMESPACE,
+            format!("bulk\n{key}\n{domain}").as_bytes(),
+        )))
+    }
 }
 
 /// A key a client sends to make a request safe to retry: 1 to 200 printable ASCII

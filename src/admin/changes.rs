@@ -10,35 +10,118 @@ use domreg_events::*;
 use super::AdminError;
 use crate::app::App;
 use crate::engine::change::{self, ChangeEnd};
-use crate::engine::client_for;
 use crate::unit_of_work::{load, UnitOfWork};
 
-/// How long the sender owns a change's call (the client's timeout and a margin).
+/// How long a change's call may take unless told otherwise (the client's default).
 const CALL: std::time::Duration = std::time::Duration::from_secs(120);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeOutcome {
     pub change_id: OrderId,
     pub domain: String,
-    /// `applied`, `refused`, or `sent` (no answer yet; the engine reads the domain back).
+    /// `applied`, `refused` (only in bulk summaries), or `sent` (no answer yet; the
+    /// engine reads the domain back).
     pub state: &'static str,
+    /// Set when this id's change had been made (or refused) by an earlier run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub earlier: bool,
     pub change: DomainChange,
     pub answer: Option<RegistrarAnswer>,
 }
 
 /// Asks for `change` of `domain` and sends it. A refusal by the model (no such domain,
-/// an open order or change, bad nameservers) writes nothing.
+/// an open order or change, bad nameservers) writes nothing; one by OpenSRS is recorded
+/// and returned as an error naming OpenSRS's answer.
 pub async fn apply(
     app: &mut App,
     domain: &str,
     change: DomainChange,
     actor: Actor,
 ) -> Result<ChangeOutcome, AdminError> {
+    let id = OrderId(uuid::Uuid::now_v7());
+    let out = apply_as(app, domain, change, actor, id, None).await?;
+    refused_is_an_error(out)
+}
+
+/// A refusal by OpenSRS as the single-change surfaces report it: an error.
+fn refused_is_an_error(out: ChangeOutcome) -> Result<ChangeOutcome, AdminError> {
+    if out.state != "refused" {
+        return Ok(out);
+    }
+    let answer = out
+        .answer
+        .as_ref()
+        .map(|a| {
+            format!(
+                "{}{}",
+                a.code.map(|c| format!("{c} ")).unwrap_or_default(),
+                a.text.trim()
+            )
+        })
+        .unwrap_or_default();
+    Err(AdminError::Conflict(format!(
+        "OpenSRS did not make the change ({}): {answer}; recorded as change {}",
+        out.change.describe(),
+        out.change_id
+    )))
+}
+
+fn outcome_of(
+    name: &DomainName,
+    c: &domreg_events::change::Change,
+    earlier: bool,
+) -> ChangeOutcome {
+    ChangeOutcome {
+        change_id: c.id,
+        domain: name.to_string(),
+        state: match c.stage {
+            ChangeStage::Applied => "applied",
+            ChangeStage::Refused => "refused",
+            _ => "sent",
+        },
+        earlier,
+        change: c.change.clone(),
+        answer: c.answer.clone(),
+    }
+}
+
+/// [`apply`] under a chosen id, with OpenSRS's refusal as an outcome. The same id again
+/// never sends twice: a change already made or refused is reported as it ended; one sent
+/// whose sender's lease has lapsed is settled by reading the domain back.
+pub async fn apply_as(
+    app: &mut App,
+    domain: &str,
+    change: DomainChange,
+    actor: Actor,
+    change_id: OrderId,
+    timeout: Option<std::time::Duration>,
+) -> Result<ChangeOutcome, AdminError> {
     app.catch_up().await?;
     let name = DomainName::parse(domain)?;
     let now = app.clock.now();
-    let change_id = OrderId(uuid::Uuid::now_v7());
-    let lease = change::lease(&format!("admin-{}", std::process::id()), CALL, now);
+    let state = load(&app.store, &name).await?;
+    if let Some(c) = state.changes.get(&change_id) {
+        if !matches!(c.stage, ChangeStage::Submitted(_)) || domreg_events::change::leased(c, now) {
+            return Ok(outcome_of(&name, c, true));
+        }
+        let client = crate::engine::client_with(app, &c.connection, timeout)
+            .map_err(AdminError::Registrar)?;
+        let lost =
+            "an earlier run stopped before OpenSRS's answer was recorded; nothing was sent again";
+        let end = change::settle_lost(&client, &name, &c.change, lost).await;
+        let state = change::record(&app.store, &name, change_id, &end, actor, now).await?;
+        app.refresh_after_append().await;
+        let c = state
+            .changes
+            .get(&change_id)
+            .ok_or_else(|| AdminError::Internal(format!("change {change_id} left {name}")))?;
+        return Ok(outcome_of(&name, c, true));
+    }
+    let lease = change::lease(
+        &format!("admin-{}", std::process::id()),
+        timeout.unwrap_or(CALL),
+        now,
+    );
     let asked = Command::RequestChange {
         change_id,
         change: change.clone(),
@@ -48,12 +131,12 @@ pub async fn apply(
         lease: lease.clone(),
     };
     // Checked first, so a refusal names the model's reason before any call is made.
-    let state = load(&app.store, &name).await?;
     decide(&state, asked.clone(), now)?;
     let connection = state.connection.clone().ok_or_else(|| {
         AdminError::Conflict(format!("{name} has no OpenSRS connection recorded"))
     })?;
-    let client = client_for(app, &connection).map_err(AdminError::Registrar)?;
+    let client =
+        crate::engine::client_with(app, &connection, timeout).map_err(AdminError::Registrar)?;
     let written = UnitOfWork::new(&app.store, actor.clone(), now)
         .from(state)
         .run(&name, |_| vec![asked.clone(), sent.clone()])
@@ -67,30 +150,13 @@ pub async fn apply(
     let end = change::send(&client, &name, &change).await;
     let state = change::record(&app.store, &name, change_id, &end, actor, app.clock.now()).await?;
     app.refresh_after_append().await;
-    let recorded = state.changes.get(&change_id);
-    if let (Some(ChangeStage::Refused), Some(a)) = (
-        recorded.map(|c| &c.stage),
-        recorded.and_then(|c| c.answer.as_ref()),
-    ) {
-        return Err(AdminError::Conflict(format!(
-            "OpenSRS did not make the change ({}): {}{}; recorded as change {change_id}",
-            change.describe(),
-            a.code.map(|c| format!("{c} ")).unwrap_or_default(),
-            a.text.trim()
-        )));
+    let recorded = state
+        .changes
+        .get(&change_id)
+        .ok_or_else(|| AdminError::Internal(format!("change {change_id} left {name}")))?;
+    let mut out = outcome_of(&name, recorded, false);
+    if let ChangeEnd::Unresolved(why) = &end {
+        out.answer = Some(RegistrarAnswer::new(None, why.clone()));
     }
-    Ok(ChangeOutcome {
-        change_id,
-        domain: name.to_string(),
-        state: match recorded.map(|c| &c.stage) {
-            Some(ChangeStage::Applied) => "applied",
-            Some(ChangeStage::Refused) => "refused",
-            _ => "sent",
-        },
-        change,
-        answer: match &end {
-            ChangeEnd::Unresolved(why) => Some(RegistrarAnswer::new(None, why.clone())),
-            _ => recorded.and_then(|c| c.answer.clone()),
-        },
-    })
+    Ok(out)
 }

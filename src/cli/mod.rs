@@ -104,6 +104,9 @@ pub enum Command {
     Nameservers(manage::NameserversArgs),
     /// Switch a registered domain's registrar lock on or off at OpenSRS.
     Lock(manage::LockArgs),
+    /// One change (lock, nameservers) to many domains, one recorded change each; the
+    /// same command again finishes a run that was cut short.
+    Bulk(manage::BulkArgs),
     /// Decide about a late completion `domreg sync` found: charge the customer again, or
     /// let it go.
     Late(sync::LateArgs),
@@ -159,6 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Late(args) => sync::late(&cli.data_dir, args).await,
         Command::Nameservers(args) => manage::nameservers(&cli.data_dir, args).await,
         Command::Lock(args) => manage::lock(&cli.data_dir, args).await,
+        Command::Bulk(args) => manage::bulk(&cli.data_dir, args).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;
             match keep {

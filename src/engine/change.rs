@@ -183,6 +183,6 @@ pub fn lease(engine: &str, call: std::time::Duration, now: DateTime<Utc>) -> Lea
         engine: engine.to_string(),
         until: now
             + Duration::from_std(call).unwrap_or(Duration::seconds(120))
-            + Duration::seconds(30),
+            + Duration::seconds(10),
     }
 }
