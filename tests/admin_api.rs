@@ -120,7 +120,7 @@ async fn every_documented_route_exists_and_needs_the_token() {
             }
         }
     }
-    assert_eq!(operations, 35);
+    assert_eq!(operations, 36);
     let (s, body, _) = w
         .api
         .send_as("GET", "/api/v1/nothing-here", None, Some(TOKEN))
@@ -1043,4 +1043,19 @@ async fn nameservers_and_the_lock_over_http_as_the_cli_does() {
         audit.to_string().contains("registrar lock switched on"),
         "{audit}"
     );
+
+    // In bulk: one change each, and the same request again repeats none.
+    let bulk = json!({"domains": ["managed.com", "never-here.com"], "change": {"change": "lock", "locked": false}});
+    let first = w
+        .api
+        .expect("POST", "/api/v1/bulk-changes", Some(&bulk), 200)
+        .await;
+    assert_eq!(first["applied"], json!(["managed.com"]), "{first}");
+    assert_eq!(first["refused"][0]["domain"], "never-here.com", "{first}");
+    let again = w
+        .api
+        .expect("POST", "/api/v1/bulk-changes", Some(&bulk), 200)
+        .await;
+    assert_eq!(again["earlier"], json!(["managed.com"]), "{again}");
+    assert_eq!(again["key"], first["key"]);
 }

@@ -436,3 +436,35 @@ pub async fn set_lock(
     let out = admin::changes::apply(&mut app, &domain, change, s.actor()).await?;
     Ok(Json(json!(out)))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    domains: Vec<String>,
+    change: domreg_events::change::DomainChange,
+    #[serde(default)]
+    key: Option<String>,
+}
+
+/// The most domains one bulk request names (larger lists: several requests or the CLI).
+const BULK_LIMIT: usize = 1_000;
+
+/// One change to many domains, one recorded change each; the same key again continues.
+pub async fn bulk_change(State(s): State<Arc<Surface>>, ApiJson(b): ApiJson<BulkBody>) -> Answer {
+    if b.domains.is_empty() || b.domains.len() > BULK_LIMIT {
+        return Err(admin::AdminError::invalid(
+            "invalid_domains",
+            format!(
+                "{} domains; a bulk request names 1 to {BULK_LIMIT}",
+                b.domains.len()
+            ),
+        )
+        .into());
+    }
+    let key = b
+        .key
+        .unwrap_or_else(|| admin::bulk::default_key(&b.change, &b.domains));
+    let mut app = s.app.lock().await;
+    let report = admin::bulk::bulk(&mut app, &b.domains, &b.change, &key, s.actor(), None).await?;
+    Ok(Json(json!(report)))
+}
