@@ -130,7 +130,7 @@ pub async fn record<S: EventStore>(
     let (applied, answer) = match end {
         ChangeEnd::Applied(a) => (true, a.clone()),
         ChangeEnd::Refused(a) => (false, a.clone()),
-        ChangeEnd::Unresolved(_) => return load(store, domain).await.map_err(Into::into),
+        ChangeEnd::Unresolved(_) => return load(store, domain).await,
     };
     let command = Command::RecordChangeOutcome {
         change_id,
