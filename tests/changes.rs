@@ -150,6 +150,36 @@ async fn nameservers_and_the_lock_are_changed_once_refused_with_why_and_audited(
     assert_eq!(s.locked, Some(true));
     assert_eq!(calls(&w, "MODIFY"), modifies + 2, "each change sent once");
 
+    // WHOIS privacy: where the TLD has it; refused by the model where it has not.
+    let on = ok(&w, &["privacy", "manage.com", "on", "--json"]);
+    assert_eq!(on["state"], "applied", "{on}");
+    assert!(w.sandbox.with_state(|s| s.privacy.contains("manage.com")));
+    assert_eq!(w.state("manage.com").await.privacy, Some(true));
+    w.order("privat.de", OrderKind::Register).await;
+    for _ in 0..4 {
+        w.advance(Duration::hours(2));
+        engine.run_once().await.unwrap();
+    }
+    let modifies = calls(&w, "MODIFY");
+    let de = err(&w, &["privacy", "privat.de", "on"]);
+    assert!(
+        de.contains(".de cannot have its WHOIS privacy changed"),
+        "{de}"
+    );
+    let de_lock = err(&w, &["lock", "privat.de", "on"]);
+    assert!(de_lock.contains("no registrar lock"), "{de_lock}");
+    assert_eq!(
+        calls(&w, "MODIFY"),
+        modifies,
+        "nothing sent for what the TLD cannot do"
+    );
+    let shown =
+        tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &["tld", "show", "de"]));
+    assert!(
+        shown.contains("registrar lock no, WHOIS privacy no"),
+        "{shown}"
+    );
+
     let audit =
         tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &["audit", "manage.com"]));
     for line in [
@@ -157,6 +187,7 @@ async fn nameservers_and_the_lock_are_changed_once_refused_with_why_and_audited(
         "not made: Request failed validation",
         "registrar lock switched on",
         "applied at OpenSRS",
+        "WHOIS privacy switched on",
     ] {
         assert!(audit.contains(line), "{line:?} in\n{audit}");
     }

@@ -21,6 +21,8 @@ pub enum DomainChange {
     Nameservers { nameservers: Vec<String> },
     /// The registrar lock (MODIFY `status`, `lock_state`).
     Lock { locked: bool },
+    /// WHOIS privacy (MODIFY `whois_privacy_state`, `enable` / `disable`).
+    Privacy { enabled: bool },
 }
 
 impl DomainChange {
@@ -48,8 +50,30 @@ impl DomainChange {
                 }
                 Ok(DomainChange::Nameservers { nameservers: clean })
             }
-            lock => Ok(lock),
+            other => Ok(other),
         }
+    }
+
+    /// Refuses what `tld`'s registry cannot do (the capability table).
+    pub fn allowed_for(&self, tld: &str) -> Result<(), DomainError> {
+        let can = crate::capabilities::of(tld);
+        let refused = match self {
+            DomainChange::Lock { .. } if !can.registrar_lock => {
+                "its registry has no registrar lock (domains are protected by the registry's own rules)"
+            }
+            DomainChange::Privacy { .. } if !can.whois_privacy => {
+                "OpenSRS offers no WHOIS privacy for it (the registry publishes or hides contact data by its own rules)"
+            }
+            _ => return Ok(()),
+        };
+        Err(DomainError::Unsupported(format!(
+            ".{tld} cannot have its {}: {refused}",
+            match self {
+                DomainChange::Lock { .. } => "registrar lock changed",
+                DomainChange::Privacy { .. } => "WHOIS privacy changed",
+                DomainChange::Nameservers { .. } => "nameservers changed",
+            }
+        )))
     }
 
     /// In words, for errors and the audit.
@@ -60,6 +84,8 @@ impl DomainChange {
             }
             DomainChange::Lock { locked: true } => "registrar lock switched on".into(),
             DomainChange::Lock { locked: false } => "registrar lock switched off".into(),
+            DomainChange::Privacy { enabled: true } => "WHOIS privacy switched on".into(),
+            DomainChange::Privacy { enabled: false } => "WHOIS privacy switched off".into(),
         }
     }
 }
@@ -184,6 +210,9 @@ pub fn request(
         });
     }
     let change = change.validated()?;
+    if let Some(name) = &state.name {
+        change.allowed_for(name.tld())?;
+    }
     let connection = state.connection.clone().ok_or(DomainError::NoConnection)?;
     Ok(vec![ChangeRequested {
         change_id,

@@ -229,6 +229,8 @@ pub enum DomainError {
     ChangeNotOpen { change: OrderId, why: String },
     #[error("{0}")]
     BadChange(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("order {order} is not a late completion: {why}")]
     NotLate { order: OrderId, why: String },
     #[error(transparent)]

@@ -145,6 +145,7 @@ pub struct Domain {
     /// here; the registration's, or unknown).
     pub nameservers: Option<Vec<String>>,
     pub locked: Option<bool>,
+    pub privacy: Option<bool>,
     /// Number of events folded in: the stream version an append must expect.
     pub version: u64,
 }
@@ -372,6 +373,9 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     state.nameservers = Some(nameservers)
                 }
                 Some(crate::change::DomainChange::Lock { locked }) => state.locked = Some(locked),
+                Some(crate::change::DomainChange::Privacy { enabled }) => {
+                    state.privacy = Some(enabled)
+                }
                 None => {}
             }
         }

@@ -9,6 +9,7 @@ mod union;
 
 pub mod adopt;
 pub mod calendar;
+pub mod capabilities;
 pub mod change;
 pub mod command;
 pub mod contact;

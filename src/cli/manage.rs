@@ -30,6 +30,23 @@ pub struct LockArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct PrivacyArgs {
+    pub domain: String,
+    /// `on` (contact data hidden in WHOIS) or `off`.
+    #[arg(value_parser = ["on", "off"])]
+    pub state: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn privacy(data_dir: &Path, args: PrivacyArgs) -> anyhow::Result<()> {
+    let change = DomainChange::Privacy {
+        enabled: args.state == "on",
+    };
+    run(data_dir, &args.domain, change, args.json).await
+}
+
 pub async fn nameservers(data_dir: &Path, args: NameserversArgs) -> anyhow::Result<()> {
     let change = DomainChange::Nameservers {
         nameservers: args.nameservers,
@@ -112,6 +129,11 @@ pub enum BulkChange {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
+    /// Switch WHOIS privacy on or off.
+    Privacy {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// Replace the nameservers.
     Nameservers {
         #[arg(required = true, num_args = 1..)]
@@ -123,6 +145,9 @@ pub async fn bulk(data_dir: &Path, args: BulkArgs) -> anyhow::Result<()> {
     let change = match args.change {
         BulkChange::Lock { state } => DomainChange::Lock {
             locked: state == "on",
+        },
+        BulkChange::Privacy { state } => DomainChange::Privacy {
+            enabled: state == "on",
         },
         BulkChange::Nameservers { nameservers } => DomainChange::Nameservers { nameservers },
     };

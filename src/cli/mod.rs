@@ -104,6 +104,8 @@ pub enum Command {
     Nameservers(manage::NameserversArgs),
     /// Switch a registered domain's registrar lock on or off at OpenSRS.
     Lock(manage::LockArgs),
+    /// Switch a registered domain's WHOIS privacy on or off at OpenSRS (where the TLD has it).
+    Privacy(manage::PrivacyArgs),
     /// One change (lock, nameservers) to many domains, one recorded change each; the
     /// same command again finishes a run that was cut short.
     Bulk(manage::BulkArgs),
@@ -162,6 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Late(args) => sync::late(&cli.data_dir, args).await,
         Command::Nameservers(args) => manage::nameservers(&cli.data_dir, args).await,
         Command::Lock(args) => manage::lock(&cli.data_dir, args).await,
+        Command::Privacy(args) => manage::privacy(&cli.data_dir, args).await,
         Command::Bulk(args) => manage::bulk(&cli.data_dir, args).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;

@@ -177,6 +177,7 @@ pub async fn tld(data_dir: &std::path::Path, args: TldArgs) -> anyhow::Result<()
                         "policy": policy,
                         "transfer_policy": transfer_policy,
                         "orderable": registrar.is_some() && !prices.is_empty(),
+                        "capabilities": domreg_events::capabilities::of(&tld),
                     })
                 );
                 return Ok(());
@@ -185,6 +186,18 @@ pub async fn tld(data_dir: &std::path::Path, args: TldArgs) -> anyhow::Result<()
             println!(
                 "  connection: {}",
                 registrar.as_deref().unwrap_or("(none: cannot be ordered)")
+            );
+            let can = domreg_events::capabilities::of(&tld);
+            println!(
+                "  after registration: registrar lock {}, WHOIS privacy {}, transfer out by {}",
+                if can.registrar_lock { "yes" } else { "no" },
+                if can.whois_privacy { "yes" } else { "no" },
+                match can.auth_code {
+                    domreg_events::capabilities::AuthCode::Readable => "EPP code (readable)",
+                    domreg_events::capabilities::AuthCode::Emailed =>
+                        "EPP code (e-mailed to the admin contact)",
+                    domreg_events::capabilities::AuthCode::IpsTag => "IPS tag",
+                }
             );
             if prices.is_empty() {
                 println!("  prices:     (none: cannot be ordered)");

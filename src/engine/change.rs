@@ -30,6 +30,10 @@ fn command(domain: &DomainName, change: &DomainChange) -> opensrs::Command {
             domain: domain.to_string(),
             locked: *locked,
         },
+        DomainChange::Privacy { enabled } => opensrs::Command::SetPrivacy {
+            domain: domain.to_string(),
+            enabled: *enabled,
+        },
     }
 }
 
@@ -78,6 +82,23 @@ async fn made_at_opensrs(
                 .ok()
                 .filter(|_| e.classification.class == Class::Done)?;
             reply.attributes.flag("lock_state").map(|l| l == *locked)
+        }
+        DomainChange::Privacy { enabled } => {
+            let e = client
+                .call(&opensrs::Command::GetPrivacy {
+                    domain: domain.to_string(),
+                })
+                .await;
+            let reply = e
+                .outcome
+                .ok()
+                .filter(|_| e.classification.class == Class::Done)?;
+            // `enabling` / `disabling` are on the way: not yet made.
+            match reply.attr("state")? {
+                "enabled" => Some(*enabled),
+                "disabled" => Some(!*enabled),
+                _ => Some(false),
+            }
         }
     }
 }

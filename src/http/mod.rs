@@ -60,6 +60,10 @@ pub fn router(state: Arc<Surface>) -> Router {
             "/api/v1/domains/{domain}/lock",
             axum::routing::put(orders::set_lock),
         )
+        .route(
+            "/api/v1/domains/{domain}/privacy",
+            axum::routing::put(orders::set_privacy),
+        )
         .route("/api/v1/bulk-changes", post(orders::bulk_change))
         .route("/api/v1/audit/domains/{domain}", get(orders::audit_domain))
         .route(

@@ -425,6 +425,24 @@ pub async fn set_nameservers(
     Ok(Json(json!(out)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyBody {
+    enabled: bool,
+}
+
+/// Switches a registered domain's WHOIS privacy at OpenSRS.
+pub async fn set_privacy(
+    State(s): State<Arc<Surface>>,
+    Path(domain): Path<String>,
+    ApiJson(b): ApiJson<PrivacyBody>,
+) -> Answer {
+    let change = domreg_events::change::DomainChange::Privacy { enabled: b.enabled };
+    let mut app = s.app.lock().await;
+    let out = admin::changes::apply(&mut app, &domain, change, s.actor()).await?;
+    Ok(Json(json!(out)))
+}
+
 /// Switches a registered domain's registrar lock at OpenSRS.
 pub async fn set_lock(
     State(s): State<Arc<Surface>>,

@@ -165,6 +165,15 @@ pub enum Command {
         domain: String,
         locked: bool,
     },
+    /// MODIFY `data=whois_privacy_state`: WHOIS privacy.
+    SetPrivacy {
+        domain: String,
+        enabled: bool,
+    },
+    /// GET DOMAIN with `type=whois_privacy_state`.
+    GetPrivacy {
+        domain: String,
+    },
 }
 
 fn contact_value(c: &Contact) -> Value {
@@ -213,7 +222,8 @@ impl Command {
             Command::GetTransfersAway { .. } => CommandKind::GetTransfersAway,
             Command::UpdateNameservers { .. } => CommandKind::UpdateNameservers,
             Command::SetLock { .. } => CommandKind::ModifyDomain,
-            Command::GetDomainStatus { .. } => CommandKind::GetDomain,
+            Command::GetDomainStatus { .. } | Command::GetPrivacy { .. } => CommandKind::GetDomain,
+            Command::SetPrivacy { .. } => CommandKind::ModifyDomain,
         }
     }
 
@@ -237,7 +247,8 @@ impl Command {
             Command::GetTransfersAway { .. } => ("GET_TRANSFERS_AWAY", "DOMAIN"),
             Command::UpdateNameservers { .. } => ("ADVANCED_UPDATE_NAMESERVERS", "DOMAIN"),
             Command::SetLock { .. } => ("MODIFY", "DOMAIN"),
-            Command::GetDomainStatus { .. } => ("GET", "DOMAIN"),
+            Command::GetDomainStatus { .. } | Command::GetPrivacy { .. } => ("GET", "DOMAIN"),
+            Command::SetPrivacy { .. } => ("MODIFY", "DOMAIN"),
         }
     }
 
@@ -253,6 +264,8 @@ impl Command {
             | Command::UpdateNameservers { domain, .. }
             | Command::SetLock { domain, .. }
             | Command::GetDomainStatus { domain }
+            | Command::GetPrivacy { domain }
+            | Command::SetPrivacy { domain, .. }
             | Command::GetDomain { domain } => Some(domain),
             Command::SwRegister(r) => Some(&r.domain),
             _ => None,
@@ -382,6 +395,15 @@ impl Command {
                 top = top.with("domain", domain.as_str());
                 Value::assoc().with("type", "status")
             }
+            Command::GetPrivacy { domain } => {
+                top = top.with("domain", domain.as_str());
+                Value::assoc().with("type", "whois_privacy_state")
+            }
+            Command::SetPrivacy { domain, enabled } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("affect_domains", "0")
+                .with("data", "whois_privacy_state")
+                .with("state", if *enabled { "enable" } else { "disable" }),
             // The toolkit sends an empty assoc rather than nothing.
             Command::GetBalance => Value::assoc(),
             Command::ProcessPending { order_id, cancel } => {

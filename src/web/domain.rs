@@ -47,6 +47,7 @@ pub async fn domain_page(
                     dt { "Status" } dd { @match &d.gone { Some(why) => { "gone: " (why) }, None => "registered" } }
                     dt { "Nameservers" } dd { @match &d.nameservers { Some(ns) => (ns.join(", ")), None => "as registered (not changed here)" } }
                     dt { "Registrar lock" } dd { @match d.locked { Some(true) => "on", Some(false) => "off", None => "as registered (not changed here)" } }
+                    dt { "WHOIS privacy" } dd { @match d.privacy { Some(true) => "on", Some(false) => "off", None => "as registered (not changed here)" } }
                 }
                 h2 { "Nameservers" }
                 form method="post" action=(format!("{path}/nameservers")) {
@@ -60,6 +61,17 @@ pub async fn domain_page(
                     (csrf_field(&session.csrf))
                     input type="hidden" name="locked" value=(if d.locked == Some(true) { "off" } else { "on" });
                     button type="submit" { (if d.locked == Some(true) { "Unlock (allow a transfer away)" } else { "Lock (no transfer away)" }) }
+                }
+                @let can = domreg_events::capabilities::of(d.name.as_ref().map(|n| n.tld()).unwrap_or_default());
+                @if can.whois_privacy {
+                    h2 { "WHOIS privacy" }
+                    form method="post" action=(format!("{path}/privacy")) {
+                        (csrf_field(&session.csrf))
+                        input type="hidden" name="enabled" value=(if d.privacy == Some(true) { "off" } else { "on" });
+                        button type="submit" { (if d.privacy == Some(true) { "Switch WHOIS privacy off" } else { "Switch WHOIS privacy on" }) }
+                    }
+                } @else {
+                    p { "This TLD has no WHOIS privacy at OpenSRS." }
                 }
                 @if !d.changes.is_empty() {
                     h2 { "Changes" }
@@ -118,6 +130,26 @@ pub async fn nameservers(
         .map(str::to_string)
         .collect();
     change(&s, &domain, DomainChange::Nameservers { nameservers }).await
+}
+
+#[derive(Deserialize)]
+pub struct PrivacyForm {
+    enabled: String,
+}
+
+pub async fn privacy(
+    State(s): State<Arc<WebState>>,
+    Path(domain): Path<String>,
+    Posted(f): Posted<PrivacyForm>,
+) -> Response {
+    change(
+        &s,
+        &domain,
+        DomainChange::Privacy {
+            enabled: f.enabled == "on",
+        },
+    )
+    .await
 }
 
 pub async fn lock(

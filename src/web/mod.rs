@@ -100,6 +100,7 @@ pub fn router(surface: Arc<Surface>) -> Router {
             post(domain::nameservers),
         )
         .route("/admin/domains/{domain}/lock", post(domain::lock))
+        .route("/admin/domains/{domain}/privacy", post(domain::privacy))
         .route("/admin/audit", get(pages::audit))
         .route("/admin/sync", get(sync::page_sync))
         .route("/admin/sync/late/{order}", post(sync::late))

@@ -171,6 +171,9 @@ pub struct State {
     /// Transfers away from a reseller (GET_TRANSFERS_AWAY), oldest first.
     #[serde(default)]
     pub transfers_away: Vec<TransferredAway>,
+    /// Domains with WHOIS privacy on.
+    #[serde(default)]
+    pub privacy: std::collections::BTreeSet<String>,
     /// The registrant profile given at SW_REGISTER, per domain.
     pub profiles: BTreeMap<String, Profile>,
     /// SET COOKIE sessions: cookie -> (reseller, domain).
@@ -195,6 +198,7 @@ impl State {
             faults: Vec::new(),
             feed: BTreeMap::new(),
             transfers_away: Vec::new(),
+            privacy: Default::default(),
             profiles: BTreeMap::new(),
             cookies: BTreeMap::new(),
             next_id: 3_000_001,

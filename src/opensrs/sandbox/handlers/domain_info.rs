@@ -88,6 +88,16 @@ impl Handler<'_> {
         let attributes = match view.as_str() {
             "all_info" => all_info(&d, &profile),
             "status" => status(&d),
+            "whois_privacy_state" => Value::assoc()
+                .with(
+                    "state",
+                    if self.state.privacy.contains(&name) {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    },
+                )
+                .with("changeable", "1"),
             "nameservers" => Value::assoc().with("nameserver_list", nameservers(&d)),
             "owner" | "admin" | "billing" | "tech" => Value::assoc().with(
                 "contact_set",
@@ -98,7 +108,7 @@ impl Handler<'_> {
                     465,
                     &format!(
                         "Invalid data: type {other}; the sandbox knows all_info, status, \
-                         nameservers, owner, admin, billing, tech"
+                         whois_privacy_state, nameservers, owner, admin, billing, tech"
                     ),
                 )
             }

@@ -92,6 +92,26 @@ impl Handler<'_> {
                 }
                 self.ok(200, "Modification Successful", Value::assoc())
             }
+            Some("whois_privacy_state") => {
+                let on = match attrs.text("state") {
+                    Some("enable") => true,
+                    Some("disable") => false,
+                    _ => return self.fail(465, "Invalid data: state is enable or disable"),
+                };
+                let tld = name.split_once('.').map_or("", |(_, t)| t);
+                if !domreg_events::capabilities::of(tld).whois_privacy {
+                    return self.fail(
+                        465,
+                        &format!("Invalid data: WHOIS privacy is not available for .{tld}"),
+                    );
+                }
+                if on {
+                    self.state.privacy.insert(name);
+                } else {
+                    self.state.privacy.remove(&name);
+                }
+                self.ok(200, "Modification Successful", Value::assoc())
+            }
             Some(other) => self.fail(465, &format!("Unknown Modify type: {other}")),
             None => self.fail(460, "Modify type not specified"),
         }
