@@ -60,6 +60,7 @@ pub async fn configure(
         plain_http: true,
         nameservers: vec!["ns1.example.net".into(), "ns2.example.net".into()],
         auto_renew_default: true,
+        lock_new_registrations: true,
     };
     config.validate()?;
     app.secrets.put("sandbox", &Secret::new(DEMO_KEY))?;

@@ -47,6 +47,25 @@ async fn nameservers_and_the_lock_are_changed_once_refused_with_why_and_audited(
     w.order("manage.com", OrderKind::Register).await;
     let mut engine = w.engine();
     engine.run_once().await.unwrap();
+    assert!(
+        !w.sandbox
+            .with_state(|s| s.domains["manage.com"].transferable),
+        "registered locked: the connection's default"
+    );
+    tokio::task::block_in_place(|| {
+        support_cli::domreg_ok(
+            &w.dir,
+            &["registrar", "update", "main", "--lock-new", "false"],
+        )
+    });
+    w.order("unlocked.com", OrderKind::Register).await;
+    engine.reload_connections();
+    engine.run_once().await.unwrap();
+    assert!(
+        w.sandbox
+            .with_state(|s| s.domains["unlocked.com"].transferable),
+        "registered unlocked once the connection says so"
+    );
 
     let applied = ok(
         &w,

@@ -57,6 +57,7 @@ fn register(domain: &str, reg_type: RegType) -> Command {
         reg_password: "s3cret-profile".into(),
         auth_info: (reg_type == RegType::Transfer).then(|| "EPP-CODE".to_string()),
         auto_renew: false,
+        lock: true,
     }))
 }
 
@@ -755,7 +756,8 @@ async fn get_domain_views_cookie_mode_and_the_resellers_default_tech_contact() {
         status
             .path(&["attributes", "lock_state"])
             .and_then(Value::as_str),
-        Some("0")
+        Some("1"),
+        "registered with f_lock_domain=1"
     );
 
     // Cookie mode: wrong profile password 415; right one gives a cookie for GET DOMAIN.

@@ -23,6 +23,8 @@ use crate::{OrderId, OrderKind};
 pub struct Policy {
     /// New registrations and transfers renew automatically once confirmed.
     pub auto_renew_default: bool,
+    /// New registrations are sent locked (`f_lock_domain`) where the TLD has a lock.
+    pub lock_new_registrations: bool,
 }
 
 impl Policy {
@@ -30,6 +32,7 @@ impl Policy {
     pub fn of(connection: Option<&crate::settings::RegistrarConfig>) -> Self {
         Policy {
             auto_renew_default: connection.is_some_and(|c| c.auto_renew_default),
+            lock_new_registrations: connection.is_none_or(|c| c.lock_new_registrations),
         }
     }
 }

@@ -39,6 +39,7 @@ fn sample_register() -> Command {
         reg_password: "changeit123".into(),
         auth_info: None,
         auto_renew: false,
+        lock: true,
     }))
 }
 

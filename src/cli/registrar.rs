@@ -60,6 +60,9 @@ pub struct Fields {
     /// New domains renew automatically by default.
     #[arg(long)]
     pub auto_renew: Option<bool>,
+    /// New registrations are locked at the registry (default: true).
+    #[arg(long)]
+    pub lock_new: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +132,7 @@ impl Fields {
             plain_http: self.plain_http,
             nameservers: Some(self.nameservers.clone()),
             auto_renew_default: self.auto_renew,
+            lock_new_registrations: self.lock_new,
             key: new_key(self)?,
         })
     }
@@ -143,7 +147,7 @@ fn describe(c: &RegistrarConfig, key: &str, tlds: &[String]) -> String {
         "non-production host"
     };
     let mut out = format!(
-        "{title}: {login}@{server}:{port} ({env}{plain})\n  source IP:   {ip}\n  key:         {key}\n  warn days:   {w}\n  renew days:  {r}\n  auto-renew:  {a}\n  nameservers: {ns}\n  TLDs:        {tlds}\n",
+        "{title}: {login}@{server}:{port} ({env}{plain})\n  source IP:   {ip}\n  key:         {key}\n  warn days:   {w}\n  renew days:  {r}\n  auto-renew:  {a}\n  lock:        {l}\n  nameservers: {ns}\n  TLDs:        {tlds}\n",
         title = c.title,
         login = c.login,
         server = c.server,
@@ -153,6 +157,7 @@ fn describe(c: &RegistrarConfig, key: &str, tlds: &[String]) -> String {
         w = c.warn_days,
         r = c.renew_days,
         a = if c.auto_renew_default { "on for new domains" } else { "off for new domains" },
+        l = if c.lock_new_registrations { "new registrations locked" } else { "new registrations unlocked" },
         ns = if c.nameservers.is_empty() { "(OpenSRS defaults)".into() } else { c.nameservers.join(", ") },
         tlds = if tlds.is_empty() { "(none)".into() } else { tlds.join(", ") },
     );

@@ -302,6 +302,8 @@ pub async fn submit<S: EventStore + Clone>(
                 reg_password: Alphanumeric.sample_string(&mut rand::rng(), 16),
                 auth_info,
                 auto_renew: false,
+                lock: connection.lock_new_registrations
+                    && domreg_events::capabilities::of(domain.tld()).registrar_lock,
             }))
         }
         OrderKind::Renew => opensrs::Command::Renew {

@@ -74,6 +74,8 @@ pub struct SwRegister {
     /// EPP transfer code.
     pub auth_info: Option<String>,
     pub auto_renew: bool,
+    /// Lock the new domain at the registry (`f_lock_domain`).
+    pub lock: bool,
 }
 
 impl std::fmt::Debug for SwRegister {
@@ -314,7 +316,7 @@ impl Command {
                     .with("custom_tech_contact", "1")
                     .with("custom_nameservers", flag(!r.nameservers.is_empty()))
                     .with("auto_renew", flag(r.auto_renew))
-                    .with("f_lock_domain", "1")
+                    .with("f_lock_domain", flag(r.lock))
                     // Always explicit, so an RWI setting never parks the order.
                     .with("handle", "process");
                 if !r.nameservers.is_empty() {
@@ -447,6 +449,7 @@ mod tests {
             ..Default::default()
         };
         let r = SwRegister {
+            lock: true,
             domain: "example.com".into(),
             reg_type: RegType::Transfer,
             period: 1,

@@ -28,6 +28,14 @@ pub struct RegistrarConfig {
     pub nameservers: Vec<String>,
     /// Whether new domains renew automatically unless the customer says otherwise.
     pub auto_renew_default: bool,
+    /// Whether new registrations are locked at the registry (`f_lock_domain`), where the
+    /// TLD has a registrar lock. Absent in events written before: on, as it always was.
+    #[serde(default = "locked_by_default")]
+    pub lock_new_registrations: bool,
+}
+
+fn locked_by_default() -> bool {
+    true
 }
 
 /// What a price is for.
@@ -175,6 +183,7 @@ mod tests {
             plain_http: false,
             nameservers: vec!["ns1.example.net".into()],
             auto_renew_default: true,
+            lock_new_registrations: true,
         }
     }
 

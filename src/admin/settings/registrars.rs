@@ -30,6 +30,8 @@ pub struct RegistrarFields {
     pub plain_http: Option<bool>,
     pub nameservers: Option<Vec<String>>,
     pub auto_renew_default: Option<bool>,
+    /// New registrations are locked at the registry (where the TLD has a lock).
+    pub lock_new_registrations: Option<bool>,
     /// The reseller's private key: required to add, optional to update; write-only.
     pub key: Option<Secret>,
 }
@@ -85,6 +87,9 @@ fn apply(config: &mut RegistrarConfig, f: &RegistrarFields) -> Result<(), AdminE
     }
     if let Some(ns) = f.nameservers.as_ref().filter(|ns| !ns.is_empty()) {
         config.nameservers = ns.iter().map(|n| n.trim().to_ascii_lowercase()).collect();
+    }
+    if let Some(l) = f.lock_new_registrations {
+        config.lock_new_registrations = l;
     }
     if let Some(a) = f.auto_renew_default {
         config.auto_renew_default = a;
@@ -171,6 +176,7 @@ pub async fn add_registrar(
         plain_http: false,
         nameservers: Vec::new(),
         auto_renew_default: true,
+        lock_new_registrations: true,
     };
     apply(&mut config, fields)?;
     let warnings = config.validate()?;

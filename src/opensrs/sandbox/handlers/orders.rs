@@ -157,7 +157,8 @@ impl Handler<'_> {
                 created: now,
                 expires: domreg_events::calendar::years_later(now, period),
                 auto_renew: attrs.flag("auto_renew").unwrap_or(false),
-                transferable: true,
+                // f_lock_domain=1: registered with the registrar lock on.
+                transferable: attrs.flag("f_lock_domain") != Some(true),
                 nameservers,
                 renewed_from_year: None,
             },
