@@ -61,6 +61,7 @@ pub async fn configure(
         nameservers: vec!["ns1.example.net".into(), "ns2.example.net".into()],
         auto_renew_default: true,
         lock_new_registrations: true,
+        renew_years: domreg_events::Period::ONE_YEAR,
     };
     config.validate()?;
     app.secrets.put("sandbox", &Secret::new(DEMO_KEY))?;

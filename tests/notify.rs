@@ -248,7 +248,7 @@ async fn completion_and_timeout_mails_and_one_digest_per_round_over_smtp() {
     );
     let digest = mails
         .iter()
-        .find(|m| m.contains("Timed out or cancelled"))
+        .find(|m| m.contains("Timed out, cancelled"))
         .expect("timeout digest");
     assert!(digest.contains("never.de"));
     assert_eq!(mails.len(), 5, "nothing mailed twice: {mails:#?}");
@@ -425,4 +425,75 @@ async fn a_domain_deleted_at_opensrs_is_told_to_its_holder_and_the_admin() {
         .find(|m| m.contains("No longer in the account at OpenSRS"))
         .expect("the admin's digest");
     assert!(digest.contains("admin@provider.example") && digest.contains("gone from OpenSRS"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = setup(d).await;
+    tokio::task::block_in_place(|| {
+        cli(d, &["registrar", "update", "main", "--renew-years", "2"]);
+        cli(
+            d,
+            &[
+                "price", "set", "com", "--kind", "renew", "--years", "2", "--amount", "21.00",
+            ],
+        );
+        cli(
+            d,
+            &[
+                "price", "set", "com", "--kind", "renew", "--years", "3", "--amount", "30.00",
+            ],
+        );
+    });
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
+        .with_mail(Mailer::new(d, settings(None)).unwrap());
+    engine.run_once().await.unwrap();
+    order(d, "twice.com", clock.now()).await;
+    order(d, "thrice.com", clock.now()).await;
+    order(d, "lapses.com", clock.now()).await;
+    engine.run_once().await.unwrap();
+    tokio::task::block_in_place(|| {
+        cli(d, &["auto-renew", "thrice.com", "on", "--years", "3"]);
+        cli(d, &["auto-renew", "lapses.com", "off"]);
+    });
+    // Inside the renew window: the connection's two years, the domain's three.
+    clock.advance(Duration::days(365 - 10));
+    sb.with_state(|s| s.clock_offset_secs += (365 - 10) * 86_400);
+    engine.run_once().await.unwrap();
+    engine.run_once().await.unwrap();
+    let app = App::open(d).unwrap();
+    let period = |domain: &str| {
+        let state = futures::executor::block_on(domreg::unit_of_work::load(
+            &app.store,
+            &DomainName::parse(domain).unwrap(),
+        ))
+        .unwrap();
+        state
+            .orders
+            .values()
+            .find(|o| o.kind == OrderKind::Renew)
+            .map(|o| (o.period.get(), o.price.to_string()))
+    };
+    assert_eq!(period("twice.com"), Some((2, "21.00 USD".into())));
+    assert_eq!(period("thrice.com"), Some((3, "30.00 USD".into())));
+    // Past its expiry unrenewed: the holder and the admin are told, once.
+    clock.advance(Duration::days(11));
+    engine.run_once().await.unwrap();
+    clock.advance(Duration::days(1));
+    engine.run_once().await.unwrap();
+    let outbox: Vec<String> = std::fs::read_dir(d.join("mail/outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let expired: Vec<_> = outbox
+        .iter()
+        .filter(|m| m.contains("lapses.com has expired"))
+        .collect();
+    assert_eq!(expired.len(), 1, "{outbox:#?}");
+    assert!(expired[0].contains("owen@example.com"));
+    assert!(outbox.iter().any(|m| m.contains("admin@provider.example")
+        && m.contains("lapses.com (account alice, expired unrenewed")));
 }

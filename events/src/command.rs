@@ -102,7 +102,11 @@ pub enum Command {
     },
     SetAutoRenew {
         enabled: bool,
+        /// Years per automatic renewal for this domain (`None`: the connection's).
+        years: Option<Period>,
     },
+    /// Tell the holder the domain passed its expiry unrenewed (once per date).
+    RecordExpiryPassed,
     RecordExpiryWarning {
         expires_at: DateTime<Utc>,
     },

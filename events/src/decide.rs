@@ -312,12 +312,30 @@ pub fn decide(
             }
             .into()])
         }
-        Command::SetAutoRenew { enabled } => {
+        Command::SetAutoRenew { enabled, years } => {
             registered_name(state)?;
-            if state.auto_renew == enabled {
+            if state.auto_renew == enabled && state.auto_renew_years == years {
                 return Ok(vec![]);
             }
-            Ok(vec![AutoRenewSet { enabled }.into()])
+            Ok(vec![AutoRenewSet { enabled, years }.into()])
+        }
+        Command::RecordExpiryPassed => {
+            let holder = state.holder.clone().ok_or_else(|| {
+                DomainError::NotRegistered(registered_name(state).unwrap_or_default())
+            })?;
+            match state.expires_at {
+                Some(t) if now >= t && state.gone.is_none() => {
+                    if state.expired_noticed_for.contains(&t) {
+                        return Ok(vec![]);
+                    }
+                    Ok(vec![ExpiryPassed {
+                        account: holder,
+                        expires_at: t,
+                    }
+                    .into()])
+                }
+                _ => Ok(vec![]),
+            }
         }
         Command::RecordExpiryWarning { expires_at } => {
             let holder = state.holder.clone().ok_or_else(|| {

@@ -129,6 +129,10 @@ pub struct Domain {
     pub connection: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub auto_renew: bool,
+    /// Years each automatic renewal orders for this domain (`None`: the connection's).
+    pub auto_renew_years: Option<Period>,
+    /// Expiry dates the holder was told had passed unrenewed.
+    pub expired_noticed_for: BTreeSet<DateTime<Utc>>,
     pub orders: BTreeMap<OrderId, Order>,
     /// Expiry dates the holder has been warned about (one warning per expiry date).
     pub warned_for: BTreeSet<DateTime<Utc>>,
@@ -317,7 +321,13 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         DomainEvent::ExpiryWarned(e) => {
             state.warned_for.insert(e.expires_at);
         }
-        DomainEvent::AutoRenewSet(e) => state.auto_renew = e.enabled,
+        DomainEvent::AutoRenewSet(e) => {
+            state.auto_renew = e.enabled;
+            state.auto_renew_years = e.years;
+        }
+        DomainEvent::ExpiryPassed(e) => {
+            state.expired_noticed_for.insert(e.expires_at);
+        }
         DomainEvent::ExpirySynced(e) => state.expires_at = Some(e.expires_at),
         DomainEvent::LeftAccount(e) => {
             state.gone = Some(format!("no longer in the account at OpenSRS: {}", e.reason));

@@ -243,6 +243,16 @@ pub struct ExpiryWarned {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutoRenewSet {
     pub enabled: bool,
+    /// Years each automatic renewal orders, for this domain; absent: the connection's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub years: Option<Period>,
+}
+
+/// The domain passed its expiry date unrenewed; the holder is told once per date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryPassed {
+    pub account: AccountId,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// An event from OpenSRS's feed (EVENT POLL) about this domain, kept as OpenSRS sent it.
@@ -367,6 +377,7 @@ event_union! {
     Refunded = 1,
     ExpiryWarned = 1,
     AutoRenewSet = 1,
+    ExpiryPassed = 1,
     ExpirySynced = 1,
     RegistrarOrderFound = 1,
     Escalated = 1,
@@ -406,7 +417,7 @@ impl DomainEvent {
             LateCompletionSettled(e) => Some(e.order_id),
             // A change is not an order; its id is its own (`change_id`).
             ChangeRequested(_) | ChangeSubmitted(_) | ChangeApplied(_) | ChangeRefused(_) => None,
-            ExpiryWarned(_) | Imported(_) | AutoRenewSet(_) | ExpirySynced(_)
+            ExpiryWarned(_) | ExpiryPassed(_) | Imported(_) | AutoRenewSet(_) | ExpirySynced(_)
             | RegistrarReported(_) | LeftAccount(_) => None,
         }
     }

@@ -43,11 +43,13 @@ pub struct ExpiryDue {
     pub warning: Option<DateTime<Utc>>,
     /// Place an automatic renewal for the current expiry date.
     pub renewal: bool,
+    /// Tell the holder the expiry date passed unrenewed.
+    pub expired: bool,
 }
 
 impl ExpiryDue {
     pub fn any(&self) -> bool {
-        self.warning.is_some() || self.renewal
+        self.warning.is_some() || self.renewal || self.expired
     }
 }
 
@@ -63,8 +65,12 @@ pub fn expiry_due(state: &Domain, config: &RegistrarConfig, now: DateTime<Utc>) 
         && now >= expires - days(config.renew_days)
         && state.open_order().is_none()
         && !state.renewal_requested_for.contains(&expires);
+    let expired = now >= expires
+        && state.open_order().is_none()
+        && !state.expired_noticed_for.contains(&expires);
     ExpiryDue {
         warning: warning.then_some(expires),
         renewal,
+        expired,
     }
 }

@@ -59,7 +59,10 @@ pub fn react(state: &Domain, event: &DomainEvent, policy: &Policy) -> Vec<Comman
             .get(&e.order_id)
             .is_some_and(|o| o.kind != OrderKind::Renew);
         if new_domain && policy.auto_renew_default && !state.auto_renew {
-            return vec![Command::SetAutoRenew { enabled: true }];
+            return vec![Command::SetAutoRenew {
+                enabled: true,
+                years: None,
+            }];
         }
     }
     vec![]

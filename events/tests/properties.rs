@@ -51,6 +51,8 @@ enum Step {
     AutoRenew(bool),
     Warn(u8),
     Sync(u8),
+    /// The holder told the domain's expiry passed.
+    Expired,
     Import(u8),
     /// A change of the domain: nameservers (even) or the lock (odd).
     Change(u8),
@@ -118,7 +120,8 @@ fn common_step() -> impl Strategy<Value = Step> {
         o.clone().prop_map(Step::Refund),
         any::<bool>().prop_map(Step::AutoRenew),
         (0u8..3).prop_map(Step::Warn),
-        (0u8..3).prop_map(Step::Sync),
+        (0u8..4).prop_map(Step::Sync),
+        Just(Step::Expired),
     ]
 }
 
@@ -258,7 +261,11 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
         Step::Refund(o) => Command::Refund {
             order_id: order_id(o),
         },
-        Step::AutoRenew(on) => Command::SetAutoRenew { enabled: on },
+        Step::AutoRenew(on) => Command::SetAutoRenew {
+            enabled: on,
+            years: on.then_some(Period::ONE_YEAR),
+        },
+        Step::Expired => Command::RecordExpiryPassed,
         Step::Warn(d) => Command::RecordExpiryWarning {
             expires_at: Utc
                 .with_ymd_and_hms(2030, 1, 1 + u32::from(d), 0, 0, 0)
@@ -304,8 +311,16 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             reason: "found by sync".into(),
         },
         Step::Sync(d) => Command::SyncExpiry {
+            // The last one lies in the past: the expiry has passed.
             expires_at: Utc
-                .with_ymd_and_hms(2031, 1, 1 + u32::from(d), 0, 0, 0)
+                .with_ymd_and_hms(
+                    if d == 3 { 2025 } else { 2031 },
+                    1,
+                    1 + u32::from(d),
+                    0,
+                    0,
+                    0,
+                )
                 .unwrap(),
             source: "GET DOMAIN".into(),
         },
@@ -510,7 +525,7 @@ fn the_generator_reaches_every_event_type() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..6000 {
+    for _ in 0..10_000 {
         let s = steps().new_tree(&mut runner).unwrap().current();
         for e in run(&s).1 {
             seen.insert(e.event_type());

@@ -250,11 +250,12 @@ pub async fn set_auto_renew(
     app: &mut App,
     domain: &str,
     enabled: bool,
+    years: Option<Period>,
     actor: Actor,
 ) -> Result<DomainName, AdminError> {
     let name = DomainName::parse(domain)?;
     UnitOfWork::new(&app.store, actor, app.clock.now())
-        .run(&name, |_| vec![Command::SetAutoRenew { enabled }])
+        .run(&name, |_| vec![Command::SetAutoRenew { enabled, years }])
         .await?;
     Ok(name)
 }

@@ -179,8 +179,16 @@ pub fn describe(event: &AnyEvent) -> String {
                 day(&e.expires_at)
             ),
             D::AutoRenewSet(e) => format!(
-                "automatic renewal switched {}",
-                if e.enabled { "on" } else { "off" }
+                "automatic renewal switched {}{}",
+                if e.enabled { "on" } else { "off" },
+                e.years
+                    .map(|y| format!(", {} at a time", years(y.get())))
+                    .unwrap_or_default()
+            ),
+            D::ExpiryPassed(e) => format!(
+                "expired unrenewed on {}; account {} told",
+                day(&e.expires_at),
+                e.account
             ),
             D::Imported(e) => format!(
                 "imported from the account of connection {} at OpenSRS for account {} ({}); expires {}, automatic renewal {}",

@@ -423,13 +423,32 @@ pub struct AutoRenewArgs {
     /// `on` or `off`.
     #[arg(value_parser = ["on", "off"])]
     pub state: String,
+    /// Years each automatic renewal of this domain orders, 1 to 10 (default: the
+    /// connection's `--renew-years`).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub years: Option<u8>,
 }
 
 pub async fn auto_renew(data_dir: &Path, args: AutoRenewArgs) -> anyhow::Result<()> {
     let mut app = App::connect(data_dir).await?;
-    let name =
-        admin::orders::set_auto_renew(&mut app, &args.domain, args.state == "on", cli_actor())
-            .await?;
-    println!("auto-renew of {name} is {}", args.state);
+    let years = args
+        .years
+        .map(|y| domreg_events::Period::years(i64::from(y)))
+        .transpose()?;
+    let name = admin::orders::set_auto_renew(
+        &mut app,
+        &args.domain,
+        args.state == "on",
+        years,
+        cli_actor(),
+    )
+    .await?;
+    println!(
+        "auto-renew of {name} is {}{}",
+        args.state,
+        years
+            .map(|y| format!(", {} year(s) at a time", y.get()))
+            .unwrap_or_default()
+    );
     Ok(())
 }

@@ -63,6 +63,9 @@ pub struct Fields {
     /// New registrations are locked at the registry (default: true).
     #[arg(long)]
     pub lock_new: Option<bool>,
+    /// Years each automatic renewal orders, 1 to 10 (default: 1).
+    #[arg(long)]
+    pub renew_years: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +136,7 @@ impl Fields {
             nameservers: Some(self.nameservers.clone()),
             auto_renew_default: self.auto_renew,
             lock_new_registrations: self.lock_new,
+            renew_years: self.renew_years,
             key: new_key(self)?,
         })
     }
@@ -147,7 +151,7 @@ fn describe(c: &RegistrarConfig, key: &str, tlds: &[String]) -> String {
         "non-production host"
     };
     let mut out = format!(
-        "{title}: {login}@{server}:{port} ({env}{plain})\n  source IP:   {ip}\n  key:         {key}\n  warn days:   {w}\n  renew days:  {r}\n  auto-renew:  {a}\n  lock:        {l}\n  nameservers: {ns}\n  TLDs:        {tlds}\n",
+        "{title}: {login}@{server}:{port} ({env}{plain})\n  source IP:   {ip}\n  key:         {key}\n  warn days:   {w}\n  renew days:  {r}\n  auto-renew:  {a}, {y} year(s) at a time\n  lock:        {l}\n  nameservers: {ns}\n  TLDs:        {tlds}\n",
         title = c.title,
         login = c.login,
         server = c.server,
@@ -157,6 +161,7 @@ fn describe(c: &RegistrarConfig, key: &str, tlds: &[String]) -> String {
         w = c.warn_days,
         r = c.renew_days,
         a = if c.auto_renew_default { "on for new domains" } else { "off for new domains" },
+        y = c.renew_years.get(),
         l = if c.lock_new_registrations { "new registrations locked" } else { "new registrations unlocked" },
         ns = if c.nameservers.is_empty() { "(OpenSRS defaults)".into() } else { c.nameservers.join(", ") },
         tlds = if tlds.is_empty() { "(none)".into() } else { tlds.join(", ") },

@@ -83,13 +83,17 @@ pub async fn expiry_round(
             }
         }
         let due = expiry_due(&state, &config, now);
+        let years = state.auto_renew_years.unwrap_or(config.renew_years);
         let price = match due.renewal {
-            true => app.models.price(domain.tld(), PriceKind::Renew, Some(1))?,
+            true => app
+                .models
+                .price(domain.tld(), PriceKind::Renew, Some(years.get()))?,
             false => None,
         };
         if due.renewal && price.is_none() {
             round.problems.push(format!(
-                "{domain} should renew automatically but .{} has no 1-year renew price",
+                "{domain} should renew automatically for {} year(s) but .{} has no renew price for that term",
+                years.get(),
                 domain.tld()
             ));
         }
@@ -100,13 +104,16 @@ pub async fn expiry_round(
             if let Some(expires_at) = due.warning {
                 commands.push(Command::RecordExpiryWarning { expires_at });
             }
+            if due.expired && !due.renewal {
+                commands.push(Command::RecordExpiryPassed);
+            }
             if let (true, Some(price), Some(holder)) = (due.renewal, price, s.holder.clone()) {
                 commands.push(Command::Request {
                     order_id,
                     domain: domain.clone(),
                     account: holder,
                     kind: OrderKind::Renew,
-                    period: Period::ONE_YEAR,
+                    period: years,
                     // An existing domain stays with the connection that holds it.
                     connection: s.connection.clone().unwrap_or(connection.clone()),
                     price,

@@ -239,6 +239,9 @@ pub async fn domains(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<ListQu
 #[serde(deny_unknown_fields)]
 pub struct AutoRenewBody {
     pub enabled: bool,
+    /// Years per automatic renewal of this domain (1 to 10); absent: the connection's.
+    #[serde(default)]
+    pub years: Option<domreg_events::Period>,
 }
 
 pub async fn auto_renew(
@@ -247,7 +250,9 @@ pub async fn auto_renew(
     ApiJson(body): ApiJson<AutoRenewBody>,
 ) -> Answer {
     let mut app = s.app.lock().await;
-    let name = admin::orders::set_auto_renew(&mut app, &domain, body.enabled, s.actor()).await?;
+    let name =
+        admin::orders::set_auto_renew(&mut app, &domain, body.enabled, body.years, s.actor())
+            .await?;
     Ok(Json(json!({ "domain": name, "auto_renew": body.enabled })))
 }
 

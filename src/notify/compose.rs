@@ -106,7 +106,7 @@ pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize,
         }
         if !digest.ended_otherwise.is_empty() {
             body.push_str(&format!(
-                "\nTimed out or cancelled, and refunded ({}):\n",
+                "\nTimed out, cancelled, refused renewals (refunded) and expired domains ({}):\n",
                 digest.ended_otherwise.len()
             ));
             for line in &digest.ended_otherwise {
@@ -168,6 +168,7 @@ async fn mail_for<S: EventStore>(
             | DomainEvent::TimedOut(_)
             | DomainEvent::Cancelled(_)
             | DomainEvent::ExpiryWarned(_)
+            | DomainEvent::ExpiryPassed(_)
             | DomainEvent::LeftAccount(_)
             | DomainEvent::RegistrarReported(_)
     );
@@ -206,6 +207,19 @@ async fn mail_for<S: EventStore>(
                 )));
             }
         }
+        // A renewal that failed, pending or not: the domain may lapse.
+        (DomainEvent::Rejected(r), Some(o)) if o.kind == OrderKind::Renew => {
+            digest.ended_otherwise.push(format!(
+                "{domain} (renewal for {}, refused: {})",
+                o.account,
+                r.answer.text.trim()
+            ));
+            mails.push((format!("The renewal of {domain} failed"), format!(
+                "The registry refused the renewal of {domain}: {}.\nThe fee of {} is refunded to account {}. The domain still expires on {}; renew it before then to keep it.\n",
+                r.answer.text.trim(), o.price, o.account,
+                state.expires_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+            )));
+        }
         (DomainEvent::Rejected(r), Some(o)) if o.deadline.is_some() => {
             mails.push((format!("Your {} of {domain} failed", subject_kind(o)), format!(
                 "The registry refused the {} of {domain}: {}.\nThe fee of {} is refunded to account {}.\n",
@@ -243,6 +257,21 @@ async fn mail_for<S: EventStore>(
                     "The registration of {domain} (account {}) expires on {}.\n{renew}\n",
                     w.account,
                     w.expires_at.format("%Y-%m-%d")
+                ),
+            ));
+        }
+        (DomainEvent::ExpiryPassed(x), _) => {
+            digest.ended_otherwise.push(format!(
+                "{domain} (account {}, expired unrenewed on {})",
+                x.account,
+                x.expires_at.format("%Y-%m-%d")
+            ));
+            mails.push((
+                format!("{domain} has expired"),
+                format!(
+                    "The registration of {domain} (account {}) expired on {} and was not renewed.\nRenew it now: the registry keeps it for a grace period, after which it is deleted or must be restored at a higher fee.\n",
+                    x.account,
+                    x.expires_at.format("%Y-%m-%d")
                 ),
             ));
         }

@@ -177,7 +177,7 @@ pub async fn auto_renew(
 ) -> Response {
     let enabled = f.enabled == "on";
     let mut app = s.app.lock().await;
-    let result = admin::orders::set_auto_renew(&mut app, &domain, enabled, s.actor())
+    let result = admin::orders::set_auto_renew(&mut app, &domain, enabled, None, s.actor())
         .await
         .map(|name| {
             format!(

@@ -32,6 +32,13 @@ pub struct RegistrarConfig {
     /// TLD has a registrar lock. Absent in events written before: on, as it always was.
     #[serde(default = "locked_by_default")]
     pub lock_new_registrations: bool,
+    /// Years each automatic renewal orders, unless the domain says otherwise.
+    #[serde(default = "one_year")]
+    pub renew_years: crate::Period,
+}
+
+fn one_year() -> crate::Period {
+    crate::Period::ONE_YEAR
 }
 
 fn locked_by_default() -> bool {
@@ -184,6 +191,7 @@ mod tests {
             nameservers: vec!["ns1.example.net".into()],
             auto_renew_default: true,
             lock_new_registrations: true,
+            renew_years: crate::Period::ONE_YEAR,
         }
     }
 

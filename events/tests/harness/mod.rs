@@ -206,7 +206,11 @@ pub fn send_failed(n: u128) -> DomainEvent {
     .into()
 }
 pub fn auto_renew_on() -> DomainEvent {
-    AutoRenewSet { enabled: true }.into()
+    AutoRenewSet {
+        enabled: true,
+        years: None,
+    }
+    .into()
 }
 /// A registration, charged and sent.
 pub fn sent(n: u128) -> [DomainEvent; 3] {

@@ -32,6 +32,9 @@ pub struct RegistrarFields {
     pub auto_renew_default: Option<bool>,
     /// New registrations are locked at the registry (where the TLD has a lock).
     pub lock_new_registrations: Option<bool>,
+    /// Years each automatic renewal orders (1 to 10).
+    #[serde(deserialize_with = "crate::admin::lenient::opt_int", default)]
+    pub renew_years: Option<i64>,
     /// The reseller's private key: required to add, optional to update; write-only.
     pub key: Option<Secret>,
 }
@@ -90,6 +93,14 @@ fn apply(config: &mut RegistrarConfig, f: &RegistrarFields) -> Result<(), AdminE
     }
     if let Some(l) = f.lock_new_registrations {
         config.lock_new_registrations = l;
+    }
+    if let Some(y) = f.renew_years {
+        config.renew_years = domreg_events::Period::years(y).map_err(|_| {
+            AdminError::invalid(
+                "invalid_renew_years",
+                format!("renew years {y}: an automatic renewal orders 1 to 10 years"),
+            )
+        })?;
     }
     if let Some(a) = f.auto_renew_default {
         config.auto_renew_default = a;
@@ -177,6 +188,7 @@ pub async fn add_registrar(
         nameservers: Vec::new(),
         auto_renew_default: true,
         lock_new_registrations: true,
+        renew_years: domreg_events::Period::ONE_YEAR,
     };
     apply(&mut config, fields)?;
     let warnings = config.validate()?;
