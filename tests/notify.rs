@@ -173,6 +173,14 @@ async fn order(d: &Path, domain: &str, now: chrono::DateTime<Utc>) {
         .unwrap();
 }
 
+/// Every mail delivered to the file outbox.
+fn outbox(d: &Path) -> Vec<String> {
+    std::fs::read_dir(d.join("mail/outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
 fn settings(smtp: Option<SmtpRelay>) -> MailSettings {
     MailSettings {
         from: "domreg@provider.example".into(),
@@ -312,10 +320,7 @@ async fn an_expiry_warning_is_mailed_once_to_the_holder() {
     engine.run_once().await.unwrap();
     clock.advance(Duration::days(1));
     engine.run_once().await.unwrap();
-    let outbox: Vec<String> = std::fs::read_dir(d.join("mail/outbox"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let outbox = outbox(d);
     let warnings: Vec<_> = outbox
         .iter()
         .filter(|m| m.contains("expiring.com expires on"))
@@ -410,10 +415,7 @@ async fn a_domain_deleted_at_opensrs_is_told_to_its_holder_and_the_admin() {
     engine.run_once().await.unwrap();
     clock.advance(Duration::minutes(2));
     engine.run_once().await.unwrap();
-    let outbox: Vec<String> = std::fs::read_dir(d.join("mail/outbox"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let outbox = outbox(d);
     let told: Vec<_> = outbox
         .iter()
         .filter(|m| m.contains("deleted-there.com is no longer registered through us"))
@@ -484,10 +486,7 @@ async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
     engine.run_once().await.unwrap();
     clock.advance(Duration::days(1));
     engine.run_once().await.unwrap();
-    let outbox: Vec<String> = std::fs::read_dir(d.join("mail/outbox"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let outbox = outbox(d);
     let expired: Vec<_> = outbox
         .iter()
         .filter(|m| m.contains("lapses.com has expired"))

@@ -43,6 +43,14 @@ impl RegistrarAnswer {
         }
     }
 
+    /// `435 Request failed validation...`, or the text alone when no reply came.
+    pub fn line(&self) -> String {
+        match self.code {
+            Some(code) => format!("{code} {}", self.text.trim()),
+            None => self.text.trim().to_string(),
+        }
+    }
+
     /// Links the evidence of the exchanges behind this answer.
     pub fn with_evidence(mut self, hashes: impl IntoIterator<Item = String>) -> Self {
         self.evidence.extend(hashes);

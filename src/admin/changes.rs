@@ -48,17 +48,7 @@ fn refused_is_an_error(out: ChangeOutcome) -> Result<ChangeOutcome, AdminError> 
     if out.state != "refused" {
         return Ok(out);
     }
-    let answer = out
-        .answer
-        .as_ref()
-        .map(|a| {
-            format!(
-                "{}{}",
-                a.code.map(|c| format!("{c} ")).unwrap_or_default(),
-                a.text.trim()
-            )
-        })
-        .unwrap_or_default();
+    let answer = out.answer.as_ref().map(|a| a.line()).unwrap_or_default();
     Err(AdminError::Conflict(format!(
         "OpenSRS did not make the change ({}): {answer}; recorded as change {}",
         out.change.describe(),

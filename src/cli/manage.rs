@@ -78,17 +78,7 @@ async fn run(
 }
 
 fn print(o: &ChangeOutcome) {
-    let answer = o
-        .answer
-        .as_ref()
-        .map(|a| {
-            format!(
-                "{}{}",
-                a.code.map(|c| format!("{c} ")).unwrap_or_default(),
-                a.text.trim()
-            )
-        })
-        .unwrap_or_default();
+    let answer = o.answer.as_ref().map(|a| a.line()).unwrap_or_default();
     match o.state {
         "applied" => println!("{}: {} (OpenSRS: {answer})", o.domain, o.change.describe()),
         _ => println!(

@@ -42,23 +42,24 @@ fn answer(e: &Exchange) -> RegistrarAnswer {
         .with_evidence(e.evidence.clone())
 }
 
+/// A read-only call's reply, when OpenSRS answered it.
+async fn read(client: &Client, command: opensrs::Command) -> Option<opensrs::reply::Reply> {
+    let e = client.call(&command).await;
+    e.outcome
+        .ok()
+        .filter(|_| e.classification.class == Class::Done)
+}
+
 /// Whether OpenSRS shows `change` made: `Some(true|false)`, or `None` when it did not say.
 async fn made_at_opensrs(
     client: &Client,
     domain: &DomainName,
     change: &DomainChange,
 ) -> Option<bool> {
+    let domain = domain.to_string();
     match change {
         DomainChange::Nameservers { nameservers } => {
-            let e = client
-                .call(&opensrs::Command::GetDomain {
-                    domain: domain.to_string(),
-                })
-                .await;
-            let reply = e
-                .outcome
-                .ok()
-                .filter(|_| e.classification.class == Class::Done)?;
+            let reply = read(client, opensrs::Command::GetDomain { domain }).await?;
             let mut there: Vec<String> = reply
                 .attributes
                 .get("nameserver_list")
@@ -72,27 +73,11 @@ async fn made_at_opensrs(
             Some(there == wanted)
         }
         DomainChange::Lock { locked } => {
-            let e = client
-                .call(&opensrs::Command::GetDomainStatus {
-                    domain: domain.to_string(),
-                })
-                .await;
-            let reply = e
-                .outcome
-                .ok()
-                .filter(|_| e.classification.class == Class::Done)?;
+            let reply = read(client, opensrs::Command::GetDomainStatus { domain }).await?;
             reply.attributes.flag("lock_state").map(|l| l == *locked)
         }
         DomainChange::Privacy { enabled } => {
-            let e = client
-                .call(&opensrs::Command::GetPrivacy {
-                    domain: domain.to_string(),
-                })
-                .await;
-            let reply = e
-                .outcome
-                .ok()
-                .filter(|_| e.classification.class == Class::Done)?;
+            let reply = read(client, opensrs::Command::GetPrivacy { domain }).await?;
             // `enabling` / `disabling` are on the way: not yet made.
             match reply.attr("state")? {
                 "enabled" => Some(*enabled),
