@@ -192,6 +192,24 @@ async fn nameservers_and_the_lock_are_changed_once_refused_with_why_and_audited(
         modifies,
         "nothing sent for what the TLD cannot do"
     );
+    // The transfer code: read and shown where the TLD allows, e-mailed for .de; the log
+    // records that it was given out, never the code.
+    let code = ok(&w, &["auth-code", "manage.com", "--json"]);
+    assert_eq!(code["how"], "shown", "{code}");
+    let secret = code["auth_code"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("EPP-"), "{secret}");
+    let mailed = ok(&w, &["auth-code", "privat.de", "--json"]);
+    assert_eq!(mailed["how"], "emailed to the admin contact", "{mailed}");
+    assert!(mailed.get("auth_code").is_none(), "{mailed}");
+    assert_eq!(
+        w.sandbox.with_state(|s| s.auth_codes_mailed.clone()),
+        ["privat.de"]
+    );
+    let raw = tokio::task::block_in_place(|| {
+        support_cli::domreg_ok(&w.dir, &["audit", "manage.com", "--json"])
+    });
+    assert!(raw.contains("transfer code given out: shown"), "{raw}");
+    assert!(!raw.contains(&secret), "the code never enters the log");
     let shown =
         tokio::task::block_in_place(|| support_cli::domreg_ok(&w.dir, &["tld", "show", "de"]));
     assert!(

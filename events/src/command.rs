@@ -107,6 +107,10 @@ pub enum Command {
     },
     /// Tell the holder the domain passed its expiry unrenewed (once per date).
     RecordExpiryPassed,
+    /// Record that the transfer code was given out (`how`), never the code.
+    RecordAuthCodeDisclosed {
+        how: String,
+    },
     RecordExpiryWarning {
         expires_at: DateTime<Utc>,
     },

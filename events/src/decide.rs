@@ -319,6 +319,13 @@ pub fn decide(
             }
             Ok(vec![AutoRenewSet { enabled, years }.into()])
         }
+        Command::RecordAuthCodeDisclosed { how } => {
+            registered_name(state)?;
+            if state.gone.is_some() {
+                return Err(DomainError::NotRegistered(registered_name(state)?));
+            }
+            Ok(vec![AuthCodeDisclosed { how }.into()])
+        }
         Command::RecordExpiryPassed => {
             let holder = state.holder.clone().ok_or_else(|| {
                 DomainError::NotRegistered(registered_name(state).unwrap_or_default())

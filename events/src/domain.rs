@@ -325,6 +325,7 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
             state.auto_renew = e.enabled;
             state.auto_renew_years = e.years;
         }
+        DomainEvent::AuthCodeDisclosed(_) => {}
         DomainEvent::ExpiryPassed(e) => {
             state.expired_noticed_for.insert(e.expires_at);
         }

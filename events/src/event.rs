@@ -256,6 +256,14 @@ pub struct AutoRenewSet {
     pub years: Option<Period>,
 }
 
+/// The domain's transfer code was given out (never the code itself): shown to an admin
+/// on request, or e-mailed by OpenSRS to the admin contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthCodeDisclosed {
+    /// `shown` or `emailed to the admin contact`.
+    pub how: String,
+}
+
 /// The domain passed its expiry date unrenewed; the holder is told once per date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpiryPassed {
@@ -386,6 +394,7 @@ event_union! {
     ExpiryWarned = 1,
     AutoRenewSet = 1,
     ExpiryPassed = 1,
+    AuthCodeDisclosed = 1,
     ExpirySynced = 1,
     RegistrarOrderFound = 1,
     Escalated = 1,
@@ -425,8 +434,8 @@ impl DomainEvent {
             LateCompletionSettled(e) => Some(e.order_id),
             // A change is not an order; its id is its own (`change_id`).
             ChangeRequested(_) | ChangeSubmitted(_) | ChangeApplied(_) | ChangeRefused(_) => None,
-            ExpiryWarned(_) | ExpiryPassed(_) | Imported(_) | AutoRenewSet(_) | ExpirySynced(_)
-            | RegistrarReported(_) | LeftAccount(_) => None,
+            ExpiryWarned(_) | ExpiryPassed(_) | AuthCodeDisclosed(_) | Imported(_)
+            | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_) | LeftAccount(_) => None,
         }
     }
 }

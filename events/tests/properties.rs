@@ -53,6 +53,7 @@ enum Step {
     Sync(u8),
     /// The holder told the domain's expiry passed.
     Expired,
+    AuthCode,
     Import(u8),
     /// A change of the domain: nameservers (even) or the lock (odd).
     Change(u8),
@@ -122,6 +123,7 @@ fn common_step() -> impl Strategy<Value = Step> {
         (0u8..3).prop_map(Step::Warn),
         (0u8..4).prop_map(Step::Sync),
         Just(Step::Expired),
+        Just(Step::AuthCode),
     ]
 }
 
@@ -266,6 +268,9 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             years: on.then_some(Period::ONE_YEAR),
         },
         Step::Expired => Command::RecordExpiryPassed,
+        Step::AuthCode => Command::RecordAuthCodeDisclosed {
+            how: "shown".into(),
+        },
         Step::Warn(d) => Command::RecordExpiryWarning {
             expires_at: Utc
                 .with_ymd_and_hms(2030, 1, 1 + u32::from(d), 0, 0, 0)

@@ -1,6 +1,7 @@
 //! What an admin can do, as typed operations: the CLI and the HTTP API both call these,
 //! so the two give the same answers for the same data.
 
+pub mod auth_code;
 pub mod bulk;
 pub mod changes;
 mod error;

@@ -185,6 +185,7 @@ pub fn describe(event: &AnyEvent) -> String {
                     .map(|y| format!(", {} at a time", years(y.get())))
                     .unwrap_or_default()
             ),
+            D::AuthCodeDisclosed(e) => format!("transfer code given out: {}", e.how),
             D::ExpiryPassed(e) => format!(
                 "expired unrenewed on {}; account {} told",
                 day(&e.expires_at),

@@ -40,6 +40,28 @@ pub struct PrivacyArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct AuthCodeArgs {
+    pub domain: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Shows the transfer code (or has OpenSRS mail it), as the TLD allows.
+pub async fn auth_code(data_dir: &Path, args: AuthCodeArgs) -> anyhow::Result<()> {
+    let mut app = App::connect(data_dir).await?;
+    let out = crate::admin::auth_code::give_out(&mut app, &args.domain, cli_actor()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        match &out.auth_code {
+            Some(code) => println!("{}: transfer code {}", out.domain, code.expose()),
+            None => println!("{}: the transfer code was {}", out.domain, out.how),
+        }
+    }
+    Ok(())
+}
+
 pub async fn privacy(data_dir: &Path, args: PrivacyArgs) -> anyhow::Result<()> {
     let change = DomainChange::Privacy {
         enabled: args.state == "on",

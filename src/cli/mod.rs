@@ -106,6 +106,9 @@ pub enum Command {
     Lock(manage::LockArgs),
     /// Switch a registered domain's WHOIS privacy on or off at OpenSRS (where the TLD has it).
     Privacy(manage::PrivacyArgs),
+    /// A registered domain's transfer (EPP) code: shown, or e-mailed by OpenSRS to the
+    /// admin contact where the TLD only does that. Recorded, never the code itself.
+    AuthCode(manage::AuthCodeArgs),
     /// One change (lock, nameservers) to many domains, one recorded change each; the
     /// same command again finishes a run that was cut short.
     Bulk(manage::BulkArgs),
@@ -165,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nameservers(args) => manage::nameservers(&cli.data_dir, args).await,
         Command::Lock(args) => manage::lock(&cli.data_dir, args).await,
         Command::Privacy(args) => manage::privacy(&cli.data_dir, args).await,
+        Command::AuthCode(args) => manage::auth_code(&cli.data_dir, args).await,
         Command::Bulk(args) => manage::bulk(&cli.data_dir, args).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;

@@ -65,6 +65,10 @@ pub fn router(state: Arc<Surface>) -> Router {
             axum::routing::put(orders::set_privacy),
         )
         .route("/api/v1/bulk-changes", post(orders::bulk_change))
+        .route(
+            "/api/v1/domains/{domain}/auth-code",
+            post(orders::auth_code),
+        )
         .route("/api/v1/audit/domains/{domain}", get(orders::audit_domain))
         .route(
             "/api/v1/audit/accounts/{account}",

@@ -491,3 +491,10 @@ pub async fn bulk_change(State(s): State<Arc<Surface>>, ApiJson(b): ApiJson<Bulk
     let report = admin::bulk::bulk(&mut app, &b.domains, &b.change, &key, s.actor(), None).await?;
     Ok(Json(json!(report)))
 }
+
+/// A registered domain's transfer code, as its TLD allows (shown or e-mailed).
+pub async fn auth_code(State(s): State<Arc<Surface>>, Path(domain): Path<String>) -> Answer {
+    let mut app = s.app.lock().await;
+    let out = admin::auth_code::give_out(&mut app, &domain, s.actor()).await?;
+    Ok(Json(json!(out)))
+}

@@ -25,6 +25,7 @@ pub enum CommandKind {
     GetTransfersAway,
     UpdateNameservers,
     ModifyDomain,
+    SendAuthCode,
 }
 
 impl CommandKind {
@@ -47,6 +48,7 @@ impl CommandKind {
                 | CommandKind::ProcessPending
                 | CommandKind::UpdateNameservers
                 | CommandKind::ModifyDomain
+                | CommandKind::SendAuthCode
         )
     }
 }
@@ -176,6 +178,14 @@ pub enum Command {
     GetPrivacy {
         domain: String,
     },
+    /// GET DOMAIN with `type=domain_auth_info`: the transfer code (a secret).
+    GetAuthCode {
+        domain: String,
+    },
+    /// SEND_AUTHCODE: OpenSRS mails the transfer code to the admin contact.
+    SendAuthCode {
+        domain: String,
+    },
 }
 
 fn contact_value(c: &Contact) -> Value {
@@ -224,7 +234,10 @@ impl Command {
             Command::GetTransfersAway { .. } => CommandKind::GetTransfersAway,
             Command::UpdateNameservers { .. } => CommandKind::UpdateNameservers,
             Command::SetLock { .. } => CommandKind::ModifyDomain,
-            Command::GetDomainStatus { .. } | Command::GetPrivacy { .. } => CommandKind::GetDomain,
+            Command::GetDomainStatus { .. }
+            | Command::GetPrivacy { .. }
+            | Command::GetAuthCode { .. } => CommandKind::GetDomain,
+            Command::SendAuthCode { .. } => CommandKind::SendAuthCode,
             Command::SetPrivacy { .. } => CommandKind::ModifyDomain,
         }
     }
@@ -249,7 +262,10 @@ impl Command {
             Command::GetTransfersAway { .. } => ("GET_TRANSFERS_AWAY", "DOMAIN"),
             Command::UpdateNameservers { .. } => ("ADVANCED_UPDATE_NAMESERVERS", "DOMAIN"),
             Command::SetLock { .. } => ("MODIFY", "DOMAIN"),
-            Command::GetDomainStatus { .. } | Command::GetPrivacy { .. } => ("GET", "DOMAIN"),
+            Command::GetDomainStatus { .. }
+            | Command::GetPrivacy { .. }
+            | Command::GetAuthCode { .. } => ("GET", "DOMAIN"),
+            Command::SendAuthCode { .. } => ("SEND_AUTHCODE", "DOMAIN"),
             Command::SetPrivacy { .. } => ("MODIFY", "DOMAIN"),
         }
     }
@@ -267,6 +283,8 @@ impl Command {
             | Command::SetLock { domain, .. }
             | Command::GetDomainStatus { domain }
             | Command::GetPrivacy { domain }
+            | Command::GetAuthCode { domain }
+            | Command::SendAuthCode { domain }
             | Command::SetPrivacy { domain, .. }
             | Command::GetDomain { domain } => Some(domain),
             Command::SwRegister(r) => Some(&r.domain),
@@ -401,6 +419,11 @@ impl Command {
                 top = top.with("domain", domain.as_str());
                 Value::assoc().with("type", "whois_privacy_state")
             }
+            Command::GetAuthCode { domain } => {
+                top = top.with("domain", domain.as_str());
+                Value::assoc().with("type", "domain_auth_info")
+            }
+            Command::SendAuthCode { domain } => Value::assoc().with("domain_name", domain.as_str()),
             Command::SetPrivacy { domain, enabled } => Value::assoc()
                 .with("domain", domain.as_str())
                 .with("affect_domains", "0")

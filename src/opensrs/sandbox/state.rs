@@ -171,6 +171,9 @@ pub struct State {
     /// Transfers away from a reseller (GET_TRANSFERS_AWAY), oldest first.
     #[serde(default)]
     pub transfers_away: Vec<TransferredAway>,
+    /// Domains whose transfer code SEND_AUTHCODE mailed, in order.
+    #[serde(default)]
+    pub auth_codes_mailed: Vec<String>,
     /// Domains with WHOIS privacy on.
     #[serde(default)]
     pub privacy: std::collections::BTreeSet<String>,
@@ -199,6 +202,7 @@ impl State {
             feed: BTreeMap::new(),
             transfers_away: Vec::new(),
             privacy: Default::default(),
+            auth_codes_mailed: Vec::new(),
             profiles: BTreeMap::new(),
             cookies: BTreeMap::new(),
             next_id: 3_000_001,

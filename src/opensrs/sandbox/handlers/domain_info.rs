@@ -88,6 +88,7 @@ impl Handler<'_> {
         let attributes = match view.as_str() {
             "all_info" => all_info(&d, &profile),
             "status" => status(&d),
+            "domain_auth_info" => Value::assoc().with("domain_auth_info", auth_code(&name)),
             "whois_privacy_state" => Value::assoc()
                 .with(
                     "state",
@@ -169,4 +170,12 @@ fn status(d: &DomainRecord) -> Value {
         .with("domain_supports", "")
         .with("parkp_status", "0")
         .with("auctionescrow", "0")
+}
+
+/// The sandbox's transfer code of a domain: stable, and different per domain.
+pub(super) fn auth_code(domain: &str) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(format!("sandbox-epp:{domain}").as_bytes());
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("EPP-{hex}")
 }

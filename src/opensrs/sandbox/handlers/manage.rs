@@ -116,4 +116,18 @@ impl Handler<'_> {
             None => self.fail(460, "Modify type not specified"),
         }
     }
+
+    /// SEND_AUTHCODE: "mails" the code to the admin contact (kept in the state for tests).
+    pub(super) fn send_authcode(&mut self, attrs: &Value) -> Value {
+        let Some(name) = attrs.text("domain_name").map(str::to_ascii_lowercase) else {
+            return self.fail(460, "Missing required field: domain_name");
+        };
+        match self.state.domains.get(&name) {
+            Some(d) if d.owner == self.user => {
+                self.state.auth_codes_mailed.push(name);
+                self.ok(200, "Message sent", Value::assoc())
+            }
+            _ => self.fail(480, "Domain not found in your account"),
+        }
+    }
 }

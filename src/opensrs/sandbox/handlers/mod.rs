@@ -73,6 +73,7 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("SET", "COOKIE") => h.set_cookie(attrs),
         ("ADVANCED_UPDATE_NAMESERVERS", "DOMAIN") => h.advanced_update_nameservers(body, attrs),
         ("MODIFY", "DOMAIN") => h.modify(body, attrs),
+        ("SEND_AUTHCODE", "DOMAIN") => h.send_authcode(attrs),
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
         ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN") => h.get_domains_by_expiredate(attrs),
         ("GET_TRANSFERS_AWAY", "DOMAIN") => h.get_transfers_away(attrs),
