@@ -240,8 +240,8 @@ pub async fn domains(State(s): State<Arc<Surface>>, ApiQuery(q): ApiQuery<ListQu
 pub struct AutoRenewBody {
     pub enabled: bool,
     /// Years per automatic renewal of this domain (1 to 10); absent: the connection's.
-    #[serde(default)]
-    pub years: Option<domreg_events::Period>,
+    #[serde(deserialize_with = "crate::admin::lenient::opt_int", default)]
+    pub years: Option<i64>,
 }
 
 pub async fn auto_renew(
@@ -249,10 +249,20 @@ pub async fn auto_renew(
     Path(domain): Path<String>,
     ApiJson(body): ApiJson<AutoRenewBody>,
 ) -> Answer {
+    let years = body
+        .years
+        .map(|y| {
+            domreg_events::Period::years(y).map_err(|_| {
+                admin::AdminError::invalid(
+                    "invalid_years",
+                    format!("years {y}: an automatic renewal orders 1 to 10 years"),
+                )
+            })
+        })
+        .transpose()?;
     let mut app = s.app.lock().await;
     let name =
-        admin::orders::set_auto_renew(&mut app, &domain, body.enabled, body.years, s.actor())
-            .await?;
+        admin::orders::set_auto_renew(&mut app, &domain, body.enabled, years, s.actor()).await?;
     Ok(Json(json!({ "domain": name, "auto_renew": body.enabled })))
 }
 
