@@ -2,6 +2,7 @@
 //! bearer-token auth, `/healthz`, Prometheus `/metrics` and the OpenAPI description.
 
 mod auth;
+mod domains;
 mod error;
 mod orders;
 mod settings;
@@ -36,9 +37,9 @@ pub fn router(state: Arc<Surface>) -> Router {
         .route("/api/v1/async/{order}/cancel", post(orders::cancel))
         .route(
             "/api/v1/sync/late-completions/{order}",
-            post(orders::late_completion),
+            post(domains::late_completion),
         )
-        .route("/api/v1/sync", get(orders::sync_reports))
+        .route("/api/v1/sync", get(domains::sync_reports))
         .route("/api/v1/async/{order}/reset", post(orders::reset))
         .route("/api/v1/async/{order}/check", post(orders::check))
         .route("/api/v1/ledger", get(orders::ledger))
@@ -54,20 +55,20 @@ pub fn router(state: Arc<Surface>) -> Router {
         )
         .route(
             "/api/v1/domains/{domain}/nameservers",
-            axum::routing::put(orders::set_nameservers),
+            axum::routing::put(domains::set_nameservers),
         )
         .route(
             "/api/v1/domains/{domain}/lock",
-            axum::routing::put(orders::set_lock),
+            axum::routing::put(domains::set_lock),
         )
         .route(
             "/api/v1/domains/{domain}/privacy",
-            axum::routing::put(orders::set_privacy),
+            axum::routing::put(domains::set_privacy),
         )
-        .route("/api/v1/bulk-changes", post(orders::bulk_change))
+        .route("/api/v1/bulk-changes", post(domains::bulk_change))
         .route(
             "/api/v1/domains/{domain}/auth-code",
-            post(orders::auth_code),
+            post(domains::auth_code),
         )
         .route("/api/v1/audit/domains/{domain}", get(orders::audit_domain))
         .route(
