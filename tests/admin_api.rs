@@ -120,7 +120,7 @@ async fn every_documented_route_exists_and_needs_the_token() {
             }
         }
     }
-    assert_eq!(operations, 38);
+    assert_eq!(operations, 44);
     let (s, body, _) = w
         .api
         .send_as("GET", "/api/v1/nothing-here", None, Some(TOKEN))

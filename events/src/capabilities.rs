@@ -22,6 +22,16 @@ pub struct Capabilities {
     pub whois_privacy: bool,
     pub registrar_lock: bool,
     pub auth_code: AuthCode,
+    /// OpenSRS can change its contacts (UPDATE_CONTACTS; not for .dk).
+    pub contact_updates: bool,
+    /// A change of registrant starts ICANN's 60-day transfer lock (generic TLDs).
+    pub registrant_change_lock: bool,
+    /// A child nameserver needs an IPv4 address even when it has IPv6 (.de).
+    pub glue_needs_ipv4: bool,
+    /// A child nameserver may have an IPv6 address (not .cn).
+    pub glue_ipv6: bool,
+    /// Days after expiry a domain can still be renewed; past them only a restore helps.
+    pub renewal_grace_days: u16,
 }
 
 /// The TLDs whose WHOIS privacy OpenSRS can switch.
@@ -29,38 +39,52 @@ const PRIVACY: &[&str] = &[
     "com", "net", "org", "info", "biz", "me", "mobi", "name", "cc", "co", "tv",
 ];
 
-/// Known exceptions; every other TLD: no privacy, a lock, a readable code.
+/// A country-code TLD's defaults: no ICANN transfer lock.
+const COUNTRY: Capabilities = Capabilities {
+    whois_privacy: false,
+    registrar_lock: true,
+    auth_code: AuthCode::Readable,
+    contact_updates: true,
+    registrant_change_lock: false,
+    glue_needs_ipv4: false,
+    glue_ipv6: true,
+    renewal_grace_days: 30,
+};
+
+const UK: Capabilities = Capabilities {
+    registrar_lock: false,
+    auth_code: AuthCode::IpsTag,
+    ..COUNTRY
+};
+
+/// Known exceptions; every other TLD gets `COUNTRY` or, when generic, a 60-day
+/// registrant-change lock as well. .de renews only before expiry (DENIC deletes).
 const TABLE: &[(&str, Capabilities)] = &[
     (
         "de",
         Capabilities {
-            whois_privacy: false,
             registrar_lock: false,
             auth_code: AuthCode::Emailed,
+            glue_needs_ipv4: true,
+            renewal_grace_days: 0,
+            ..COUNTRY
+        },
+    ),
+    ("co.uk", UK),
+    ("uk", UK),
+    ("ca", COUNTRY),
+    (
+        "dk",
+        Capabilities {
+            contact_updates: false,
+            ..COUNTRY
         },
     ),
     (
-        "co.uk",
+        "cn",
         Capabilities {
-            whois_privacy: false,
-            registrar_lock: false,
-            auth_code: AuthCode::IpsTag,
-        },
-    ),
-    (
-        "uk",
-        Capabilities {
-            whois_privacy: false,
-            registrar_lock: false,
-            auth_code: AuthCode::IpsTag,
-        },
-    ),
-    (
-        "ca",
-        Capabilities {
-            whois_privacy: false,
-            registrar_lock: true,
-            auth_code: AuthCode::Readable,
+            glue_ipv6: false,
+            ..COUNTRY
         },
     ),
 ];
@@ -71,10 +95,11 @@ pub fn of(tld: &str) -> Capabilities {
     if let Some((_, c)) = TABLE.iter().find(|(t, _)| *t == tld) {
         return *c;
     }
+    let generic = tld.rsplit('.').next().is_some_and(|last| last.len() > 2);
     Capabilities {
         whois_privacy: PRIVACY.contains(&tld.as_str()),
-        registrar_lock: true,
-        auth_code: AuthCode::Readable,
+        registrant_change_lock: generic,
+        ..COUNTRY
     }
 }
 
@@ -89,5 +114,9 @@ mod tests {
         assert_eq!(of("co.uk").auth_code, AuthCode::IpsTag);
         assert!(!of("ca").whois_privacy && of("ca").registrar_lock);
         assert!(!of("xyz").whois_privacy && of("xyz").registrar_lock);
+        assert!(of("com").registrant_change_lock && !of("ca").registrant_change_lock);
+        assert!(!of("co").registrant_change_lock && of("de").glue_needs_ipv4);
+        assert!(!of("dk").contact_updates && !of("cn").glue_ipv6);
+        assert_eq!((of("de").renewal_grace_days, of("com").renewal_grace_days), (0, 30));
     }
 }

@@ -131,6 +131,8 @@ pub enum Command {
     RequestChange {
         change_id: OrderId,
         change: crate::change::DomainChange,
+        /// Charged to the holder with the request (a priced change); refunded if refused.
+        price: Option<Money>,
     },
     RecordChangeSubmission {
         change_id: OrderId,
@@ -239,6 +241,14 @@ pub enum DomainError {
     BadChange(String),
     #[error("{0}")]
     Unsupported(String),
+    #[error("changing the registrant of {0} starts ICANN's 60-day lock on transfers to another registrar; confirm with transfer_lock \"accept\" (--accept-transfer-lock) or record that the registrant opted out with \"opt_out\" (--opt-out-of-transfer-lock)")]
+    TransferLockChoice(String),
+    #[error("{domain} expired on {expired} and its registry's renewal grace period ended on {grace_ended}: it can no longer be renewed, only restored (REDEEM)")]
+    RestoreNeeded {
+        domain: String,
+        expired: chrono::NaiveDate,
+        grace_ended: chrono::NaiveDate,
+    },
     #[error("order {order} is not a late completion: {why}")]
     NotLate { order: OrderId, why: String },
     #[error(transparent)]

@@ -28,6 +28,42 @@ pub struct Contact {
     pub email: String,
 }
 
+/// A contact's role in a registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactRole {
+    Owner,
+    Admin,
+    Billing,
+    Tech,
+}
+
+impl ContactRole {
+    pub const ALL: [ContactRole; 4] = [
+        ContactRole::Owner,
+        ContactRole::Admin,
+        ContactRole::Billing,
+        ContactRole::Tech,
+    ];
+
+    /// OpenSRS's name for it (`owner`, `admin`, `billing`, `tech`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactRole::Owner => "owner",
+            ContactRole::Admin => "admin",
+            ContactRole::Billing => "billing",
+            ContactRole::Tech => "tech",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        ContactRole::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("contact role {s:?}: one of owner, admin, billing, tech"))
+    }
+}
+
 /// The four contacts of a registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactSet {
@@ -149,6 +185,15 @@ impl ContactSet {
             ("billing", &self.billing),
             ("tech", &self.tech),
         ]
+    }
+
+    pub fn get(&self, role: ContactRole) -> &Contact {
+        match role {
+            ContactRole::Owner => &self.owner,
+            ContactRole::Admin => &self.admin,
+            ContactRole::Billing => &self.billing,
+            ContactRole::Tech => &self.tech,
+        }
     }
 
     /// The same contact in all four roles.

@@ -73,7 +73,7 @@ pub fn decide(
                             account,
                         })
                     }
-                    Some(_) => {}
+                    Some(_) => crate::expiry::renewable(state, now)?,
                 },
             }
             Ok(vec![Requested {
@@ -372,9 +372,11 @@ pub fn decide(
             Ok(vec![LeftAccount { connection, reason }.into()])
         }
         Command::Import(i) => crate::adopt::import(state, *i),
-        Command::RequestChange { change_id, change } => {
-            crate::change::request(state, change_id, change)
-        }
+        Command::RequestChange {
+            change_id,
+            change,
+            price,
+        } => crate::change::request(state, change_id, change, price),
         Command::RecordChangeSubmission { change_id, lease } => {
             crate::change::submit(state, change_id, lease)
         }

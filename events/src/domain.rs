@@ -120,6 +120,13 @@ impl Order {
     }
 }
 
+/// A child nameserver's addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostAddresses {
+    pub ipv4: Option<String>,
+    pub ipv6: Option<String>,
+}
+
 /// Everything the decider needs to know about one domain: its registration and its orders.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Domain {
@@ -150,6 +157,11 @@ pub struct Domain {
     pub nameservers: Option<Vec<String>>,
     pub locked: Option<bool>,
     pub privacy: Option<bool>,
+    /// The registrant as registered or last changed through domreg (`None`: unknown,
+    /// such as an imported domain).
+    pub owner: Option<crate::Contact>,
+    /// Child (glue) nameservers made through domreg: host -> (IPv4, IPv6).
+    pub child_nameservers: BTreeMap<String, HostAddresses>,
     /// Number of events folded in: the stream version an append must expect.
     pub version: u64,
 }
@@ -216,6 +228,9 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         }
         DomainEvent::Charged(e) => {
             with_order(&mut state, e.order_id, |o| o.charged = Some(e.amount));
+            if let Some(c) = state.changes.get_mut(&e.order_id) {
+                c.charged = Some((e.account.clone(), e.amount));
+            }
         }
         DomainEvent::Submitted(e) => {
             with_order(&mut state, e.order_id, |o| {
@@ -252,12 +267,18 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                 if e.registrar_order_id.is_some() {
                     o.registrar_order_id = e.registrar_order_id.clone();
                 }
-                held = Some((o.account.clone(), o.connection.clone(), o.kind));
+                held = Some((
+                    o.account.clone(),
+                    o.connection.clone(),
+                    o.kind,
+                    o.contacts.as_ref().map(|c| c.owner.clone()),
+                ));
             });
-            if let Some((account, connection, kind)) = held {
+            if let Some((account, connection, kind, owner)) = held {
                 if kind != OrderKind::Renew {
                     state.holder = Some(account);
                     state.connection = Some(connection);
+                    state.owner = owner;
                 }
                 state.expires_at = Some(e.expires_at);
             }
@@ -287,6 +308,9 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         }
         DomainEvent::Refunded(e) => {
             with_order(&mut state, e.order_id, |o| o.refunded = Some(e.amount));
+            if let Some(c) = state.changes.get_mut(&e.order_id) {
+                c.refunded = true;
+            }
         }
         DomainEvent::RegistrarOrderFound(e) => {
             with_order(&mut state, e.order_id, |o| {
@@ -355,47 +379,10 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                 state.gone = None;
             }
         }
-        DomainEvent::ChangeRequested(e) => {
-            state.changes.insert(
-                e.change_id,
-                crate::change::Change {
-                    id: e.change_id,
-                    change: e.change.clone(),
-                    connection: e.connection.clone(),
-                    stage: crate::change::ChangeStage::Requested,
-                    answer: None,
-                },
-            );
-        }
-        DomainEvent::ChangeSubmitted(e) => {
-            if let Some(c) = state.changes.get_mut(&e.change_id) {
-                c.stage = crate::change::ChangeStage::Submitted(e.lease.clone());
-            }
-        }
-        DomainEvent::ChangeApplied(e) => {
-            let mut applied = None;
-            if let Some(c) = state.changes.get_mut(&e.change_id) {
-                c.stage = crate::change::ChangeStage::Applied;
-                c.answer = Some(e.answer.clone());
-                applied = Some(c.change.clone());
-            }
-            match applied {
-                Some(crate::change::DomainChange::Nameservers { nameservers }) => {
-                    state.nameservers = Some(nameservers)
-                }
-                Some(crate::change::DomainChange::Lock { locked }) => state.locked = Some(locked),
-                Some(crate::change::DomainChange::Privacy { enabled }) => {
-                    state.privacy = Some(enabled)
-                }
-                None => {}
-            }
-        }
-        DomainEvent::ChangeRefused(e) => {
-            if let Some(c) = state.changes.get_mut(&e.change_id) {
-                c.stage = crate::change::ChangeStage::Refused;
-                c.answer = Some(e.answer.clone());
-            }
-        }
+        DomainEvent::ChangeRequested(_)
+        | DomainEvent::ChangeSubmitted(_)
+        | DomainEvent::ChangeApplied(_)
+        | DomainEvent::ChangeRefused(_) => crate::change::evolve(&mut state, event),
         DomainEvent::RegistrarReported(e) => {
             state.registrar_events.insert(e.event_id.clone());
             if let Some(name) = e

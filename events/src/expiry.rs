@@ -36,6 +36,28 @@ pub fn window(expires_at: DateTime<Utc>, config: &RegistrarConfig, now: DateTime
     }
 }
 
+/// When `tld`'s registry stops renewing a domain that expired at `expires` (its renewal
+/// grace period, from the capability table); after it only a restore helps.
+pub fn grace_ends(expires: DateTime<Utc>, tld: &str) -> DateTime<Utc> {
+    expires + Duration::days(i64::from(crate::capabilities::of(tld).renewal_grace_days))
+}
+
+/// Refuses a renewal of a domain past its renewal grace period.
+pub fn renewable(state: &Domain, now: DateTime<Utc>) -> Result<(), crate::DomainError> {
+    let (Some(name), Some(expires)) = (&state.name, state.expires_at) else {
+        return Ok(());
+    };
+    let ends = grace_ends(expires, name.tld());
+    if now < ends {
+        return Ok(());
+    }
+    Err(crate::DomainError::RestoreNeeded {
+        domain: name.to_string(),
+        expired: expires.date_naive(),
+        grace_ended: ends.date_naive(),
+    })
+}
+
 /// What the expiry round owes a domain at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ExpiryDue {
@@ -63,6 +85,7 @@ pub fn expiry_due(state: &Domain, config: &RegistrarConfig, now: DateTime<Utc>) 
         && !state.warned_for.contains(&expires);
     let renewal = state.auto_renew
         && now >= expires - days(config.renew_days)
+        && renewable(state, now).is_ok()
         && state.open_order().is_none()
         && !state.renewal_requested_for.contains(&expires);
     let expired = now >= expires

@@ -26,7 +26,7 @@ pub mod policy;
 pub mod settings;
 pub mod upcast;
 
-pub use contact::{Contact, ContactError, ContactSet};
+pub use contact::{Contact, ContactError, ContactRole, ContactSet};
 pub use decide::{decide, Command, DomainError, Outcome};
 pub use domain::{evolve, Domain, End, Order, Stage};
 pub use domain_name::{DomainName, DomainNameError};

@@ -51,7 +51,7 @@ pub async fn give_out(
     let (how, code) = match capabilities::of(name.tld()).auth_code {
         AuthCode::IpsTag => {
             return Err(AdminError::Conflict(format!(
-                ".{} has no transfer code: the domain moves when its IPS tag is set to the gaining registrar's (not built yet; set it in the Reseller Web Interface)",
+                ".{} has no transfer code: the domain moves when its IPS tag is set to the gaining registrar's (`domreg ips-tag {name} TAG --release`)",
                 name.tld()
             )))
         }

@@ -1,4 +1,5 @@
-//! Changes to a registered domain (nameservers, registrar lock) as an admin asks them,
+//! Changes to a registered domain (nameservers, contacts, lock, privacy, child hosts, the
+//! IPS tag) as an admin asks them,
 //! shared by the CLI, the API and the pages: asked and marked sent in one append, sent to
 //! OpenSRS once, then recorded as applied or refused with OpenSRS's answer.
 
@@ -27,6 +28,27 @@ pub struct ChangeOutcome {
     pub earlier: bool,
     pub change: DomainChange,
     pub answer: Option<RegistrarAnswer>,
+    /// Charged to the holder for it (a priced change), and whether it was refunded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charged: Option<Money>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refunded: bool,
+}
+
+/// What the admin priced `change` at for `tld`, if anything: switching privacy on.
+fn price_of(
+    app: &App,
+    tld: &str,
+    change: &DomainChange,
+) -> Result<Option<Money>, AdminError> {
+    match change {
+        DomainChange::Privacy { enabled: true } => Ok(app.models.price(
+            tld,
+            domreg_events::settings::PriceKind::Privacy,
+            None,
+        )?),
+        _ => Ok(None),
+    }
 }
 
 /// Asks for `change` of `domain` and sends it. A refusal by the model (no such domain,
@@ -72,6 +94,8 @@ fn outcome_of(
         earlier,
         change: c.change.clone(),
         answer: c.answer.clone(),
+        charged: c.charged.as_ref().map(|(_, amount)| *amount),
+        refunded: c.refunded,
     }
 }
 
@@ -112,9 +136,11 @@ pub async fn apply_as(
         timeout.unwrap_or(CALL),
         now,
     );
+    let price = price_of(app, name.tld(), &change)?;
     let asked = Command::RequestChange {
         change_id,
         change: change.clone(),
+        price,
     };
     let sent = Command::RecordChangeSubmission {
         change_id,
@@ -149,4 +175,25 @@ pub async fn apply_as(
         out.answer = Some(RegistrarAnswer::new(None, why.clone()));
     }
     Ok(out)
+}
+
+/// The nameservers of the OpenSRS connection that holds `domain` (for a reset).
+pub async fn connection_nameservers(app: &mut App, domain: &str) -> Result<Vec<String>, AdminError> {
+    let name = DomainName::parse(domain)?;
+    let state = load(&app.store, &name).await?;
+    let connection = state
+        .connection
+        .ok_or_else(|| DomainError::NotRegistered(name.to_string()))?;
+    let defaults = app
+        .models
+        .registrar(&connection)?
+        .map(|c| c.nameservers)
+        .unwrap_or_default();
+    if defaults.is_empty() {
+        return Err(AdminError::invalid(
+            "no_default_nameservers",
+            format!("connection {connection} has no default nameservers (`domreg registrar set {connection} --nameservers ...`)"),
+        ));
+    }
+    Ok(defaults)
 }

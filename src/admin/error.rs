@@ -144,6 +144,7 @@ impl From<OrderError> for AdminError {
             | OrderError::NoPrice { .. }
             | OrderError::NoContacts(_) => AdminError::NotOrderable(e.to_string()),
             OrderError::Refused(d) => d.into(),
+            OrderError::RestoreNeeded { .. } => AdminError::invalid("restore_needed", e),
             OrderError::App(a) => a.into(),
             OrderError::Secret(s) => s.into(),
             OrderError::IdReused { .. } => AdminError::Conflict(e.to_string()),

@@ -4,6 +4,7 @@
 pub mod auth_code;
 pub mod bulk;
 pub mod changes;
+pub mod hosts;
 mod error;
 mod gauges;
 pub mod late;

@@ -1,11 +1,11 @@
-//! `domreg nameservers` and `domreg lock`: changes to a registered domain, sent to
-//! OpenSRS once and recorded.
+//! `domreg nameservers`, `lock`, `privacy`, `auth-code`, `contacts` and `ips-tag`:
+//! changes to a registered domain, sent to OpenSRS once and recorded.
 
 use std::path::Path;
 
 use clap::Args;
 
-use domreg_events::change::DomainChange;
+use domreg_events::change::{DomainChange, TransferLock};
 
 use crate::admin::changes::{apply, ChangeOutcome};
 use crate::app::{cli_actor, App};
@@ -14,8 +14,11 @@ use crate::app::{cli_actor, App};
 pub struct NameserversArgs {
     pub domain: String,
     /// The new set (2 to 13 host names), replacing the current one.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "defaults", conflicts_with = "defaults", num_args = 1..)]
     pub nameservers: Vec<String>,
+    /// Back to the nameservers of the domain's OpenSRS connection.
+    #[arg(long)]
+    pub defaults: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -70,9 +73,76 @@ pub async fn privacy(data_dir: &Path, args: PrivacyArgs) -> anyhow::Result<()> {
 }
 
 pub async fn nameservers(data_dir: &Path, args: NameserversArgs) -> anyhow::Result<()> {
-    let change = DomainChange::Nameservers {
-        nameservers: args.nameservers,
+    let nameservers = if args.defaults {
+        let mut app = App::connect(data_dir).await?;
+        crate::admin::changes::connection_nameservers(&mut app, &args.domain).await?
+    } else {
+        args.nameservers
     };
+    let change = DomainChange::Nameservers { nameservers };
+    run(data_dir, &args.domain, change, args.json).await
+}
+
+#[derive(Debug, Args)]
+pub struct ContactsArgs {
+    pub domain: String,
+    /// The contact, as JSON with OpenSRS's field names (the form of `--contacts` files
+    /// for one contact: first_name, last_name, org_name, address1, city, state, country,
+    /// postal_code, phone, email).
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+    /// The roles it takes: owner, admin, billing, tech (comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub roles: Vec<String>,
+    /// A change of registrant on a generic TLD starts ICANN's 60-day transfer lock:
+    /// accept it...
+    #[arg(long, conflicts_with = "opt_out_of_transfer_lock")]
+    pub accept_transfer_lock: bool,
+    /// ...or record that the registrant opted out of it.
+    #[arg(long)]
+    pub opt_out_of_transfer_lock: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn contacts(data_dir: &Path, args: ContactsArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let contact: domreg_events::Contact = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not one contact as JSON: {e}", args.file.display()))?;
+    let roles = args
+        .roles
+        .iter()
+        .map(|r| domreg_events::ContactRole::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let transfer_lock = match (args.accept_transfer_lock, args.opt_out_of_transfer_lock) {
+        (true, _) => Some(TransferLock::Accept),
+        (_, true) => Some(TransferLock::OptOut),
+        _ => None,
+    };
+    let change = DomainChange::Contacts {
+        roles,
+        contact,
+        transfer_lock,
+    };
+    run(data_dir, &args.domain, change, args.json).await
+}
+
+#[derive(Debug, Args)]
+pub struct IpsTagArgs {
+    pub domain: String,
+    /// The gaining registrar's Nominet tag.
+    pub tag: String,
+    /// Confirms that the domain leaves this account at once and cannot be taken back.
+    #[arg(long, required = true)]
+    pub release: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn ips_tag(data_dir: &Path, args: IpsTagArgs) -> anyhow::Result<()> {
+    let change = DomainChange::IpsTag { tag: args.tag };
     run(data_dir, &args.domain, change, args.json).await
 }
 
@@ -83,7 +153,7 @@ pub async fn lock(data_dir: &Path, args: LockArgs) -> anyhow::Result<()> {
     run(data_dir, &args.domain, change, args.json).await
 }
 
-async fn run(
+pub(super) async fn run(
     data_dir: &Path,
     domain: &str,
     change: DomainChange,
@@ -99,10 +169,19 @@ async fn run(
     Ok(())
 }
 
-fn print(o: &ChangeOutcome) {
+pub(super) fn print(o: &ChangeOutcome) {
     let answer = o.answer.as_ref().map(|a| a.line()).unwrap_or_default();
+    let charged = match (o.charged, o.refunded) {
+        (Some(m), false) => format!("; {m} charged"),
+        (Some(m), true) => format!("; {m} refunded"),
+        (None, _) => String::new(),
+    };
     match o.state {
-        "applied" => println!("{}: {} (OpenSRS: {answer})", o.domain, o.change.describe()),
+        "applied" => println!(
+            "{}: {} (OpenSRS: {answer}){charged}",
+            o.domain,
+            o.change.describe()
+        ),
         _ => println!(
             "{}: {} sent as change {}, no answer yet ({answer}); the engine reads the domain back and records the outcome",
             o.domain,
@@ -112,107 +191,3 @@ fn print(o: &ChangeOutcome) {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct BulkArgs {
-    #[command(subcommand)]
-    pub change: BulkChange,
-    /// The domains, one per line (`#` starts a comment).
-    #[arg(long, global = true, conflicts_with = "account")]
-    pub domains: Option<std::path::PathBuf>,
-    /// Every registered domain of this account.
-    #[arg(long, global = true)]
-    pub account: Option<String>,
-    /// The bulk's key (default: derived from the change and the domains, so the same
-    /// command run again continues where the last run stopped).
-    #[arg(long, global = true)]
-    pub key: Option<String>,
-    /// Give up waiting for one OpenSRS answer after this long (the change is then read
-    /// back, never sent again).
-    #[arg(long, global = true, default_value = "30s", value_parser = super::args::duration)]
-    pub opensrs_timeout: std::time::Duration,
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum BulkChange {
-    /// Switch the registrar lock on or off.
-    Lock {
-        #[arg(value_parser = ["on", "off"])]
-        state: String,
-    },
-    /// Switch WHOIS privacy on or off.
-    Privacy {
-        #[arg(value_parser = ["on", "off"])]
-        state: String,
-    },
-    /// Replace the nameservers.
-    Nameservers {
-        #[arg(required = true, num_args = 1..)]
-        nameservers: Vec<String>,
-    },
-}
-
-pub async fn bulk(data_dir: &Path, args: BulkArgs) -> anyhow::Result<()> {
-    let change = match args.change {
-        BulkChange::Lock { state } => DomainChange::Lock {
-            locked: state == "on",
-        },
-        BulkChange::Privacy { state } => DomainChange::Privacy {
-            enabled: state == "on",
-        },
-        BulkChange::Nameservers { nameservers } => DomainChange::Nameservers { nameservers },
-    };
-    let mut app = App::connect(data_dir).await?;
-    app.catch_up().await?;
-    let domains: Vec<String> = match (&args.domains, &args.account) {
-        (Some(file), _) => std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_string)
-            .collect(),
-        (None, Some(account)) => app
-            .models
-            .domains(Some(account), usize::MAX >> 1)?
-            .into_iter()
-            .filter(|d| d.status == "registered")
-            .map(|d| d.name)
-            .collect(),
-        (None, None) => anyhow::bail!("name the domains: --domains FILE or --account ACCOUNT"),
-    };
-    let key = args
-        .key
-        .clone()
-        .unwrap_or_else(|| crate::admin::bulk::default_key(&change, &domains));
-    let report = crate::admin::bulk::bulk(
-        &mut app,
-        &domains,
-        &change,
-        &key,
-        cli_actor(),
-        Some(args.opensrs_timeout),
-    )
-    .await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!(
-            "bulk {}: {} domains; {} changed now, {} by an earlier run, {} refused, {} sent without an answer yet",
-            report.key,
-            report.domains,
-            report.applied.len(),
-            report.earlier.len(),
-            report.refused.len(),
-            report.sent.len()
-        );
-        for r in &report.refused {
-            println!("  refused {}: {}", r.domain, r.reason);
-        }
-        for s in &report.sent {
-            println!("  sent    {s}: the engine reads it back (or run this again later)");
-        }
-    }
-    Ok(())
-}

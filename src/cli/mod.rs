@@ -3,6 +3,8 @@
 mod args;
 mod audit;
 mod bench;
+mod bulk;
+mod hosts;
 mod import;
 mod log;
 mod manage;
@@ -109,9 +111,18 @@ pub enum Command {
     /// A registered domain's transfer (EPP) code: shown, or e-mailed by OpenSRS to the
     /// admin contact where the TLD only does that. Recorded, never the code itself.
     AuthCode(manage::AuthCodeArgs),
-    /// One change (lock, nameservers) to many domains, one recorded change each; the
-    /// same command again finishes a run that was cut short.
-    Bulk(manage::BulkArgs),
+    /// Update a registered domain's owner, admin, billing or tech contact at OpenSRS
+    /// (UPDATE_CONTACTS); a change of registrant asks about the 60-day transfer lock.
+    Contacts(manage::ContactsArgs),
+    /// List, create, change or delete the child (glue) nameservers under a domain.
+    #[command(alias = "glue")]
+    ChildNameservers(hosts::ChildNameserversArgs),
+    /// Hand a .uk domain to another registrar by setting its IPS tag (one-shot: the
+    /// domain leaves this account).
+    IpsTag(manage::IpsTagArgs),
+    /// One change (lock, nameservers, privacy, auto-renew) to many domains, one recorded
+    /// change each; the same command again finishes a run that was cut short.
+    Bulk(bulk::BulkArgs),
     /// Decide about a late completion `domreg sync` found: charge the customer again, or
     /// let it go.
     Late(sync::LateArgs),
@@ -169,7 +180,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lock(args) => manage::lock(&cli.data_dir, args).await,
         Command::Privacy(args) => manage::privacy(&cli.data_dir, args).await,
         Command::AuthCode(args) => manage::auth_code(&cli.data_dir, args).await,
-        Command::Bulk(args) => manage::bulk(&cli.data_dir, args).await,
+        Command::Contacts(args) => manage::contacts(&cli.data_dir, args).await,
+        Command::ChildNameservers(args) => hosts::run(&cli.data_dir, args).await,
+        Command::IpsTag(args) => manage::ips_tag(&cli.data_dir, args).await,
+        Command::Bulk(args) => bulk::bulk(&cli.data_dir, args).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;
             match keep {

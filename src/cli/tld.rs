@@ -40,6 +40,10 @@ pub enum KindArg {
     Register,
     Transfer,
     Renew,
+    /// Switching WHOIS privacy on, charged once.
+    Privacy,
+    /// A restore past the renewal grace period (shown to the admin).
+    Restore,
 }
 
 impl From<KindArg> for PriceKind {
@@ -48,6 +52,8 @@ impl From<KindArg> for PriceKind {
             KindArg::Register => PriceKind::Register,
             KindArg::Transfer => PriceKind::Transfer,
             KindArg::Renew => PriceKind::Renew,
+            KindArg::Privacy => PriceKind::Privacy,
+            KindArg::Restore => PriceKind::Restore,
         }
     }
 }
@@ -198,6 +204,18 @@ pub async fn tld(data_dir: &std::path::Path, args: TldArgs) -> anyhow::Result<()
                         "EPP code (e-mailed to the admin contact)",
                     domreg_events::capabilities::AuthCode::IpsTag => "IPS tag",
                 }
+            );
+            let yes = |b: bool| if b { "yes" } else { "no" };
+            println!(
+                "  contacts: updatable {}, registrant change starts the 60-day transfer lock {}",
+                yes(can.contact_updates),
+                yes(can.registrant_change_lock)
+            );
+            println!(
+                "  child nameservers: IPv4 required {}, IPv6 allowed {}; renewable {} day(s) after expiry",
+                yes(can.glue_needs_ipv4),
+                yes(can.glue_ipv6),
+                can.renewal_grace_days
             );
             if prices.is_empty() {
                 println!("  prices:     (none: cannot be ordered)");

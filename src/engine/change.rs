@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use domreg_events::change::{Change, DomainChange};
+use domreg_events::change::{Change, DomainChange, HostAction};
 use domreg_events::*;
 
-use crate::opensrs::{self, Class, Client, Exchange};
+use crate::opensrs::{self, Class, Client, Exchange, ManageCommand};
 use crate::store::EventStore;
 use crate::unit_of_work::{load, UnitError, UnitOfWork, Written};
 
@@ -21,7 +21,41 @@ pub enum ChangeEnd {
 }
 
 fn command(domain: &DomainName, change: &DomainChange) -> opensrs::Command {
+    let manage = |m| opensrs::Command::Manage(m);
+    let d = domain.to_string();
     match change {
+        DomainChange::Contacts { roles, contact, .. } => manage(ManageCommand::UpdateContacts {
+            domain: d,
+            roles: roles.clone(),
+            contact: contact.clone(),
+        }),
+        DomainChange::ChildNameserver {
+            action,
+            host,
+            ipv4,
+            ipv6,
+        } => {
+            let (host, ipv4, ipv6) = (host.clone(), ipv4.clone(), ipv6.clone());
+            manage(match action {
+                HostAction::Create => ManageCommand::CreateHost {
+                    domain: d,
+                    host,
+                    ipv4,
+                    ipv6,
+                },
+                HostAction::Modify => ManageCommand::ModifyHost {
+                    domain: d,
+                    host,
+                    ipv4,
+                    ipv6,
+                },
+                HostAction::Delete => ManageCommand::DeleteHost { domain: d, host },
+            })
+        }
+        DomainChange::IpsTag { tag } => manage(ManageCommand::ChangeIpsTag {
+            domain: d,
+            tag: tag.clone(),
+        }),
         DomainChange::Nameservers { nameservers } => opensrs::Command::UpdateNameservers {
             domain: domain.to_string(),
             nameservers: nameservers.clone(),
@@ -58,6 +92,44 @@ async fn made_at_opensrs(
 ) -> Option<bool> {
     let domain = domain.to_string();
     match change {
+        DomainChange::Contacts { roles, contact, .. } => {
+            let role = roles.first()?.as_str();
+            let reply = read(client, opensrs::Command::GetContact { domain, role }).await?;
+            let there = reply.attributes.get("contact_set")?.get(role)?;
+            let same = |field: &str, wanted: &str| {
+                there
+                    .text(field)
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted.trim()))
+            };
+            Some(
+                same("first_name", &contact.first_name)
+                    && same("last_name", &contact.last_name)
+                    && same("email", &contact.email),
+            )
+        }
+        DomainChange::ChildNameserver {
+            action,
+            host,
+            ipv4,
+            ipv6,
+        } => {
+            let reply = read(
+                client,
+                opensrs::Command::Manage(ManageCommand::GetHosts { domain }),
+            )
+            .await?;
+            let hosts = opensrs::manage::hosts(&reply);
+            let found = hosts.iter().find(|h| &h.name == host);
+            Some(match action {
+                HostAction::Delete => found.is_none(),
+                _ => found.is_some_and(|h| &h.ipv4 == ipv4 && &h.ipv6 == ipv6),
+            })
+        }
+        DomainChange::IpsTag { .. } => {
+            let reply = read(client, opensrs::Command::BelongsToRsp { domain }).await?;
+            // Gone from the account: the tag moved it.
+            reply.attributes.flag("belongs_to_rsp").map(|b| !b)
+        }
         DomainChange::Nameservers { nameservers } => {
             let reply = read(client, opensrs::Command::GetDomain { domain }).await?;
             let mut there: Vec<String> = reply

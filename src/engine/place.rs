@@ -62,6 +62,12 @@ pub enum OrderError {
     NoContacts(String),
     #[error(transparent)]
     Refused(#[from] DomainError),
+    /// A renewal past the registry's grace period, with what a restore costs.
+    #[error("{refusal}; {restore}")]
+    RestoreNeeded {
+        refusal: DomainError,
+        restore: String,
+    },
     #[error(transparent)]
     App(#[from] AppError),
     #[error("order {order} already exists for {existing}; an order id (or idempotency key) names one order: use a new key for a different order")]
@@ -122,7 +128,7 @@ pub async fn place_order(
         .ok_or_else(|| OrderError::NoPrice {
             tld: tld.clone(),
             kind: kind.as_str(),
-            years: if kind == PriceKind::Transfer {
+            years: if kind.priced_once() {
                 String::new()
             } else {
                 format!(" for {period}")
@@ -188,6 +194,10 @@ pub async fn place_order(
                 app.secrets.forget_auth_code(order_id);
             }
             return Err(match e {
+                UnitError::Refused {
+                    error: error @ DomainError::RestoreNeeded { .. },
+                    ..
+                } => restore_needed(app, &tld, error),
                 UnitError::Refused { error, .. } => OrderError::Refused(error),
                 other => OrderError::Write(other),
             });
@@ -207,6 +217,17 @@ pub async fn place_order(
         connection,
         repeated: false,
     })
+}
+
+/// A renewal refused past the grace period, told with the restore price if one is set.
+fn restore_needed(app: &App, tld: &str, refusal: DomainError) -> OrderError {
+    let restore = match app.models.price(tld, PriceKind::Restore, None) {
+        Ok(Some(p)) => format!("the admin restores it at OpenSRS; the .{tld} restore price is {p}"),
+        _ => format!(
+            "the admin restores it at OpenSRS; no .{tld} restore price is set (`domreg price set {tld} --kind restore AMOUNT`)"
+        ),
+    };
+    OrderError::RestoreNeeded { refusal, restore }
 }
 
 /// The answer to an order placed again: the first order, if it is the same request.

@@ -50,7 +50,11 @@ pub async fn sync_reports(State(s): State<Arc<Surface>>) -> Answer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NameserversBody {
+    #[serde(default)]
     nameservers: Vec<String>,
+    /// Back to the connection's default nameservers (instead of a list).
+    #[serde(default)]
+    defaults: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,10 +69,19 @@ pub async fn set_nameservers(
     Path(domain): Path<String>,
     ApiJson(b): ApiJson<NameserversBody>,
 ) -> Answer {
-    let change = domreg_events::change::DomainChange::Nameservers {
-        nameservers: b.nameservers,
-    };
     let mut app = s.app.lock().await;
+    let nameservers = match (b.defaults, b.nameservers.is_empty()) {
+        (true, true) => admin::changes::connection_nameservers(&mut app, &domain).await?,
+        (false, _) => b.nameservers,
+        (true, false) => {
+            return Err(admin::AdminError::invalid(
+                "invalid_change",
+                "give nameservers or defaults: true, not both",
+            )
+            .into())
+        }
+    };
+    let change = domreg_events::change::DomainChange::Nameservers { nameservers };
     let out = admin::changes::apply(&mut app, &domain, change, s.actor()).await?;
     Ok(Json(json!(out)))
 }
@@ -107,7 +120,9 @@ pub async fn set_lock(
 #[serde(deny_unknown_fields)]
 pub struct BulkBody {
     domains: Vec<String>,
-    change: domreg_events::change::DomainChange,
+    /// A domain change or `{"change": "auto_renew", ...}`, parsed by the bulk itself so
+    /// its errors name what a bulk takes.
+    change: serde_json::Value,
     #[serde(default)]
     key: Option<String>,
 }
@@ -127,11 +142,12 @@ pub async fn bulk_change(State(s): State<Arc<Surface>>, ApiJson(b): ApiJson<Bulk
         )
         .into());
     }
+    let change = admin::bulk::BulkChange::from_json(b.change)?;
     let key = b
         .key
-        .unwrap_or_else(|| admin::bulk::default_key(&b.change, &b.domains));
+        .unwrap_or_else(|| admin::bulk::default_key(&change, &b.domains));
     let mut app = s.app.lock().await;
-    let report = admin::bulk::bulk(&mut app, &b.domains, &b.change, &key, s.actor(), None).await?;
+    let report = admin::bulk::bulk(&mut app, &b.domains, &change, &key, s.actor(), None).await?;
     Ok(Json(json!(report)))
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod domains;
 mod error;
+mod manage;
 mod orders;
 mod settings;
 
@@ -64,6 +65,23 @@ pub fn router(state: Arc<Surface>) -> Router {
         .route(
             "/api/v1/domains/{domain}/privacy",
             axum::routing::put(domains::set_privacy),
+        )
+        .route(
+            "/api/v1/domains/{domain}/contacts",
+            axum::routing::put(manage::set_contacts),
+        )
+        .route(
+            "/api/v1/domains/{domain}/child-nameservers",
+            get(manage::child_nameservers).post(manage::create_child_nameserver),
+        )
+        .route(
+            "/api/v1/domains/{domain}/child-nameservers/{host}",
+            axum::routing::put(manage::modify_child_nameserver)
+                .delete(manage::delete_child_nameserver),
+        )
+        .route(
+            "/api/v1/domains/{domain}/ips-tag",
+            axum::routing::put(manage::set_ips_tag),
         )
         .route("/api/v1/bulk-changes", post(domains::bulk_change))
         .route(

@@ -384,6 +384,8 @@ pub async fn migrate(
                     PriceKind::Register => "registration",
                     PriceKind::Renew => "renewal",
                     PriceKind::Transfer => "transfer",
+                    PriceKind::Privacy => "privacy",
+                    PriceKind::Restore => "restore",
                 },
                 years
                     .map(|y| format!(" for {y} year(s)"))

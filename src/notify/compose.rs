@@ -261,15 +261,26 @@ async fn mail_for<S: EventStore>(
             ));
         }
         (DomainEvent::ExpiryPassed(x), _) => {
+            let tld = state.name.as_ref().map(|n| n.tld()).unwrap_or_default();
+            let grace = domreg_events::expiry::grace_ends(x.expires_at, tld);
+            let renew = if grace > x.expires_at {
+                format!(
+                    "It can still be renewed until {}; after that the registry deletes it or it must be restored, at a higher fee.",
+                    grace.format("%Y-%m-%d")
+                )
+            } else {
+                "Its registry has no renewal grace period: it can only be restored, at a higher fee.".to_string()
+            };
             digest.ended_otherwise.push(format!(
-                "{domain} (account {}, expired unrenewed on {})",
+                "{domain} (account {}, expired unrenewed on {}; renewable until {})",
                 x.account,
-                x.expires_at.format("%Y-%m-%d")
+                x.expires_at.format("%Y-%m-%d"),
+                grace.format("%Y-%m-%d")
             ));
             mails.push((
                 format!("{domain} has expired"),
                 format!(
-                    "The registration of {domain} (account {}) expired on {} and was not renewed.\nRenew it now: the registry keeps it for a grace period, after which it is deleted or must be restored at a higher fee.\n",
+                    "The registration of {domain} (account {}) expired on {} and was not renewed.\n{renew}\n",
                     x.account,
                     x.expires_at.format("%Y-%m-%d")
                 ),

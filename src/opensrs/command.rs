@@ -26,6 +26,11 @@ pub enum CommandKind {
     UpdateNameservers,
     ModifyDomain,
     SendAuthCode,
+    UpdateContacts,
+    CreateNameserver,
+    ModifyNameserver,
+    DeleteNameserver,
+    GetNameservers,
 }
 
 impl CommandKind {
@@ -49,6 +54,10 @@ impl CommandKind {
                 | CommandKind::UpdateNameservers
                 | CommandKind::ModifyDomain
                 | CommandKind::SendAuthCode
+                | CommandKind::UpdateContacts
+                | CommandKind::CreateNameserver
+                | CommandKind::ModifyNameserver
+                | CommandKind::DeleteNameserver
         )
     }
 }
@@ -186,9 +195,16 @@ pub enum Command {
     SendAuthCode {
         domain: String,
     },
+    /// GET DOMAIN `type` = one contact role (read-only).
+    GetContact {
+        domain: String,
+        role: &'static str,
+    },
+    /// Contacts, child hosts, the IPS tag (`manage.rs`).
+    Manage(super::manage::ManageCommand),
 }
 
-fn contact_value(c: &Contact) -> Value {
+pub(super) fn contact_value(c: &Contact) -> Value {
     c.pairs()
         .into_iter()
         .fold(Value::assoc(), |v, (field, value)| v.with(field, value))
@@ -236,9 +252,11 @@ impl Command {
             Command::SetLock { .. } => CommandKind::ModifyDomain,
             Command::GetDomainStatus { .. }
             | Command::GetPrivacy { .. }
-            | Command::GetAuthCode { .. } => CommandKind::GetDomain,
+            | Command::GetAuthCode { .. }
+            | Command::GetContact { .. } => CommandKind::GetDomain,
             Command::SendAuthCode { .. } => CommandKind::SendAuthCode,
             Command::SetPrivacy { .. } => CommandKind::ModifyDomain,
+            Command::Manage(m) => m.kind(),
         }
     }
 
@@ -264,9 +282,11 @@ impl Command {
             Command::SetLock { .. } => ("MODIFY", "DOMAIN"),
             Command::GetDomainStatus { .. }
             | Command::GetPrivacy { .. }
-            | Command::GetAuthCode { .. } => ("GET", "DOMAIN"),
+            | Command::GetAuthCode { .. }
+            | Command::GetContact { .. } => ("GET", "DOMAIN"),
             Command::SendAuthCode { .. } => ("SEND_AUTHCODE", "DOMAIN"),
             Command::SetPrivacy { .. } => ("MODIFY", "DOMAIN"),
+            Command::Manage(m) => m.action_object(),
         }
     }
 
@@ -284,10 +304,12 @@ impl Command {
             | Command::GetDomainStatus { domain }
             | Command::GetPrivacy { domain }
             | Command::GetAuthCode { domain }
+            | Command::GetContact { domain, .. }
             | Command::SendAuthCode { domain }
             | Command::SetPrivacy { domain, .. }
             | Command::GetDomain { domain } => Some(domain),
             Command::SwRegister(r) => Some(&r.domain),
+            Command::Manage(m) => Some(m.domain()),
             _ => None,
         }
     }
@@ -423,12 +445,17 @@ impl Command {
                 top = top.with("domain", domain.as_str());
                 Value::assoc().with("type", "domain_auth_info")
             }
+            Command::GetContact { domain, role } => {
+                top = top.with("domain", domain.as_str());
+                Value::assoc().with("type", *role)
+            }
             Command::SendAuthCode { domain } => Value::assoc().with("domain_name", domain.as_str()),
             Command::SetPrivacy { domain, enabled } => Value::assoc()
                 .with("domain", domain.as_str())
                 .with("affect_domains", "0")
                 .with("data", "whois_privacy_state")
                 .with("state", if *enabled { "enable" } else { "disable" }),
+            Command::Manage(m) => m.attributes(),
             // The toolkit sends an empty assoc rather than nothing.
             Command::GetBalance => Value::assoc(),
             Command::ProcessPending { order_id, cancel } => {

@@ -1,5 +1,6 @@
 //! One domain's page: what the log holds for it, and its changes at OpenSRS (nameservers,
-//! registrar lock), each sent once and recorded, with OpenSRS's answer shown.
+//! registrar lock, privacy; contacts, child nameservers and the IPS tag in
+//! `domain_manage`), each sent once and recorded, with OpenSRS's answer shown.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,6 +57,11 @@ pub async fn domain_page(
                     textarea #ns name="nameservers" rows="4" required { (d.nameservers.clone().unwrap_or_default().join("\n")) }
                     p { button type="submit" { "Set nameservers" } }
                 }
+                form method="post" action=(format!("{path}/nameservers")) {
+                    (csrf_field(&session.csrf))
+                    input type="hidden" name="defaults" value="on";
+                    button type="submit" { "Reset to the connection's nameservers" }
+                }
                 h2 { "Registrar lock" }
                 form method="post" action=(format!("{path}/lock")) {
                     (csrf_field(&session.csrf))
@@ -73,6 +79,7 @@ pub async fn domain_page(
                 } @else {
                     p { "This TLD has no WHOIS privacy at OpenSRS." }
                 }
+                (super::domain_manage::sections(&path, &session.csrf, d))
                 @if !d.changes.is_empty() {
                     h2 { "Changes" }
                     table {
@@ -92,7 +99,10 @@ pub async fn domain_page(
 
 #[derive(Deserialize)]
 pub struct NameserversForm {
+    #[serde(default)]
     nameservers: String,
+    /// Set by the reset button: the connection's nameservers.
+    defaults: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -100,12 +110,17 @@ pub struct LockForm {
     locked: String,
 }
 
-async fn change(s: &WebState, domain: &str, change: DomainChange) -> Response {
+pub(super) async fn change(s: &WebState, domain: &str, change: DomainChange) -> Response {
     let mut app = s.app.lock().await;
     let result = crate::admin::changes::apply(&mut app, domain, change, s.actor())
         .await
         .map(|o| match o.state {
-            "applied" => format!("{}: {}.", o.domain, o.change.describe()),
+            "applied" => format!(
+                "{}: {}.{}",
+                o.domain,
+                o.change.describe(),
+                o.charged.map(|m| format!(" {m} charged.")).unwrap_or_default()
+            ),
             _ => format!(
                 "{}: {} sent; OpenSRS did not answer yet, the engine reads the domain back.",
                 o.domain,
@@ -123,6 +138,19 @@ pub async fn nameservers(
     Path(domain): Path<String>,
     Posted(f): Posted<NameserversForm>,
 ) -> Response {
+    if f.defaults.is_some() {
+        let defaults = {
+            let mut app = s.app.lock().await;
+            crate::admin::changes::connection_nameservers(&mut app, &domain).await
+        };
+        return match defaults {
+            Ok(nameservers) => change(&s, &domain, DomainChange::Nameservers { nameservers }).await,
+            Err(e) => super::back(
+                &format!("/admin/domains/{}", super::encode(&domain)),
+                Err(e.to_string()),
+            ),
+        };
+    }
     let nameservers = f
         .nameservers
         .split(|c: char| c == '\n' || c == ',' || c.is_whitespace())

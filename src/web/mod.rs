@@ -5,6 +5,7 @@
 mod actions;
 mod async_manager;
 mod domain;
+mod domain_manage;
 mod finished;
 mod flash;
 mod guard;
@@ -101,6 +102,15 @@ pub fn router(surface: Arc<Surface>) -> Router {
         )
         .route("/admin/domains/{domain}/lock", post(domain::lock))
         .route("/admin/domains/{domain}/privacy", post(domain::privacy))
+        .route(
+            "/admin/domains/{domain}/contacts",
+            post(domain_manage::contacts),
+        )
+        .route(
+            "/admin/domains/{domain}/child-nameservers",
+            post(domain_manage::child_nameserver),
+        )
+        .route("/admin/domains/{domain}/ips-tag", post(domain_manage::ips_tag))
         .route("/admin/audit", get(pages::audit))
         .route("/admin/sync", get(sync::page_sync))
         .route("/admin/sync/late/{order}", post(sync::late))

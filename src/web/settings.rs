@@ -95,7 +95,7 @@ async fn body(s: &WebState, q: &HashMap<String, String>, csrf: &str) -> maud::Ma
             (csrf_field(csrf))
             label for="price-tld" { "TLD" } input #price-tld name="tld" required;
             label for="price-kind" { "Kind" }
-            select #price-kind name="kind" { option value="register" { "register" } option value="renew" { "renew" } option value="transfer" { "transfer" } }
+            select #price-kind name="kind" { option value="register" { "register" } option value="renew" { "renew" } option value="transfer" { "transfer" } option value="privacy" { "privacy" } option value="restore" { "restore" } }
             label for="price-years" { "Years (register and renew)" } input #price-years name="years" type="number" min="1" max="10" value="1";
             label for="price-amount" { "Amount" } input #price-amount name="amount" required placeholder="12.99" inputmode="decimal";
             label for="price-currency" { "Currency" } input #price-currency name="currency" value="USD";
@@ -254,7 +254,7 @@ pub struct PriceForm {
 }
 
 pub async fn price(State(s): State<Arc<WebState>>, Posted(f): Posted<PriceForm>) -> Response {
-    let years = if f.kind == PriceKind::Transfer {
+    let years = if f.kind.priced_once() {
         Ok(None)
     } else {
         number::<i64>("years", &f.years)

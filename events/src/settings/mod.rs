@@ -52,15 +52,34 @@ pub enum PriceKind {
     Register,
     Transfer,
     Renew,
+    /// Switching WHOIS privacy on (charged once, refunded if OpenSRS refuses).
+    Privacy,
+    /// Restoring a domain past its renewal grace period (told to the admin).
+    Restore,
 }
 
 impl PriceKind {
+    pub const ALL: [PriceKind; 5] = [
+        PriceKind::Register,
+        PriceKind::Transfer,
+        PriceKind::Renew,
+        PriceKind::Privacy,
+        PriceKind::Restore,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PriceKind::Register => "register",
             PriceKind::Transfer => "transfer",
             PriceKind::Renew => "renew",
+            PriceKind::Privacy => "privacy",
+            PriceKind::Restore => "restore",
         }
+    }
+
+    /// Priced once rather than per period (no `--years`).
+    pub fn priced_once(self) -> bool {
+        !matches!(self, PriceKind::Register | PriceKind::Renew)
     }
 
     pub fn of(kind: OrderKind) -> Self {

@@ -218,7 +218,7 @@ pub fn parse_tld(input: &str) -> Result<String, SettingsError> {
 }
 
 /// Checks a price: positive, with a period for registrations and renewals and none for
-/// transfers (a transfer is priced once; H-Sphere's `duration = -1`).
+/// what is priced once: transfers (H-Sphere's `duration = -1`), privacy, restores.
 pub fn validate_price(
     kind: PriceKind,
     years: Option<Period>,
@@ -228,9 +228,9 @@ pub fn validate_price(
         return Err(SettingsError::Amount(price));
     }
     match (kind, years) {
-        (PriceKind::Transfer, Some(_)) => Err(SettingsError::PriceYears {
-            kind: "transfer",
-            expected: "no --years: a transfer is priced once",
+        (k, Some(_)) if k.priced_once() => Err(SettingsError::PriceYears {
+            kind: k.as_str(),
+            expected: "no --years: it is priced once",
         }),
         (PriceKind::Register, None) => Err(SettingsError::PriceYears {
             kind: "register",

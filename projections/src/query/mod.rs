@@ -22,10 +22,8 @@ fn money(minor: i64, currency: &str) -> Result<Money, ModelError> {
 }
 
 fn kind_of(s: &str) -> Result<PriceKind, ModelError> {
-    match s {
-        "register" => Ok(PriceKind::Register),
-        "transfer" => Ok(PriceKind::Transfer),
-        "renew" => Ok(PriceKind::Renew),
-        other => Err(ModelError::Data(format!("bad price kind {other:?}"))),
-    }
+    PriceKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| ModelError::Data(format!("bad price kind {s:?}")))
 }

@@ -112,7 +112,7 @@ impl ReadModels {
         kind: PriceKind,
         years: Option<u8>,
     ) -> Result<Option<Money>, ModelError> {
-        let years = if kind == PriceKind::Transfer {
+        let years = if kind.priced_once() {
             0
         } else {
             i64::from(years.unwrap_or(1))

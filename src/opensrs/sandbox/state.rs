@@ -62,6 +62,14 @@ pub struct DomainRecord {
     pub renewed_from_year: Option<i32>,
 }
 
+/// A child nameserver: the domain it is named under and its addresses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostRecord {
+    pub domain: String,
+    pub ipv4: Option<String>,
+    pub ipv6: Option<String>,
+}
+
 /// A domain that another registrar took from a reseller.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TransferredAway {
@@ -177,6 +185,9 @@ pub struct State {
     /// Domains with WHOIS privacy on.
     #[serde(default)]
     pub privacy: std::collections::BTreeSet<String>,
+    /// Child nameservers (NAMESERVER CREATE), by host name.
+    #[serde(default)]
+    pub hosts: BTreeMap<String, HostRecord>,
     /// The registrant profile given at SW_REGISTER, per domain.
     pub profiles: BTreeMap<String, Profile>,
     /// SET COOKIE sessions: cookie -> (reseller, domain).
@@ -197,6 +208,7 @@ impl State {
             orders: BTreeMap::new(),
             waiting: BTreeMap::new(),
             transfers: BTreeMap::new(),
+            hosts: BTreeMap::new(),
             counters: Counters::default(),
             faults: Vec::new(),
             feed: BTreeMap::new(),

@@ -1,13 +1,15 @@
-//! Changes to a registered domain: ADVANCED_UPDATE_NAMESERVERS (`assign`) and MODIFY
-//! (`data=status`, the registrar lock), with OpenSRS's refusals.
+//! Changes to a registered domain: ADVANCED_UPDATE_NAMESERVERS (`assign`), MODIFY (the
+//! registrar lock, WHOIS privacy, the .uk IPS tag), UPDATE_CONTACTS and SEND_AUTHCODE,
+//! with OpenSRS's refusals.
 
+use super::super::state::TransferredAway;
 use super::{Checked, Handler};
 use crate::opensrs::value::Value;
 
 impl Handler<'_> {
     /// The reseller's own domain named in the request (top level or attributes), or the
     /// refusal OpenSRS gives.
-    fn own_domain(&mut self, body: &Value, attrs: &Value) -> Result<String, Value> {
+    pub(super) fn own_domain(&mut self, body: &Value, attrs: &Value) -> Result<String, Value> {
         let holder = if body.text("domain").is_some() {
             body
         } else {
@@ -112,6 +114,7 @@ impl Handler<'_> {
                 }
                 self.ok(200, "Modification Successful", Value::assoc())
             }
+            Some("change_ips_tag") => self.change_ips_tag(&name, attrs),
             Some(other) => self.fail(465, &format!("Unknown Modify type: {other}")),
             None => self.fail(460, "Modify type not specified"),
         }
@@ -129,5 +132,93 @@ impl Handler<'_> {
             }
             _ => self.fail(480, "Domain not found in your account"),
         }
+    }
+
+    /// MODIFY `change_ips_tag`: the .uk domain leaves for the tag's registrar at once.
+    fn change_ips_tag(&mut self, name: &str, attrs: &Value) -> Value {
+        if !name.ends_with(".uk") {
+            return self.fail(465, "Invalid data: change_ips_tag is only for .UK domains");
+        }
+        let Some(tag) = attrs
+            .text("gaining_registrar_tag")
+            .map(|t| t.trim().to_ascii_uppercase())
+        else {
+            return self.fail(460, "Missing required field: gaining_registrar_tag");
+        };
+        if tag.starts_with("BAD") || tag.is_empty() {
+            return self.fail(465, &format!("Invalid data: {tag} is not a Nominet IPS tag"));
+        }
+        let now = self.state.now();
+        if let Some(d) = self.state.domains.get_mut(name) {
+            d.owner = format!("ips:{tag}");
+        }
+        self.state.transfers_away.push(TransferredAway {
+            domain: name.to_string(),
+            reseller: self.user.to_string(),
+            gaining_registrar: tag,
+            completed: now,
+        });
+        self.ok(200, "Modification Successful", Value::assoc())
+    }
+
+    /// UPDATE_CONTACTS: replaces the listed roles' contacts in the domain's profile.
+    pub(super) fn update_contacts(&mut self, body: &Value, attrs: &Value) -> Value {
+        let name = match self.own_domain(body, attrs) {
+            Ok(n) => n,
+            Err(r) => return r,
+        };
+        if name.ends_with(".dk") {
+            return self.fail(470, "Contact update is not supported for .DK");
+        }
+        let types: Vec<String> = attrs
+            .get("types")
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(|t| t.as_str().map(str::to_ascii_lowercase)).collect())
+            .unwrap_or_default();
+        if types.is_empty() {
+            return self.fail(460, "Missing required field: types");
+        }
+        let mut given = Vec::new();
+        for role in &types {
+            if !["owner", "admin", "billing", "tech"].contains(&role.as_str()) {
+                return self.fail(470, &format!("Contact type {role} is not supported"));
+            }
+            let Some(c) = attrs.get("contact_set").and_then(|s| s.get(role)) else {
+                return self.fail(460, &format!("Missing required field: contact_set.{role}"));
+            };
+            let mut fields = std::collections::BTreeMap::new();
+            for field in ["first_name", "last_name", "address1", "city", "country", "postal_code", "phone", "email"] {
+                match c.text(field).filter(|v| !v.trim().is_empty()) {
+                    Some(v) => fields.insert(field.to_string(), v.to_string()),
+                    None => {
+                        return self.fail(460, &format!("Missing required field: {role} {field}"))
+                    }
+                };
+            }
+            for field in ["org_name", "address2", "address3", "state", "fax"] {
+                if let Some(v) = c.text(field).filter(|v| !v.is_empty()) {
+                    fields.insert(field.to_string(), v.to_string());
+                }
+            }
+            if !fields.get("email").is_some_and(|e| e.contains('@')) {
+                return self.fail(470, &format!("Invalid {role} email format"));
+            }
+            given.push((role.clone(), fields));
+        }
+        let profile = self.state.profiles.entry(name.clone()).or_default();
+        for (role, fields) in given {
+            profile.contacts.insert(role, fields);
+        }
+        self.ok(
+            200,
+            "Command completed successfully",
+            Value::assoc().with(
+                "details",
+                Value::assoc().with(
+                    name.as_str(),
+                    Value::assoc().with("is_success", "1").with("response_text", "Contacts updated"),
+                ),
+            ),
+        )
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 mod domain_info;
+mod hosts;
 mod manage;
 mod orders;
 mod queries;
@@ -74,6 +75,10 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
         ("ADVANCED_UPDATE_NAMESERVERS", "DOMAIN") => h.advanced_update_nameservers(body, attrs),
         ("MODIFY", "DOMAIN") => h.modify(body, attrs),
         ("SEND_AUTHCODE", "DOMAIN") => h.send_authcode(attrs),
+        ("UPDATE_CONTACTS", "DOMAIN") => h.update_contacts(body, attrs),
+        ("CREATE" | "MODIFY" | "DELETE" | "GET", "NAMESERVER") => {
+            h.nameserver(&action, body, attrs)
+        }
         ("GET_BALANCE", "BALANCE") => h.get_balance(),
         ("GET_DOMAINS_BY_EXPIREDATE", "DOMAIN") => h.get_domains_by_expiredate(attrs),
         ("GET_TRANSFERS_AWAY", "DOMAIN") => h.get_transfers_away(attrs),

@@ -261,6 +261,13 @@ impl Handler<'_> {
             Some(d) if d.owner == self.user => d.clone(),
             _ => return self.fail(480, "Domain not found in your account"),
         };
+        if name.starts_with("norenew-") {
+            // As a registry on hold does (serverRenewProhibited): nothing is charged.
+            return self.fail(
+                405,
+                &format!("Registry error: the registry refused to renew {name} (serverRenewProhibited)"),
+            );
+        }
         if record.renewed_from_year == Some(year) {
             return self.fail(555, "Domain has already been successfully renewed, with the current expiration year matching the year provided by the user");
         }
