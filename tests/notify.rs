@@ -431,6 +431,7 @@ async fn a_domain_deleted_at_opensrs_is_told_to_its_holder_and_the_admin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
+    // Also: the expired notice says until when the registry still renews it.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = setup(d).await;
@@ -456,6 +457,8 @@ async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
     order(d, "twice.com", clock.now()).await;
     order(d, "thrice.com", clock.now()).await;
     order(d, "lapses.com", clock.now()).await;
+    // The sandbox's registry refuses to renew `norenew-` names (serverRenewProhibited).
+    order(d, "norenew-held.com", clock.now()).await;
     engine.run_once().await.unwrap();
     tokio::task::block_in_place(|| {
         cli(d, &["auto-renew", "thrice.com", "on", "--years", "3"]);
@@ -481,6 +484,34 @@ async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
     };
     assert_eq!(period("twice.com"), Some((2, "21.00 USD".into())));
     assert_eq!(period("thrice.com"), Some((3, "30.00 USD".into())));
+    // The refused automatic renewal: refunded, and both the holder and the admin told.
+    let held = futures::executor::block_on(domreg::unit_of_work::load(
+        &app.store,
+        &DomainName::parse("norenew-held.com").unwrap(),
+    ))
+    .unwrap();
+    let renewal = held
+        .orders
+        .values()
+        .find(|o| o.kind == OrderKind::Renew)
+        .expect("the automatic renewal");
+    assert_eq!(renewal.end(), Some(End::Rejected));
+    assert_eq!(renewal.refunded, renewal.charged, "refunded in full");
+    let mails = outbox(d);
+    let told: Vec<_> = mails
+        .iter()
+        .filter(|m| m.contains("The renewal of norenew-held.com failed"))
+        .collect();
+    assert_eq!(told.len(), 1, "{mails:#?}");
+    assert!(told[0].contains("owen@example.com") && told[0].contains("serverRenewProhibited"));
+    assert!(
+        told[0].contains("is refunded to account alice"),
+        "{}",
+        told[0]
+    );
+    assert!(mails.iter().any(
+        |m| m.contains("admin@provider.example") && m.contains("norenew-held.com (renewal for")
+    ));
     // Past its expiry unrenewed: the holder and the admin are told, once.
     clock.advance(Duration::days(11));
     engine.run_once().await.unwrap();
@@ -493,6 +524,11 @@ async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
         .collect();
     assert_eq!(expired.len(), 1, "{outbox:#?}");
     assert!(expired[0].contains("owen@example.com"));
+    assert!(
+        expired[0].contains("It can still be renewed until"),
+        "{}",
+        expired[0]
+    );
     assert!(outbox.iter().any(|m| m.contains("admin@provider.example")
         && m.contains("lapses.com (account alice, expired unrenewed")));
 }

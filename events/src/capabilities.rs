@@ -117,6 +117,9 @@ mod tests {
         assert!(of("com").registrant_change_lock && !of("ca").registrant_change_lock);
         assert!(!of("co").registrant_change_lock && of("de").glue_needs_ipv4);
         assert!(!of("dk").contact_updates && !of("cn").glue_ipv6);
-        assert_eq!((of("de").renewal_grace_days, of("com").renewal_grace_days), (0, 30));
+        assert_eq!(
+            (of("de").renewal_grace_days, of("com").renewal_grace_days),
+            (0, 30)
+        );
     }
 }

@@ -399,6 +399,7 @@ fn change(n: u128) -> Command {
         change: change::DomainChange::Nameservers {
             nameservers: vec!["NS1.Example.net.".into(), "ns2.example.net".into()],
         },
+        price: None,
     }
 }
 
@@ -456,6 +457,7 @@ fn bad_nameservers_and_changes_during_an_order_are_refused_with_the_reason() {
         change: change::DomainChange::Nameservers {
             nameservers: list.iter().map(|s| s.to_string()).collect(),
         },
+        price: None,
     };
     given(registered(1))
         .when(bad(&["ns1.example.net"]))

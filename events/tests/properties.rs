@@ -286,13 +286,15 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
         })),
         Step::Change(c) => Command::RequestChange {
             change_id: change_id(c),
-            change: if c % 2 == 0 {
-                change::DomainChange::Nameservers {
+            change: match c {
+                3 => change::DomainChange::Privacy { enabled: true },
+                _ if c % 2 == 0 => change::DomainChange::Nameservers {
                     nameservers: vec!["ns1.example.net".into(), format!("ns{c}.example.org")],
-                }
-            } else {
-                change::DomainChange::Lock { locked: c == 1 }
+                },
+                _ => change::DomainChange::Lock { locked: c == 1 },
             },
+            // A priced change: charged with the request, refunded if OpenSRS refuses it.
+            price: (c == 3).then_some(Money::new(500, Currency::USD)),
         },
         Step::ChangeSent(c) => Command::RecordChangeSubmission {
             change_id: change_id(c),
@@ -515,6 +517,12 @@ proptest! {
             if let Some(event::LateChoice::ChargeAgain { amount }) = o.late {
                 prop_assert_eq!(amount, o.price);
                 *kept.entry(o.account.clone()).or_default() += amount.minor;
+            }
+        }
+        // A priced change (WHOIS privacy): its charge is kept unless it was refunded.
+        for c in state.changes.values() {
+            if let (Some((account, charge)), false) = (&c.charged, c.refunded) {
+                *kept.entry(account.clone()).or_default() += charge.minor;
             }
         }
         net.retain(|_, v| *v != 0);

@@ -68,12 +68,15 @@ impl BulkChange {
     /// Refuses what is never done in bulk, before any domain is touched.
     pub fn checked(self) -> Result<Self, AdminError> {
         match self {
-            BulkChange::Registrar(c @ (DomainChange::IpsTag { .. } | DomainChange::ChildNameserver { .. })) => {
-                Err(AdminError::invalid(
-                    "invalid_change",
-                    format!("{} is made one domain at a time, never in bulk", c.describe()),
-                ))
-            }
+            BulkChange::Registrar(
+                c @ (DomainChange::IpsTag { .. } | DomainChange::ChildNameserver { .. }),
+            ) => Err(AdminError::invalid(
+                "invalid_change",
+                format!(
+                    "{} is made one domain at a time, never in bulk",
+                    c.describe()
+                ),
+            )),
             BulkChange::Registrar(c) => Ok(BulkChange::Registrar(c.validated()?)),
             BulkChange::AutoRenew(t) => {
                 if let Some(y) = t.years {
@@ -167,11 +170,13 @@ async fn auto_renew(
             continue;
         };
         let state = crate::unit_of_work::load(&app.store, &name).await?;
-        if state.auto_renew == terms.enabled && (years.is_none() || state.auto_renew_years == years) {
+        if state.auto_renew == terms.enabled && (years.is_none() || state.auto_renew_years == years)
+        {
             report.earlier.push(domain.clone());
             continue;
         }
-        match super::orders::set_auto_renew(app, domain, terms.enabled, years, actor.clone()).await {
+        match super::orders::set_auto_renew(app, domain, terms.enabled, years, actor.clone()).await
+        {
             Ok(_) => report.applied.push(domain.clone()),
             Err(AdminError::Internal(e)) => return Err(AdminError::Internal(e)),
             Err(e) => refuse(report, e.to_string()),

@@ -36,17 +36,13 @@ pub struct ChangeOutcome {
 }
 
 /// What the admin priced `change` at for `tld`, if anything: switching privacy on.
-fn price_of(
-    app: &App,
-    tld: &str,
-    change: &DomainChange,
-) -> Result<Option<Money>, AdminError> {
+fn price_of(app: &App, tld: &str, change: &DomainChange) -> Result<Option<Money>, AdminError> {
     match change {
-        DomainChange::Privacy { enabled: true } => Ok(app.models.price(
-            tld,
-            domreg_events::settings::PriceKind::Privacy,
-            None,
-        )?),
+        DomainChange::Privacy { enabled: true } => {
+            Ok(app
+                .models
+                .price(tld, domreg_events::settings::PriceKind::Privacy, None)?)
+        }
         _ => Ok(None),
     }
 }
@@ -178,7 +174,10 @@ pub async fn apply_as(
 }
 
 /// The nameservers of the OpenSRS connection that holds `domain` (for a reset).
-pub async fn connection_nameservers(app: &mut App, domain: &str) -> Result<Vec<String>, AdminError> {
+pub async fn connection_nameservers(
+    app: &mut App,
+    domain: &str,
+) -> Result<Vec<String>, AdminError> {
     let name = DomainName::parse(domain)?;
     let state = load(&app.store, &name).await?;
     let connection = state

@@ -52,7 +52,10 @@ pub async fn list(app: &mut App, domain: &str) -> Result<HostsView, AdminError> 
             }
         }
         Some(Err(why)) => (None, Some(why)),
-        None => (None, Some("no OpenSRS connection is recorded for it".into())),
+        None => (
+            None,
+            Some("no OpenSRS connection is recorded for it".into()),
+        ),
     };
     Ok(HostsView {
         domain: name.to_string(),

@@ -4,9 +4,9 @@
 pub mod auth_code;
 pub mod bulk;
 pub mod changes;
-pub mod hosts;
 mod error;
 mod gauges;
+pub mod hosts;
 pub mod late;
 pub mod lenient;
 pub mod orders;

@@ -76,7 +76,9 @@ async fn list(data_dir: &Path, domain: &str, json: bool) -> anyhow::Result<()> {
             .join(", ")
     };
     match &view.at_opensrs {
-        Some(hosts) if hosts.is_empty() => println!("{}: no child nameservers at OpenSRS", view.domain),
+        Some(hosts) if hosts.is_empty() => {
+            println!("{}: no child nameservers at OpenSRS", view.domain)
+        }
         Some(hosts) => {
             println!("{}: child nameservers at OpenSRS", view.domain);
             for h in hosts {
@@ -91,7 +93,11 @@ async fn list(data_dir: &Path, domain: &str, json: bool) -> anyhow::Result<()> {
     }
     let at = view.at_opensrs.unwrap_or_default();
     for h in view.recorded.iter().filter(|h| !at.contains(h)) {
-        println!("  recorded here but not listed by OpenSRS: {} {}", h.name, addrs(h));
+        println!(
+            "  recorded here but not listed by OpenSRS: {} {}",
+            h.name,
+            addrs(h)
+        );
     }
     Ok(())
 }

@@ -29,11 +29,19 @@ pub enum ManageCommand {
         ipv4: Option<String>,
         ipv6: Option<String>,
     },
-    DeleteHost { domain: String, host: String },
+    DeleteHost {
+        domain: String,
+        host: String,
+    },
     /// The domain's child hosts (NAMESERVER GET, `name` = `all`); read-only.
-    GetHosts { domain: String },
+    GetHosts {
+        domain: String,
+    },
     /// One-shot: the domain leaves for the tag's registrar.
-    ChangeIpsTag { domain: String, tag: String },
+    ChangeIpsTag {
+        domain: String,
+        tag: String,
+    },
 }
 
 impl ManageCommand {

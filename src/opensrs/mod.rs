@@ -17,7 +17,7 @@ pub mod value;
 pub use classify::{classify, Class, Classification, PendingKind};
 pub use client::{secret_arg, Client, ConnectionSettings, Exchange, Secret};
 pub use command::{Command, CommandKind, RegType, SwRegister};
-pub use manage::ManageCommand;
 pub use domreg_events::{Contact, ContactSet};
+pub use manage::ManageCommand;
 pub use reply::{Reply, TransportError};
 pub use value::Value;

@@ -119,7 +119,9 @@ pub(super) async fn change(s: &WebState, domain: &str, change: DomainChange) -> 
                 "{}: {}.{}",
                 o.domain,
                 o.change.describe(),
-                o.charged.map(|m| format!(" {m} charged.")).unwrap_or_default()
+                o.charged
+                    .map(|m| format!(" {m} charged."))
+                    .unwrap_or_default()
             ),
             _ => format!(
                 "{}: {} sent; OpenSRS did not answer yet, the engine reads the domain back.",

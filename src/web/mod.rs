@@ -110,7 +110,10 @@ pub fn router(surface: Arc<Surface>) -> Router {
             "/admin/domains/{domain}/child-nameservers",
             post(domain_manage::child_nameserver),
         )
-        .route("/admin/domains/{domain}/ips-tag", post(domain_manage::ips_tag))
+        .route(
+            "/admin/domains/{domain}/ips-tag",
+            post(domain_manage::ips_tag),
+        )
         .route("/admin/audit", get(pages::audit))
         .route("/admin/sync", get(sync::page_sync))
         .route("/admin/sync/late/{order}", post(sync::late))

@@ -37,11 +37,16 @@ pub fn host_name(raw: &str) -> Result<String, String> {
 
 /// A public IPv4 address in dotted form (a registry refuses private and reserved ones).
 pub fn ipv4(raw: &str) -> Result<String, String> {
-    let a: Ipv4Addr = raw
-        .trim()
-        .parse()
-        .map_err(|_| format!("IPv4 address {raw:?} is not four numbers 0-255, such as 192.0.2.10"))?;
-    if a.is_private() || a.is_loopback() || a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_link_local() {
+    let a: Ipv4Addr = raw.trim().parse().map_err(|_| {
+        format!("IPv4 address {raw:?} is not four numbers 0-255, such as 192.0.2.10")
+    })?;
+    if a.is_private()
+        || a.is_loopback()
+        || a.is_unspecified()
+        || a.is_broadcast()
+        || a.is_multicast()
+        || a.is_link_local()
+    {
         return Err(format!(
             "IPv4 address {a} is private, loopback or reserved: a registry publishes only public addresses"
         ));
@@ -51,10 +56,9 @@ pub fn ipv4(raw: &str) -> Result<String, String> {
 
 /// A global IPv6 address, written in its canonical short form.
 pub fn ipv6(raw: &str) -> Result<String, String> {
-    let a: Ipv6Addr = raw
-        .trim()
-        .parse()
-        .map_err(|_| format!("IPv6 address {raw:?} is not an IPv6 address, such as 2001:db8::53"))?;
+    let a: Ipv6Addr = raw.trim().parse().map_err(|_| {
+        format!("IPv6 address {raw:?} is not an IPv6 address, such as 2001:db8::53")
+    })?;
     if a.is_loopback() || a.is_unspecified() || a.is_multicast() || a.to_ipv4_mapped().is_some() {
         return Err(format!(
             "IPv6 address {a} is loopback, unspecified, multicast or IPv4-mapped: a registry publishes only global addresses"

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decide::DomainError;
 use crate::domain::Domain;
-use crate::event::{Charged, DomainEvent, Lease, LeftAccount, RegistrarAnswer, Refunded};
+use crate::event::{Charged, DomainEvent, Lease, LeftAccount, Refunded, RegistrarAnswer};
 use crate::{capabilities, AccountId, Money, OrderId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

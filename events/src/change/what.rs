@@ -256,7 +256,9 @@ impl DomainChange {
                 let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                 let lock = match transfer_lock {
                     Some(TransferLock::Accept) => "; 60-day transfer lock accepted",
-                    Some(TransferLock::OptOut) => "; registrant opted out of the 60-day transfer lock",
+                    Some(TransferLock::OptOut) => {
+                        "; registrant opted out of the 60-day transfer lock"
+                    }
                     None => "",
                 };
                 format!(
@@ -278,7 +280,11 @@ impl DomainChange {
                 ipv4,
                 ipv6,
             } => {
-                let addrs: Vec<&str> = [ipv4, ipv6].into_iter().flatten().map(String::as_str).collect();
+                let addrs: Vec<&str> = [ipv4, ipv6]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
                 let verb = if *action == HostAction::Create {
                     "created"
                 } else {
@@ -286,7 +292,9 @@ impl DomainChange {
                 };
                 format!("child nameserver {host} {verb} at {}", addrs.join(", "))
             }
-            DomainChange::IpsTag { tag } => format!("IPS tag set to {tag} (the domain leaves for that registrar)"),
+            DomainChange::IpsTag { tag } => {
+                format!("IPS tag set to {tag} (the domain leaves for that registrar)")
+            }
         }
     }
 }

@@ -146,7 +146,10 @@ impl Handler<'_> {
             return self.fail(460, "Missing required field: gaining_registrar_tag");
         };
         if tag.starts_with("BAD") || tag.is_empty() {
-            return self.fail(465, &format!("Invalid data: {tag} is not a Nominet IPS tag"));
+            return self.fail(
+                465,
+                &format!("Invalid data: {tag} is not a Nominet IPS tag"),
+            );
         }
         let now = self.state.now();
         if let Some(d) = self.state.domains.get_mut(name) {
@@ -173,7 +176,11 @@ impl Handler<'_> {
         let types: Vec<String> = attrs
             .get("types")
             .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(|t| t.as_str().map(str::to_ascii_lowercase)).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|t| t.as_str().map(str::to_ascii_lowercase))
+                    .collect()
+            })
             .unwrap_or_default();
         if types.is_empty() {
             return self.fail(460, "Missing required field: types");
@@ -187,7 +194,16 @@ impl Handler<'_> {
                 return self.fail(460, &format!("Missing required field: contact_set.{role}"));
             };
             let mut fields = std::collections::BTreeMap::new();
-            for field in ["first_name", "last_name", "address1", "city", "country", "postal_code", "phone", "email"] {
+            for field in [
+                "first_name",
+                "last_name",
+                "address1",
+                "city",
+                "country",
+                "postal_code",
+                "phone",
+                "email",
+            ] {
                 match c.text(field).filter(|v| !v.trim().is_empty()) {
                     Some(v) => fields.insert(field.to_string(), v.to_string()),
                     None => {
@@ -216,7 +232,9 @@ impl Handler<'_> {
                 "details",
                 Value::assoc().with(
                     name.as_str(),
-                    Value::assoc().with("is_success", "1").with("response_text", "Contacts updated"),
+                    Value::assoc()
+                        .with("is_success", "1")
+                        .with("response_text", "Contacts updated"),
                 ),
             ),
         )

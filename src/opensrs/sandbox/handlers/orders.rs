@@ -265,7 +265,9 @@ impl Handler<'_> {
             // As a registry on hold does (serverRenewProhibited): nothing is charged.
             return self.fail(
                 405,
-                &format!("Registry error: the registry refused to renew {name} (serverRenewProhibited)"),
+                &format!(
+                    "Registry error: the registry refused to renew {name} (serverRenewProhibited)"
+                ),
             );
         }
         if record.renewed_from_year == Some(year) {
