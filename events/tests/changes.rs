@@ -55,7 +55,7 @@ fn ask(change: DomainChange, price: Option<Money>) -> Command {
 fn contacts(roles: &[ContactRole], c: Contact, lock: Option<TransferLock>) -> DomainChange {
     DomainChange::Contacts {
         roles: roles.to_vec(),
-        contact: c,
+        contact: Box::new(c),
         transfer_lock: lock,
     }
 }

@@ -42,9 +42,11 @@ pub async fn list(app: &mut App, domain: &str) -> Result<HostsView, AdminError> 
     let (at_opensrs, unavailable) = match state.connection.as_deref().map(|c| client_for(app, c)) {
         Some(Ok(client)) => {
             let e = client
-                .call(&opensrs::Command::Manage(ManageCommand::GetHosts {
-                    domain: name.to_string(),
-                }))
+                .call(&opensrs::Command::Manage(Box::new(
+                    ManageCommand::GetHosts {
+                        domain: name.to_string(),
+                    },
+                )))
                 .await;
             match (&e.outcome, e.classification.class) {
                 (Ok(reply), Class::Done) => (Some(hosts(reply)), None),

@@ -123,7 +123,7 @@ pub async fn contacts(data_dir: &Path, args: ContactsArgs) -> anyhow::Result<()>
     };
     let change = DomainChange::Contacts {
         roles,
-        contact,
+        contact: Box::new(contact),
         transfer_lock,
     };
     run(data_dir, &args.domain, change, args.json).await

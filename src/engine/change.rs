@@ -21,7 +21,7 @@ pub enum ChangeEnd {
 }
 
 fn command(domain: &DomainName, change: &DomainChange) -> opensrs::Command {
-    let manage = |m| opensrs::Command::Manage(m);
+    let manage = |m| opensrs::Command::Manage(Box::new(m));
     let d = domain.to_string();
     match change {
         DomainChange::Contacts { roles, contact, .. } => manage(ManageCommand::UpdateContacts {
@@ -115,7 +115,7 @@ async fn made_at_opensrs(
         } => {
             let reply = read(
                 client,
-                opensrs::Command::Manage(ManageCommand::GetHosts { domain }),
+                opensrs::Command::Manage(Box::new(ManageCommand::GetHosts { domain })),
             )
             .await?;
             let hosts = opensrs::manage::hosts(&reply);

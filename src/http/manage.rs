@@ -39,7 +39,7 @@ pub async fn set_contacts(
 ) -> Answer {
     let change = DomainChange::Contacts {
         roles: b.roles,
-        contact: b.contact,
+        contact: Box::new(b.contact),
         transfer_lock: b.transfer_lock,
     };
     apply(&s, &domain, change).await

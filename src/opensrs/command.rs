@@ -201,7 +201,7 @@ pub enum Command {
         role: &'static str,
     },
     /// Contacts, child hosts, the IPS tag (`manage.rs`).
-    Manage(super::manage::ManageCommand),
+    Manage(Box<super::manage::ManageCommand>),
 }
 
 pub(super) fn contact_value(c: &Contact) -> Value {

@@ -14,7 +14,7 @@ pub enum ManageCommand {
     UpdateContacts {
         domain: String,
         roles: Vec<ContactRole>,
-        contact: Contact,
+        contact: Box<Contact>,
     },
     CreateHost {
         domain: String,
@@ -162,10 +162,10 @@ mod tests {
         let c = ManageCommand::UpdateContacts {
             domain: "example.com".into(),
             roles: vec![ContactRole::Admin, ContactRole::Tech],
-            contact: Contact {
+            contact: Box::new(Contact {
                 first_name: "Ada".into(),
                 ..Default::default()
-            },
+            }),
         };
         let a = c.attributes();
         let types = a.get("types").and_then(Value::as_array).map(|l| l.len());

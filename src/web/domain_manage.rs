@@ -149,7 +149,7 @@ pub async fn contacts(
     };
     let c = DomainChange::Contacts {
         roles,
-        contact: f.contact,
+        contact: Box::new(f.contact),
         transfer_lock,
     };
     change(&s, &domain, c).await

@@ -247,7 +247,7 @@ pub(crate) fn evolve(state: &mut Domain, event: &DomainEvent) {
                 DomainChange::Privacy { enabled } => state.privacy = Some(enabled),
                 DomainChange::Contacts { roles, contact, .. } => {
                     if roles.contains(&crate::ContactRole::Owner) {
-                        state.owner = Some(contact);
+                        state.owner = Some(*contact);
                     }
                 }
                 DomainChange::ChildNameserver {

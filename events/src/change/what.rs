@@ -26,7 +26,7 @@ pub enum DomainChange {
     /// admin's recorded choice when the change of registrant starts ICANN's 60-day lock.
     Contacts {
         roles: Vec<ContactRole>,
-        contact: Contact,
+        contact: Box<Contact>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         transfer_lock: Option<TransferLock>,
     },
