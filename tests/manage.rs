@@ -159,6 +159,30 @@ async fn contacts_change_once_and_a_new_registrant_asks_about_the_transfer_lock(
         .contains("shows the change made"));
     assert_eq!(calls(&w, "UPDATE_CONTACTS"), sent + 1, "sent once");
 
+    // Refused by OpenSRS (the domain is no longer in the account there): recorded, said.
+    w.sandbox.with_state(|s| {
+        s.domains.get_mut("people.com").unwrap().owner = "someone-else".into();
+    });
+    let gone = err(
+        &w,
+        &[
+            "contacts",
+            "people.com",
+            "--file",
+            &tess,
+            "--roles",
+            "admin",
+        ],
+    );
+    assert!(
+        gone.contains("480") && gone.contains("not found in your account"),
+        "{gone}"
+    );
+    w.sandbox.with_state(|s| {
+        s.domains.get_mut("people.com").unwrap().owner = "reseller".into();
+    });
+    let sent = calls(&w, "UPDATE_CONTACTS");
+
     // Refused by the model: a contact OpenSRS would refuse, and .dk's registry.
     let bad = w.dir.join("bad.json");
     std::fs::write(&bad, r#"{"first_name":"X","last_name":"Y","address1":"1","city":"C","country":"USA","postal_code":"1","phone":"+1.5555550100","email":"x@example.com"}"#).unwrap();
@@ -174,7 +198,7 @@ async fn contacts_change_once_and_a_new_registrant_asks_about_the_transfer_lock(
         ],
     );
     assert!(refused.contains("country"), "{refused}");
-    assert_eq!(calls(&w, "UPDATE_CONTACTS"), sent + 1, "nothing sent");
+    assert_eq!(calls(&w, "UPDATE_CONTACTS"), sent, "nothing sent");
 
     let audit = text(&w, &["audit", "people.com"]);
     for line in [
@@ -370,6 +394,8 @@ async fn a_uk_domain_leaves_by_its_ips_tag_once_and_other_tlds_are_refused() {
         bad.contains("465") && bad.contains("not a Nominet IPS tag"),
         "{bad}"
     );
+    // Its answer lost after OpenSRS moved it: BELONGS_TO_RSP settles it, never a resend.
+    fault(&w, "MODIFY", Fault::PerformThenDrop);
     let gone = ok(
         &w,
         &[
@@ -381,6 +407,13 @@ async fn a_uk_domain_leaves_by_its_ips_tag_once_and_other_tlds_are_refused() {
         ],
     );
     assert_eq!(gone["state"], "applied", "{gone}");
+    assert!(
+        gone["answer"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("shows the change made"),
+        "{gone}"
+    );
     assert_eq!(calls(&w, "MODIFY"), 2, "each sent once");
     let state = w.state("leaving.co.uk").await;
     assert!(

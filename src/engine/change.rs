@@ -176,6 +176,15 @@ pub async fn send(client: &Client, domain: &DomainName, change: &DomainChange) -
     }
 }
 
+/// The read-only command that shows whether `change` was made.
+fn read_back(change: &DomainChange) -> &'static str {
+    match change {
+        DomainChange::ChildNameserver { .. } => "NAMESERVER GET",
+        DomainChange::IpsTag { .. } => "BELONGS_TO_RSP",
+        _ => "GET DOMAIN",
+    }
+}
+
 /// A change whose answer was lost: the domain read back decides.
 pub async fn settle_lost(
     client: &Client,
@@ -183,16 +192,17 @@ pub async fn settle_lost(
     change: &DomainChange,
     lost: &str,
 ) -> ChangeEnd {
+    let how = read_back(change);
     match made_at_opensrs(client, domain, change).await {
         Some(true) => ChangeEnd::Applied(RegistrarAnswer::new(
             None,
-            format!("{lost}; GET DOMAIN shows the change made"),
+            format!("{lost}; {how} shows the change made"),
         )),
         Some(false) => ChangeEnd::Refused(RegistrarAnswer::new(
             None,
-            format!("{lost}; GET DOMAIN shows it not made: ask again"),
+            format!("{lost}; {how} shows it not made: ask again"),
         )),
-        None => ChangeEnd::Unresolved(format!("{lost}; GET DOMAIN did not answer either")),
+        None => ChangeEnd::Unresolved(format!("{lost}; {how} did not answer either")),
     }
 }
 
