@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use domreg_events::change::{DomainChange, HostAction};
+use domreg_events::change::{under_domain, DomainChange, HostAction};
 
 use crate::app::App;
 
@@ -22,7 +22,8 @@ pub struct ChildNameserversArgs {
 pub enum HostCommand {
     /// The domain's child nameservers at OpenSRS and as recorded here.
     List,
-    /// Create HOST (under the domain) with its addresses (.de needs --ipv4).
+    /// Create HOST (its label, ns1, or full name under the domain) with its addresses
+    /// (.de needs --ipv4).
     Create(Addresses),
     /// Replace HOST's addresses (a family left out is removed at the registry).
     Modify(Addresses),
@@ -40,9 +41,10 @@ pub struct Addresses {
 }
 
 pub async fn run(data_dir: &Path, args: ChildNameserversArgs) -> anyhow::Result<()> {
+    let domain = args.domain.clone();
     let change = |action, a: Addresses| DomainChange::ChildNameserver {
         action,
-        host: a.host,
+        host: under_domain(&a.host, &domain),
         ipv4: a.ipv4,
         ipv6: a.ipv6,
     };
@@ -52,7 +54,7 @@ pub async fn run(data_dir: &Path, args: ChildNameserversArgs) -> anyhow::Result<
         HostCommand::Modify(a) => change(HostAction::Modify, a),
         HostCommand::Delete { host } => DomainChange::ChildNameserver {
             action: HostAction::Delete,
-            host,
+            host: under_domain(&host, &args.domain),
             ipv4: None,
             ipv6: None,
         },

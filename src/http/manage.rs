@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use domreg_events::change::{DomainChange, HostAction, TransferLock};
+use domreg_events::change::{under_domain, DomainChange, HostAction, TransferLock};
 use domreg_events::{Contact, ContactRole};
 
 use super::error::ApiJson;
@@ -74,6 +74,20 @@ pub struct HostBody {
     ipv6: Option<String>,
 }
 
+/// The host named in the path, which must be under the domain: another is not found.
+fn existing_host(domain: &str, host: &str) -> Result<String, admin::AdminError> {
+    let full = under_domain(host, domain);
+    let inside = full
+        .to_ascii_lowercase()
+        .ends_with(&format!(".{}", domain.trim().to_ascii_lowercase()));
+    if !inside {
+        return Err(admin::AdminError::NotFound(format!(
+            "{full} is not a child nameserver of {domain}"
+        )));
+    }
+    Ok(full)
+}
+
 pub async fn create_child_nameserver(
     State(s): State<Arc<Surface>>,
     Path(domain): Path<String>,
@@ -81,7 +95,7 @@ pub async fn create_child_nameserver(
 ) -> Answer {
     let change = DomainChange::ChildNameserver {
         action: HostAction::Create,
-        host: b.host,
+        host: under_domain(&b.host, &domain),
         ipv4: b.ipv4,
         ipv6: b.ipv6,
     };
@@ -95,7 +109,7 @@ pub async fn modify_child_nameserver(
 ) -> Answer {
     let change = DomainChange::ChildNameserver {
         action: HostAction::Modify,
-        host,
+        host: existing_host(&domain, &host)?,
         ipv4: b.ipv4,
         ipv6: b.ipv6,
     };
@@ -108,7 +122,7 @@ pub async fn delete_child_nameserver(
 ) -> Answer {
     let change = DomainChange::ChildNameserver {
         action: HostAction::Delete,
-        host,
+        host: existing_host(&domain, &host)?,
         ipv4: None,
         ipv6: None,
     };

@@ -1,7 +1,7 @@
 //! The log chosen at start, by URL: `sqlite:PATH` (the default, `events.db` in the data
-//! directory) or an EventStoreDB / KurrentDB server (`esdb://`, `esdb+discover://`,
-//! `kurrentdb://`, `kurrentdb+discover://`). Code above the store sees only
-//! [`EventStore`].
+//! directory), a PostgreSQL server (`postgres://`, `postgresql://`) or an EventStoreDB /
+//! KurrentDB server (`esdb://`, `esdb+discover://`, `kurrentdb://`,
+//! `kurrentdb+discover://`). Code above the store sees only [`EventStore`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "esdb")]
 use super::esdb::EsdbStore;
+use super::postgres::PgStore;
 use super::{
     AppendResult, EventStore, EventStream, ExpectedVersion, NewEvent, Position, RecordedEvent,
     SqliteStore, StoreError,
@@ -21,6 +22,10 @@ pub enum StoreUrl {
     Sqlite(PathBuf),
     /// A server connection string; it may hold credentials, so it is never shown.
     Esdb {
+        url: String,
+        host: String,
+    },
+    Postgres {
         url: String,
         host: String,
     },
@@ -56,10 +61,30 @@ impl StoreUrl {
             }
             return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
         }
-        if let Some(scheme) = SCHEMES.iter().find(|s| url.starts_with(**s)) {
+        if let Some(scheme) = ["postgres://", "postgresql://"]
+            .into_iter()
+            .find(|s| url.starts_with(*s))
+        {
             let rest = &url[scheme.len()..];
-            let authority = rest.split(['/', '?']).next().unwrap_or("");
-            let host = authority.rsplit('@').next().unwrap_or("").to_string();
+            let mut host = host_of(rest);
+            if host.is_empty() {
+                return Err(StoreError::Unavailable(format!(
+                    "{scheme} needs a host, as in {scheme}domreg@db.example/domreg"
+                )));
+            }
+            // The database too: two logs on one server get read models of their own.
+            if let Some((_, db)) = rest.split('?').next().and_then(|r| r.split_once('/')) {
+                if !db.is_empty() {
+                    host = format!("{host}/{db}");
+                }
+            }
+            return Ok(StoreUrl::Postgres {
+                url: url.to_string(),
+                host,
+            });
+        }
+        if let Some(scheme) = SCHEMES.iter().find(|s| url.starts_with(**s)) {
+            let host = host_of(&url[scheme.len()..]);
             if host.is_empty() {
                 return Err(StoreError::Unavailable(format!(
                     "{scheme} needs a host, as in {scheme}localhost:2113?tls=false"
@@ -71,7 +96,7 @@ impl StoreUrl {
             });
         }
         Err(StoreError::Unavailable(format!(
-            "the store {:?} is not one domreg knows: use sqlite:PATH, or {} for EventStoreDB / KurrentDB",
+            "the store {:?} is not one domreg knows: use sqlite:PATH, postgres://USER@HOST/DB for PostgreSQL, or {} for EventStoreDB / KurrentDB",
             url.split("://").next().unwrap_or(url),
             SCHEMES.map(|s| format!("{s}HOST:PORT")).join(", ")
         )))
@@ -83,14 +108,22 @@ impl StoreUrl {
         match self {
             StoreUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
             StoreUrl::Esdb { host, .. } => format!("the EventStoreDB server at {host}"),
+            StoreUrl::Postgres { host, .. } => format!("the PostgreSQL server at {host}"),
         }
     }
+}
+
+/// The host (and port) of a URL's authority, without the user or password.
+fn host_of(rest: &str) -> String {
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority.rsplit('@').next().unwrap_or("").to_string()
 }
 
 /// The log behind every verb.
 #[derive(Clone)]
 pub enum LogStore {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
     #[cfg(feature = "esdb")]
     Esdb(Box<EsdbStore>),
 }
@@ -104,6 +137,17 @@ impl LogStore {
     pub async fn open(url: &StoreUrl) -> Result<Self, StoreError> {
         match url {
             StoreUrl::Sqlite(path) => Ok(LogStore::Sqlite(SqliteStore::open(path)?)),
+            StoreUrl::Postgres { url, host } => {
+                match tokio::time::timeout(REACH_TIMEOUT, PgStore::open(url)).await {
+                    Ok(Ok(store)) => Ok(LogStore::Postgres(store)),
+                    Ok(Err(e)) => Err(StoreError::Unavailable(format!(
+                        "cannot reach the PostgreSQL server at {host}: {e}"
+                    ))),
+                    Err(_) => Err(StoreError::Unavailable(format!(
+                        "cannot reach the PostgreSQL server at {host}: no answer within {REACH_TIMEOUT:?}"
+                    ))),
+                }
+            }
             #[cfg(feature = "esdb")]
             StoreUrl::Esdb { url: conn, host } => {
                 let cannot = |why: String| {
@@ -132,6 +176,7 @@ impl LogStore {
     pub fn as_sqlite(&self) -> Option<&SqliteStore> {
         match self {
             LogStore::Sqlite(s) => Some(s),
+            LogStore::Postgres(_) => None,
             #[cfg(feature = "esdb")]
             LogStore::Esdb(_) => None,
         }
@@ -142,6 +187,7 @@ macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             LogStore::Sqlite($s) => $e,
+            LogStore::Postgres($s) => $e,
             #[cfg(feature = "esdb")]
             LogStore::Esdb($s) => $e,
         }
@@ -198,8 +244,17 @@ mod tests {
             StoreUrl::parse("sqlite:/tmp/x.db").unwrap(),
             StoreUrl::Sqlite("/tmp/x.db".into())
         );
-        let e = StoreUrl::parse("postgres://x").unwrap_err().to_string();
-        assert!(e.contains("sqlite:PATH") && e.contains("esdb://"), "{e}");
+        let pg = StoreUrl::parse("postgres://domreg:s3cret@db.example:5432/domreg").unwrap();
+        assert_eq!(
+            pg.describe(),
+            "the PostgreSQL server at db.example:5432/domreg"
+        );
+        assert!(!format!("{pg:?}").contains("s3cret"));
+        let e = StoreUrl::parse("mysql://x").unwrap_err().to_string();
+        assert!(
+            e.contains("sqlite:PATH") && e.contains("postgres://") && e.contains("esdb://"),
+            "{e}"
+        );
         assert!(StoreUrl::parse("esdb://").is_err());
     }
 }

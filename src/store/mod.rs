@@ -21,7 +21,10 @@ use domreg_events::EventMetadata;
 
 #[cfg(feature = "esdb")]
 pub mod esdb;
+pub mod postgres;
 pub mod sqlite;
+
+mod actor;
 
 mod any;
 pub use any::{LogStore, StoreUrl};

@@ -178,7 +178,7 @@ pub async fn child_nameserver(
     let some = |s: String| Some(s).filter(|s| !s.trim().is_empty());
     let c = DomainChange::ChildNameserver {
         action,
-        host: f.host,
+        host: domreg_events::change::under_domain(&f.host, &domain),
         ipv4: some(f.ipv4),
         ipv6: some(f.ipv6),
     };

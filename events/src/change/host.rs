@@ -35,6 +35,17 @@ pub fn host_name(raw: &str) -> Result<String, String> {
     Ok(host)
 }
 
+/// A child nameserver named by its label alone (`ns1`) is the host of that label under
+/// `domain`; a full name is taken as given (and checked against the domain later).
+pub fn under_domain(host: &str, domain: &str) -> String {
+    let host = host.trim().trim_end_matches('.');
+    if host.contains('.') {
+        host.to_string()
+    } else {
+        format!("{host}.{domain}")
+    }
+}
+
 /// A public IPv4 address in dotted form (a registry refuses private and reserved ones).
 pub fn ipv4(raw: &str) -> Result<String, String> {
     let a: Ipv4Addr = raw.trim().parse().map_err(|_| {

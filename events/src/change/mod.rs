@@ -6,7 +6,7 @@
 mod host;
 mod what;
 
-pub use host::{host_name, ipv4, ipv6};
+pub use host::{host_name, ipv4, ipv6, under_domain};
 pub use what::*;
 
 use chrono::{DateTime, Utc};

@@ -5,28 +5,13 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Row, Rows};
 use uuid::Uuid;
 
-use domreg_events::{AccountId, Actor, EventMetadata};
+use domreg_events::EventMetadata;
+
+pub(super) use crate::store::actor::actor_column;
+use crate::store::actor::parse_actor;
 
 use super::backend;
 use crate::store::{Position, RecordedEvent, StoreError};
-
-/// Actors are stored as `engine`, `admin:<name>` or `customer:<account>`.
-pub(super) fn actor_column(actor: &Actor) -> String {
-    match actor {
-        Actor::Engine => "engine".into(),
-        Actor::Admin(name) => format!("admin:{name}"),
-        Actor::Customer(account) => format!("customer:{account}"),
-    }
-}
-
-fn parse_actor(s: &str) -> Option<Actor> {
-    match s.split_once(':') {
-        None if s == "engine" => Some(Actor::Engine),
-        Some(("admin", name)) => Some(Actor::Admin(name.to_string())),
-        Some(("customer", account)) => AccountId::parse(account).ok().map(Actor::Customer),
-        _ => None,
-    }
-}
 
 pub(super) fn collect(mut rows: Rows<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut out = Vec::new();
