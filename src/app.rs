@@ -38,10 +38,8 @@ pub fn choose_store(url: StoreUrl) {
 
 /// The chosen log alone (verbs that only read it: `log`, `audit`).
 pub async fn open_log(data_dir: &Path) -> Result<LogStore, StoreError> {
-    match CHOSEN_STORE.get() {
-        Some(url) => LogStore::open(url).await,
-        None => LogStore::open(&StoreUrl::in_data_dir(data_dir)).await,
-    }
+    let url = crate::store::remembered::effective(data_dir, CHOSEN_STORE.get())?;
+    LogStore::open(&url).await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,9 +122,9 @@ impl App {
 
     /// Opens the data directory with the log chosen at start ([`choose_store`]).
     pub async fn connect(data_dir: &Path) -> Result<App, AppError> {
-        match CHOSEN_STORE.get() {
-            Some(url) => App::open_at(data_dir, url).await,
-            None => App::open(data_dir),
+        match crate::store::remembered::effective(data_dir, CHOSEN_STORE.get())? {
+            StoreUrl::Sqlite(path) if path == data_dir.join("events.db") => App::open(data_dir),
+            url => App::open_at(data_dir, &url).await,
         }
     }
 

@@ -47,7 +47,7 @@ async fn a_bulk_lock_killed_halfway_and_run_again_changes_every_domain_exactly_o
             );
         }
     });
-    let app = domreg::app::App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     let streams = names.iter().map(|n| {
         let domain = DomainName::parse(n)?;
         let e: DomainEvent = Imported {
@@ -137,7 +137,7 @@ async fn a_bulk_lock_killed_halfway_and_run_again_changes_every_domain_exactly_o
     assert!(w
         .sandbox
         .with_state(|s| names.iter().all(|n| !s.domains[n].transferable)));
-    let app = domreg::app::App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     for n in names.iter().step_by(97) {
         let events = app
             .store

@@ -11,7 +11,6 @@ mod world;
 use world::*;
 
 use chrono::Duration;
-use domreg::app::App;
 use domreg::clock::Clock;
 use domreg::engine::steps;
 use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
@@ -169,7 +168,7 @@ async fn a_crash_after_submitted_is_recovered_and_sent_once_only_when_opensrs_ha
     let w = world().await;
     let order = w.order("crashed.com", OrderKind::Register).await;
     // The engine wrote Submitted and died before (or during) the call.
-    let app = App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     let name = DomainName::parse("crashed.com").unwrap();
     let state = steps::load(&app.store, &name).await.unwrap();
     let events = decide(
@@ -333,7 +332,7 @@ async fn polling_continues_through_transient_faults() {
         Stage::Pending,
         "a transient error keeps the order pending"
     );
-    let app = App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     let log: Vec<String> = app
         .store
         .read_stream("domain-wackelig.de", 0, 100)
@@ -378,7 +377,7 @@ async fn repeated_and_overlapping_rounds_change_nothing_twice() {
         let submitted = s.orders[o].polls;
         assert!(submitted <= 2, "{d}: {submitted} polls");
     }
-    let app = App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     for (d, _) in &orders {
         let events = app
             .store
@@ -503,7 +502,7 @@ async fn engines_stopped_at_any_point_and_restarted_end_every_order_once() {
         engine.run_once().await.unwrap();
         w.advance(Duration::hours(1));
     }
-    let app = App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     for (d, o) in &orders {
         let s = w.state(d).await;
         let order = &s.orders[o];
@@ -545,7 +544,7 @@ async fn engines_stopped_at_any_point_and_restarted_end_every_order_once() {
     domreg::app::catch_up(&app.store, &mut fresh, |_| {})
         .await
         .unwrap();
-    let mut stored = App::open(&w.dir).unwrap();
+    let mut stored = open_app(&w.dir);
     stored.catch_up().await.unwrap();
     for model in domreg_projections::Model::ALL {
         assert_eq!(

@@ -14,7 +14,6 @@ use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use domreg::app::App;
 use domreg::clock::Clock;
 use domreg::opensrs::sandbox::faults::{Fault, FaultRule};
 use domreg::opensrs::sandbox::state::OrderStatus;
@@ -135,7 +134,7 @@ async fn an_unanswered_cancel_backs_off_and_goes_to_the_admin_instead_of_a_blind
         w.advance(Duration::hours(1));
         engine.run_once().await.unwrap();
     }
-    let app = App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     let stream = app
         .store
         .read_stream("domain-silent-cancel.de", 0, usize::MAX)
@@ -153,7 +152,7 @@ async fn an_unanswered_cancel_backs_off_and_goes_to_the_admin_instead_of_a_blind
         [OrderStatus::Waiting]
     );
     // The Async Manager shows why.
-    let mut app = App::open(&w.dir).unwrap();
+    let mut app = open_app(&w.dir);
     app.catch_up().await.unwrap();
     let pending = app
         .models
@@ -182,7 +181,7 @@ fn meta() -> EventMetadata {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_this_build_cannot_fold_is_quarantined_and_everything_else_goes_on() {
     let w = world().await;
-    let app = App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     let poison = |minor| {
         let e: SettingsEvent = AccountCredited {
             account: AccountId::parse("mallory").unwrap(),
@@ -228,7 +227,7 @@ async fn an_event_this_build_cannot_fold_is_quarantined_and_everything_else_goes
     let ledger = support_cli::domreg_ok(&w.dir, &["ledger", "--account", "alice"]);
     assert!(ledger.contains("12.99"), "{ledger}");
 
-    let mut app = App::open(&w.dir).unwrap();
+    let mut app = open_app(&w.dir);
     app.catch_up().await.unwrap();
     let q = app.models.quarantined().unwrap();
     assert_eq!(q.len(), 2, "{q:?}");
@@ -252,7 +251,7 @@ async fn an_event_this_build_cannot_fold_is_quarantined_and_everything_else_goes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_credit_is_refused_before_anything_is_stored() {
     let w = world().await;
-    let head = App::open(&w.dir).unwrap().store.head().await.unwrap();
+    let head = open_app(&w.dir).store.head().await.unwrap();
     let out = Process::new(env!("CARGO_BIN_EXE_domreg"))
         .arg("--data-dir")
         .arg(&w.dir)
@@ -262,7 +261,7 @@ async fn a_huge_credit_is_refused_before_anything_is_stored() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("at most 100000000000.00 USD"), "{stderr}");
-    assert_eq!(App::open(&w.dir).unwrap().store.head().await.unwrap(), head);
+    assert_eq!(open_app(&w.dir).store.head().await.unwrap(), head);
     // Within the bound, but past it together with the balance: refused too.
     support_cli::domreg_ok(&w.dir, &["account", "credit", "alice", "100000000000.00"]);
     let out = Process::new(env!("CARGO_BIN_EXE_domreg"))
@@ -457,7 +456,7 @@ async fn a_submission_stranded_while_the_engine_runs_is_recovered_once_its_lease
     engine.run_once().await.unwrap(); // the engine is running
     let order = w.order("stranded.com", OrderKind::Register).await;
     // Another engine submitted it and then could not record the outcome (a full disk).
-    let app = App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     let name = DomainName::parse("stranded.com").unwrap();
     let state = domreg::engine::steps::load(&app.store, &name)
         .await

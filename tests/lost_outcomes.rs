@@ -28,7 +28,7 @@ fn lose_registrations(w: &World, times: u32) {
 
 async fn event_count(w: &World, domain: &str, ty: &str) -> usize {
     use domreg::store::EventStore;
-    let app = domreg::app::App::open(&w.dir).unwrap();
+    let app = open_app(&w.dir);
     let stream = domain_stream(&DomainName::parse(domain).unwrap());
     app.store
         .read_stream(&stream, 0, usize::MAX)

@@ -484,7 +484,7 @@ async fn a_renewal_in_the_grace_period_works_past_it_the_admin_is_told_to_restor
     text(&w, &["auto-renew", "lapsed.com", "off"]);
     let expires = w.state("lapsed.com").await.expires_at.unwrap();
     let renew = |w: &World| {
-        let mut app = domreg::app::App::open(&w.dir).unwrap();
+        let mut app = open_app(&w.dir);
         let req = OrderRequest {
             domain: "lapsed.com".into(),
             account: "alice".into(),
@@ -527,7 +527,7 @@ async fn a_renewal_in_the_grace_period_works_past_it_the_admin_is_told_to_restor
     text(&w, &["auto-renew", "late.com", "off"]);
     let expires = w.state("late.com").await.expires_at.unwrap();
     w.advance(expires - w.clock_now() + Duration::days(10));
-    let mut app = domreg::app::App::open(&w.dir).unwrap();
+    let mut app = open_app(&w.dir);
     let placed = place_order(
         &mut app,
         OrderRequest {

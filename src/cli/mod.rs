@@ -14,6 +14,7 @@ mod opensrs;
 pub(crate) mod orders;
 mod registrar;
 mod sandbox;
+mod store;
 mod sync;
 mod tld;
 
@@ -123,6 +124,9 @@ pub enum Command {
     /// One change (lock, nameservers, privacy, auto-renew) to many domains, one recorded
     /// change each; the same command again finishes a run that was cut short.
     Bulk(bulk::BulkArgs),
+    /// Which log this data directory uses: `store use postgres://...`, `store show`.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Decide about a late completion `domreg sync` found: charge the customer again, or
     /// let it go.
     Late(sync::LateArgs),
@@ -184,6 +188,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ChildNameservers(args) => hosts::run(&cli.data_dir, args).await,
         Command::IpsTag(args) => manage::ips_tag(&cli.data_dir, args).await,
         Command::Bulk(args) => bulk::bulk(&cli.data_dir, args).await,
+        Command::Store(c) => store::run(&cli.data_dir, c).await,
         Command::Demo { keep, api } => {
             let api = demo_api(&api).await?;
             match keep {

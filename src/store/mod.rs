@@ -25,6 +25,7 @@ pub mod postgres;
 pub mod sqlite;
 
 mod actor;
+pub mod remembered;
 
 mod any;
 pub use any::{LogStore, StoreUrl};

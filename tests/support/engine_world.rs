@@ -14,6 +14,9 @@ use domreg_events::*;
 use super::support_cli;
 use super::support_contacts;
 
+#[path = "postgres.rs"]
+mod pg;
+
 pub const KEY: &str = "engine-test-key-0123456789";
 
 pub fn contacts() -> ContactSet {
@@ -21,10 +24,26 @@ pub fn contacts() -> ContactSet {
 }
 
 pub struct World {
+    /// With `DOMREG_TEST_STORE=postgres`: the throw-away cluster holding this world's log.
+    pub _pg: Option<pg::Postgres>,
     pub _dir: tempfile::TempDir,
     pub dir: std::path::PathBuf,
     pub sandbox: Sandbox,
     pub clock: ManualClock,
+}
+
+/// The data directory's app on its log (its `store.url`, as the CLI's processes use it).
+pub fn open_app(dir: &std::path::Path) -> App {
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current()
+            .block_on(App::connect(dir))
+            .unwrap()
+    })
+}
+
+/// `DOMREG_TEST_STORE=postgres` runs the engine tests on a PostgreSQL log.
+fn on_postgres() -> bool {
+    std::env::var("DOMREG_TEST_STORE").is_ok_and(|s| s == "postgres")
 }
 
 pub fn cli(dir: &std::path::Path, args: &[&str]) {
@@ -41,6 +60,15 @@ pub async fn world() -> World {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
+    let pg = on_postgres()
+        .then(|| tokio::task::block_in_place(|| pg::start("engine test")))
+        .flatten();
+    if on_postgres() && pg.is_none() {
+        panic!("DOMREG_TEST_STORE=postgres but PostgreSQL cannot be started here");
+    }
+    if let Some(pg) = &pg {
+        cli(&d, &["store", "use", &pg.url]);
+    }
     tokio::task::block_in_place(|| {
         support_cli::connect_sandbox(&d, sandbox.addr.port(), KEY, &["com", "de"]);
         for tld in ["com", "de"] {
@@ -59,6 +87,7 @@ pub async fn world() -> World {
         }
     });
     World {
+        _pg: pg,
         _dir: dir,
         dir: d,
         sandbox,
@@ -72,11 +101,11 @@ impl World {
     }
 
     pub fn engine(&self) -> Engine<ManualClock> {
-        Engine::new(App::open(&self.dir).unwrap(), self.clock.clone())
+        Engine::new(open_app(&self.dir), self.clock.clone())
     }
 
     pub async fn order(&self, domain: &str, kind: OrderKind) -> OrderId {
-        let mut app = App::open(&self.dir).unwrap();
+        let mut app = open_app(&self.dir);
         let req = OrderRequest {
             domain: domain.into(),
             account: "alice".into(),
@@ -100,7 +129,7 @@ impl World {
     }
 
     pub async fn state(&self, domain: &str) -> Domain {
-        let app = App::open(&self.dir).unwrap();
+        let app = open_app(&self.dir);
         steps::load(&app.store, &DomainName::parse(domain).unwrap())
             .await
             .unwrap()

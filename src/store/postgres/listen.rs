@@ -39,7 +39,15 @@ async fn listen(url: &str, committed: &watch::Sender<u64>) -> Result<(), tokio_p
     }
     // Whatever committed while we were away is picked up by the subscriptions' next read.
     committed.send_modify(|_| {});
-    while let Some(message) = messages.next().await {
+    loop {
+        let message = tokio::select! {
+            m = messages.next() => m,
+            // Every handle of the store is gone: stop listening.
+            _ = committed.closed() => return Ok(()),
+        };
+        let Some(message) = message else {
+            return Ok(());
+        };
         if let AsyncMessage::Notification(n) = message? {
             if let Ok(head) = n.payload().parse::<u64>() {
                 committed.send_if_modified(|p| {
@@ -49,9 +57,5 @@ async fn listen(url: &str, committed: &watch::Sender<u64>) -> Result<(), tokio_p
                 });
             }
         }
-        if committed.is_closed() {
-            return Ok(());
-        }
     }
-    Ok(())
 }
