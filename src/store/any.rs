@@ -205,6 +205,13 @@ impl EventStore for LogStore {
         each!(self, s => s.append(stream, expected, events).await)
     }
 
+    async fn append_in_order(
+        &self,
+        appends: Vec<super::Append>,
+    ) -> Vec<Result<AppendResult, StoreError>> {
+        each!(self, s => s.append_in_order(appends).await)
+    }
+
     async fn read_stream(
         &self,
         stream: &str,

@@ -25,6 +25,7 @@ pub mod postgres;
 pub mod sqlite;
 
 mod actor;
+pub mod copy;
 pub mod remembered;
 
 mod any;
@@ -145,6 +146,14 @@ impl NewEvent {
 }
 
 /// An event as the log holds it.
+/// One append of [`EventStore::append_in_order`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    pub stream: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
     pub id: Uuid,
@@ -207,6 +216,17 @@ pub trait EventStore: Send + Sync + 'static {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError>;
 
+    /// Several appends that take effect in the given order, as if made one after
+    /// another; a store may pipeline them (queue all, then wait), which a copy of a whole
+    /// log needs. Each has its own result.
+    async fn append_in_order(&self, appends: Vec<Append>) -> Vec<Result<AppendResult, StoreError>> {
+        let mut results = Vec::with_capacity(appends.len());
+        for a in appends {
+            results.push(self.append(&a.stream, a.expected, a.events).await);
+        }
+        results
+    }
+
     /// Reads up to `max` events of `stream`, starting at version `from_version`.
     async fn read_stream(
         &self,
@@ -247,4 +267,39 @@ fn check_batch(stream: &str, events: &[NewEvent]) -> Result<(), StoreError> {
         ));
     }
     Ok(())
+}
+
+/// A reply awaited from a store's writer.
+pub(crate) type Reply = tokio::sync::oneshot::Sender<Result<AppendResult, StoreError>>;
+
+/// [`EventStore::append_in_order`] for a store with one writer fed by a queue: every
+/// append is queued first (by `send`, in order; false when the writer is gone), then
+/// every answer awaited, so the writer commits them in order, many per transaction.
+pub(crate) async fn queue_in_order(
+    appends: Vec<Append>,
+    writer: &str,
+    mut send: impl FnMut(Append, Reply) -> bool,
+) -> Vec<Result<AppendResult, StoreError>> {
+    let stopped = || StoreError::Unavailable(format!("the {writer} has stopped"));
+    let mut answers = Vec::with_capacity(appends.len());
+    for a in appends {
+        if let Err(e) = check_batch(&a.stream, &a.events) {
+            answers.push(Err(e));
+            continue;
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        answers.push(if send(a, reply) {
+            Ok(answer)
+        } else {
+            Err(stopped())
+        });
+    }
+    let mut results = Vec::with_capacity(answers.len());
+    for a in answers {
+        results.push(match a {
+            Ok(answer) => answer.await.unwrap_or_else(|_| Err(stopped())),
+            Err(e) => Err(e),
+        });
+    }
+    results
 }

@@ -218,6 +218,24 @@ impl EventStore for SqliteStore {
         })?
     }
 
+    async fn append_in_order(
+        &self,
+        appends: Vec<super::Append>,
+    ) -> Vec<Result<AppendResult, StoreError>> {
+        super::queue_in_order(appends, "writer thread", |a, reply| {
+            self.inner
+                .writes
+                .send(writer::WriteRequest {
+                    stream: a.stream,
+                    expected: a.expected,
+                    events: a.events,
+                    reply,
+                })
+                .is_ok()
+        })
+        .await
+    }
+
     async fn read_stream(
         &self,
         stream: &str,
