@@ -36,6 +36,11 @@ pub fn choose_store(url: StoreUrl) {
     let _ = CHOSEN_STORE.set(url);
 }
 
+/// The log chosen at start with `--store` / `DOMREG_STORE`, if any.
+pub fn chosen_store() -> Option<&'static StoreUrl> {
+    CHOSEN_STORE.get()
+}
+
 /// The chosen log alone (verbs that only read it: `log`, `audit`).
 pub async fn open_log(data_dir: &Path) -> Result<LogStore, StoreError> {
     let url = crate::store::remembered::effective(data_dir, CHOSEN_STORE.get())?;

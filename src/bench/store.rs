@@ -1,4 +1,5 @@
-//! Throughput of the embedded event store on the local disk.
+//! Throughput of the event store: the embedded one on the local disk, or the server log
+//! named by `--store` (an empty PostgreSQL database, say).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +12,9 @@ use domreg_events::event::{Charged, Requested, Submitted};
 use domreg_events::*;
 
 use super::Figure;
-use crate::store::{EventStore, ExpectedVersion, NewEvent, Position, SqliteStore, StoreError};
+use crate::store::{
+    EventStore, ExpectedVersion, LogStore, NewEvent, Position, SqliteStore, StoreError,
+};
 
 /// How much work each figure does.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +80,20 @@ pub fn sample_event(n: u64) -> NewEvent {
 /// Events are built before each timed phase: the figures measure the store, not the
 /// JSON encoding of the sample events.
 pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreError> {
-    let store = Arc::new(SqliteStore::open(dir.join("bench-events.db"))?);
+    let store = match crate::app::chosen_store() {
+        Some(url) => {
+            let store = LogStore::open(url).await?;
+            if store.head().await? > 0 {
+                return Err(StoreError::InvalidAppend(format!(
+                    "{} already holds events; the bench writes sample events: give it an empty database",
+                    url.describe()
+                )));
+            }
+            store
+        }
+        None => LogStore::Sqlite(SqliteStore::open(dir.join("bench-events.db"))?),
+    };
+    let store = Arc::new(store);
     let mut figures = Vec::new();
     let mut n = 0u64;
     let mut next_events = |count: u64| {
@@ -152,7 +168,7 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
 /// Each writer appends its events in chunks of `per_append`, to its own streams, waiting
 /// for each append to be durable before the next.
 async fn concurrently(
-    store: &Arc<SqliteStore>,
+    store: &Arc<LogStore>,
     per_writer: Vec<Vec<NewEvent>>,
     per_append: usize,
     stream_prefix: &str,
@@ -184,7 +200,7 @@ async fn concurrently(
 /// embedded store's positions are gap-free, so page `k` is exactly positions
 /// `(k * PAGE, (k + 1) * PAGE]` and two workers (one per core) can each read and decode
 /// every other page on their own read connection.
-pub async fn read_and_decode_all(store: &SqliteStore) -> Result<u64, StoreError> {
+pub async fn read_and_decode_all(store: &LogStore) -> Result<u64, StoreError> {
     const PAGE: u64 = 10_000;
     const WORKERS: u64 = 2;
     let workers: Vec<_> = (0..WORKERS)

@@ -213,7 +213,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 print!(
                     "{}",
                     bench::table(
-                        &format!("event store (SQLite in {})", scratch.path().display()),
+                        &match crate::app::chosen_store() {
+                            Some(url) => format!("event store ({})", url.describe()),
+                            None => format!("event store (SQLite in {})", scratch.path().display()),
+                        },
                         &figures
                     )
                 );

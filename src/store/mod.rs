@@ -27,6 +27,7 @@ pub mod sqlite;
 mod actor;
 pub mod copy;
 pub mod remembered;
+mod subscribe;
 
 mod any;
 pub use any::{LogStore, StoreUrl};

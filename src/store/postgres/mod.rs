@@ -19,20 +19,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
-use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio_postgres::{Client, NoTls, Row};
 use uuid::Uuid;
 
 use super::{
-    check_batch, AppendResult, EventStore, EventStream, ExpectedVersion, NewEvent, Position,
-    RecordedEvent, StoreError,
+    AppendResult, EventStore, EventStream, ExpectedVersion, NewEvent, Position, RecordedEvent,
+    StoreError,
 };
 use domreg_events::EventMetadata;
 
 /// The channel appends are announced on.
 const CHANNEL: &str = "domreg_events";
-const PAGE: usize = 1024;
 /// A missed notification (the listener reconnecting) is made up for this soon.
 const POLL_FALLBACK: Duration = Duration::from_secs(1);
 
@@ -155,20 +153,15 @@ impl EventStore for PgStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
-        check_batch(stream, &events)?;
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .writes
-            .send(writer::WriteRequest {
-                stream: stream.to_string(),
-                expected,
-                events,
-                reply,
-            })
-            .map_err(|_| StoreError::Unavailable("the PostgreSQL writer has stopped".into()))?;
-        answer.await.map_err(|_| {
-            StoreError::Unavailable("the PostgreSQL writer stopped before answering".into())
-        })?
+        let append = super::Append {
+            stream: stream.to_string(),
+            expected,
+            events,
+        };
+        let mut results = self.append_in_order(vec![append]).await;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Backend("the writer gave no answer".into())))
     }
 
     async fn append_in_order(
@@ -224,37 +217,12 @@ impl EventStore for PgStore {
     }
 
     fn subscribe_all(&self, after: Option<Position>) -> EventStream {
-        let (tx, rx) = mpsc::channel(PAGE);
-        let store = self.clone();
-        let mut committed = self.inner.committed.clone();
-        tokio::spawn(async move {
-            let mut last = after;
-            loop {
-                committed.borrow_and_update();
-                let page = match store.read_all(last, PAGE).await {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                };
-                if page.is_empty() {
-                    tokio::select! {
-                        _ = committed.changed() => {}
-                        _ = tokio::time::sleep(POLL_FALLBACK) => {}
-                        _ = tx.closed() => return,
-                    }
-                    continue;
-                }
-                for event in page {
-                    last = Some(event.position);
-                    if tx.send(Ok(event)).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        tokio_stream::wrappers::ReceiverStream::new(rx).boxed()
+        super::subscribe::catch_up(
+            self.clone(),
+            self.inner.committed.clone(),
+            after,
+            POLL_FALLBACK,
+        )
     }
 
     async fn head(&self) -> Result<u64, StoreError> {

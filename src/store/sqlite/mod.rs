@@ -9,7 +9,6 @@
 //! subscriptions poll the file, so they see those events too.
 
 mod codec;
-mod subscribe;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -18,11 +17,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 use super::{
-    check_batch, AppendResult, EventStore, EventStream, ExpectedVersion, NewEvent, Position,
-    RecordedEvent, StoreError,
+    AppendResult, EventStore, EventStream, ExpectedVersion, NewEvent, Position, RecordedEvent,
+    StoreError,
 };
 
 const MIGRATIONS: &[&str] = &[include_str!("sql/0001_events.sql")];
@@ -201,21 +200,15 @@ impl EventStore for SqliteStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
-        check_batch(stream, &events)?;
-        let (reply, answer) = oneshot::channel();
-        let request = writer::WriteRequest {
+        let append = super::Append {
             stream: stream.to_string(),
             expected,
             events,
-            reply,
         };
-        self.inner
-            .writes
-            .send(request)
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
-        answer.await.map_err(|_| {
-            StoreError::Unavailable("the writer thread stopped before answering".into())
-        })?
+        let mut results = self.append_in_order(vec![append]).await;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Backend("the writer gave no answer".into())))
     }
 
     async fn append_in_order(
@@ -265,7 +258,13 @@ impl EventStore for SqliteStore {
     }
 
     fn subscribe_all(&self, after: Option<Position>) -> EventStream {
-        subscribe::subscribe(self.clone(), after)
+        // Appends by other processes do not wake us; this is how soon they are seen.
+        super::subscribe::catch_up(
+            self.clone(),
+            self.inner.committed.clone(),
+            after,
+            Duration::from_millis(50),
+        )
     }
 
     /// The last position in the log (0 when empty), as any process has written it.

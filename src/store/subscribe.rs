@@ -1,21 +1,29 @@
-//! Catch-up subscriptions: page through history, then wait for new commits.
+//! Catch-up subscriptions for the SQL stores: page through history, then wait for the
+//! writer's (or a listener's) signal that something committed, or poll.
 
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::SqliteStore;
-use crate::store::{EventStore, EventStream, Position};
+use super::{EventStore, EventStream, Position};
 
 const PAGE: usize = 1024;
-/// Appends by other processes do not wake us; this is how soon they are seen.
-const POLL_OTHER_WRITERS: Duration = Duration::from_millis(50);
 
-pub(super) fn subscribe(store: SqliteStore, after: Option<Position>) -> EventStream {
+/// Every event after `after` of `store`, woken by `committed` and at least every `poll`
+/// (for commits nothing signals: another process's, or a missed notification).
+pub(crate) fn catch_up<S, T>(
+    store: S,
+    mut committed: watch::Receiver<T>,
+    after: Option<Position>,
+    poll: Duration,
+) -> EventStream
+where
+    S: EventStore + Clone + 'static,
+    T: Send + Sync + 'static,
+{
     let (tx, rx) = mpsc::channel(PAGE);
-    let mut committed = store.inner.committed.clone();
     tokio::spawn(async move {
         let mut last = after;
         loop {
@@ -32,7 +40,7 @@ pub(super) fn subscribe(store: SqliteStore, after: Option<Position>) -> EventStr
             if page.is_empty() {
                 tokio::select! {
                     _ = committed.changed() => {}
-                    _ = tokio::time::sleep(POLL_OTHER_WRITERS) => {}
+                    _ = tokio::time::sleep(poll) => {}
                     _ = tx.closed() => return,
                 }
                 continue;
