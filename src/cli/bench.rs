@@ -72,7 +72,8 @@ pub enum Which {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// The embedded event store: durable appends (single, concurrent, batched) and reads.
+    /// The event store: durable appends (single, concurrent, batched) and reads; the
+    /// embedded one, or an empty server log named by --store.
     Store {
         /// Directory for the benchmark's scratch database (removed afterwards); default: the system temp dir.
         #[arg(long)]

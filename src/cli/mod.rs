@@ -35,7 +35,8 @@ pub struct Cli {
     )]
     pub data_dir: PathBuf,
 
-    /// The event log: sqlite:PATH (default: events.db in the data directory), or an
+    /// The event log: sqlite:PATH (default: the data directory's own, `store use`, else
+    /// events.db there), a PostgreSQL server, postgres://USER:PASSWORD@HOST/DB, or an
     /// EventStoreDB / KurrentDB server, esdb://HOST:2113?tls=false or kurrentdb://...
     /// The read models stay in the data directory.
     #[arg(

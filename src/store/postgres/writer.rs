@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{Client, Statement, Transaction};
 use uuid::Uuid;
 
 use super::{backend, connect};
@@ -26,7 +26,7 @@ pub(super) async fn run(
     mut requests: mpsc::UnboundedReceiver<WriteRequest>,
     committed: Arc<watch::Sender<u64>>,
 ) {
-    let mut client: Option<Client> = None;
+    let mut writer: Option<Writer> = None;
     while let Some(first) = requests.recv().await {
         let mut queued = first.events.len();
         let mut batch = vec![first];
@@ -39,10 +39,10 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
-        let results = match client.as_mut().filter(|c| !c.is_closed()) {
-            Some(c) => commit(c, &batch).await,
-            None => match connect(&url).await {
-                Ok(c) => commit(client.insert(c), &batch).await,
+        let results = match writer.as_mut().filter(|w| !w.client.is_closed()) {
+            Some(w) => commit(w, &batch).await,
+            None => match Writer::connect(&url).await {
+                Ok(w) => commit(writer.insert(w), &batch).await,
                 Err(e) => Err(e),
             },
         };
@@ -51,7 +51,7 @@ pub(super) async fn run(
             Err(e) => {
                 // Rolled back: nothing of the batch was written. A broken connection is
                 // opened again for the next batch.
-                client = None;
+                writer = None;
                 let message = e.to_string();
                 batch
                     .iter()
@@ -74,6 +74,50 @@ pub(super) async fn run(
         for (request, result) in batch.into_iter().zip(results) {
             let _ = request.reply.send(result);
         }
+    }
+}
+
+/// The writer's connection and its statements, prepared once (each unprepared query
+/// would cost a round trip of its own to be parsed).
+struct Writer {
+    client: Client,
+    lock: Statement,
+    ids: Statement,
+    versions: Statement,
+    insert: Statement,
+    head: Statement,
+    notify: Statement,
+}
+
+impl Writer {
+    async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = connect(url).await?;
+        let (lock, ids, versions, insert, head, notify) = futures::try_join!(
+            client.prepare("SELECT position FROM domreg_log_head WHERE id = 1 FOR UPDATE"),
+            client.prepare("SELECT event_id, position, stream, version FROM domreg_events WHERE event_id = ANY($1)"),
+            // One backward step down the (stream, version) index per stream: `max(version)
+            // ... GROUP BY` would read every version of a long stream.
+            client.prepare(
+                "SELECT s.stream, (SELECT e.version FROM domreg_events e WHERE e.stream = s.stream ORDER BY e.version DESC LIMIT 1)
+                 FROM UNNEST($1::text[]) AS s(stream)"
+            ),
+            client.prepare(
+                "INSERT INTO domreg_events (position, event_id, stream, version, event_type, schema_version, data, actor, correlation_id, causation_id, at_micros)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::bytea[], $8::text[], $9::bytea[], $10::bytea[], $11::bigint[])"
+            ),
+            client.prepare("UPDATE domreg_log_head SET position = $1 WHERE id = 1"),
+            client.prepare("SELECT pg_notify($1, $2)"),
+        )
+        .map_err(backend)?;
+        Ok(Writer {
+            client,
+            lock,
+            ids,
+            versions,
+            insert,
+            head,
+            notify,
+        })
     }
 }
 
@@ -118,22 +162,30 @@ impl Rows {
 /// the batch at once, decide each request, insert the accepted rows in one statement,
 /// move the head, notify, commit. About seven round trips, however many appends.
 async fn commit(
-    client: &mut Client,
+    writer: &mut Writer,
     batch: &[WriteRequest],
 ) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
+    let Writer {
+        client,
+        lock,
+        ids,
+        versions,
+        insert,
+        head,
+        notify,
+    } = writer;
     let tx = client.transaction().await.map_err(backend)?;
-    let head = tx
-        .query_one(
-            "SELECT position FROM domreg_log_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .await
-        .map_err(backend)?
-        .get::<_, i64>(0) as u64;
-    let mut stored = stored_ids(&tx, batch).await?;
-    let mut versions = stream_versions(&tx, batch).await?;
+    // Pipelined on the one connection, run by the server in this order: the lookups
+    // happen under the head lock.
+    let locked = async { tx.query_one(&*lock, &[]).await.map_err(backend) };
+    let (head_row, mut stored, mut versions) = futures::try_join!(
+        locked,
+        stored_ids(&tx, ids, batch),
+        stream_versions(&tx, versions, batch)
+    )?;
+    let head_at = head_row.get::<_, i64>(0) as u64;
     let mut rows = Rows::default();
-    let mut next = head + 1;
+    let mut next = head_at + 1;
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
         if let Some(answer) = retry_answer(request, &stored) {
@@ -165,39 +217,29 @@ async fn commit(
         }));
     }
     if !rows.position.is_empty() {
-        tx.execute(
-            "INSERT INTO domreg_events (position, event_id, stream, version, event_type, schema_version, data, actor, correlation_id, causation_id, at_micros)
-             SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::bytea[], $8::text[], $9::bytea[], $10::bytea[], $11::bigint[])",
-            &[
-                &rows.position,
-                &rows.id,
-                &rows.stream,
-                &rows.version,
-                &rows.event_type,
-                &rows.schema_version,
-                &rows.data,
-                &rows.actor,
-                &rows.correlation,
-                &rows.causation,
-                &rows.at,
-            ],
-        )
-        .await
-        .map_err(backend)?;
         let new_head = (next - 1) as i64;
-        tx.execute(
-            "UPDATE domreg_log_head SET position = $1 WHERE id = 1",
-            &[&new_head],
-        )
-        .await
-        .map_err(backend)?;
+        let payload = new_head.to_string();
+        let columns: [&(dyn tokio_postgres::types::ToSql + Sync); 11] = [
+            &rows.position,
+            &rows.id,
+            &rows.stream,
+            &rows.version,
+            &rows.event_type,
+            &rows.schema_version,
+            &rows.data,
+            &rows.actor,
+            &rows.correlation,
+            &rows.causation,
+            &rows.at,
+        ];
+        let head_param: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&new_head];
+        let notify_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+            [&super::CHANNEL, &payload];
+        let inserted = tx.execute(&*insert, &columns);
+        let moved = tx.execute(&*head, &head_param);
         // Delivered to every listener when (and only if) the transaction commits.
-        tx.execute(
-            "SELECT pg_notify($1, $2)",
-            &[&super::CHANNEL, &new_head.to_string()],
-        )
-        .await
-        .map_err(backend)?;
+        let notified = tx.execute(&*notify, &notify_params);
+        futures::try_join!(inserted, moved, notified).map_err(backend)?;
     }
     tx.commit().await.map_err(backend)?;
     Ok(results)
@@ -205,19 +247,14 @@ async fn commit(
 
 async fn stored_ids(
     tx: &Transaction<'_>,
+    statement: &Statement,
     batch: &[WriteRequest],
 ) -> Result<HashMap<Uuid, StoredAt>, StoreError> {
     let ids: Vec<Vec<u8>> = batch
         .iter()
         .flat_map(|r| r.events.iter().map(|e| e.id.as_bytes().to_vec()))
         .collect();
-    let rows = tx
-        .query(
-            "SELECT event_id, position, stream, version FROM domreg_events WHERE event_id = ANY($1)",
-            &[&ids],
-        )
-        .await
-        .map_err(backend)?;
+    let rows = tx.query(statement, &[&ids]).await.map_err(backend)?;
     let mut found = HashMap::new();
     for row in rows {
         if let Ok(id) = Uuid::from_slice(row.get::<_, &[u8]>(0)) {
@@ -236,24 +273,20 @@ async fn stored_ids(
 
 async fn stream_versions(
     tx: &Transaction<'_>,
+    statement: &Statement,
     batch: &[WriteRequest],
 ) -> Result<HashMap<String, Option<u64>>, StoreError> {
     let mut streams: Vec<String> = batch.iter().map(|r| r.stream.clone()).collect();
     streams.sort();
     streams.dedup();
-    let rows = tx
-        .query(
-            "SELECT stream, max(version) FROM domreg_events WHERE stream = ANY($1) GROUP BY stream",
-            &[&streams],
-        )
-        .await
-        .map_err(backend)?;
-    let mut versions: HashMap<String, Option<u64>> =
-        streams.into_iter().map(|s| (s, None)).collect();
-    for row in rows {
-        versions.insert(row.get(0), Some(row.get::<_, i64>(1) as u64));
-    }
-    Ok(versions)
+    let rows = tx.query(statement, &[&streams]).await.map_err(backend)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let version: Option<i64> = row.get(1);
+            (row.get::<_, String>(0), version.map(|v| v as u64))
+        })
+        .collect())
 }
 
 /// A request whose events are already stored: the original result if it is exactly a
