@@ -2,6 +2,7 @@
 //! or one JSON object with `--json`.
 
 pub mod audit;
+pub mod copy;
 pub mod engine;
 pub mod models;
 pub mod opensrs;

@@ -72,6 +72,14 @@ pub enum Which {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Moving a log: an embedded log of EVENTS events copied (`store copy`) into the empty
+    /// log --store names, or a second file, and verified.
+    Copy {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// The event store: durable appends (single, concurrent, batched) and reads; the
     /// embedded one, or an empty server log named by --store.
     Store {
@@ -98,6 +106,19 @@ pub enum Which {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
+        Which::Copy { events, dir } => {
+            let scratch = scratch_dir(dir)?;
+            let figures = bench::copy::run(scratch.path(), events).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "bench": "copy", "figures": figures })
+                );
+            } else {
+                print!("{}", bench::table("moving a log (store copy)", &figures));
+            }
+            Ok(())
+        }
         Which::Audit { orders, dir } => {
             let scratch = scratch_dir(dir)?;
             let figures = bench::audit::run(scratch.path(), orders).await?;
