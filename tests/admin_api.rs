@@ -778,7 +778,7 @@ async fn a_half_sent_request_is_cut_off_and_a_network_bind_without_tls_is_refuse
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_send_security_headers_and_show_no_message_a_link_brings() {
     let w = world().await;
-    let (http, cookie) = signed_in(&w).await;
+    let (http, cookie) = w.signed_in().await;
     let page = http
         .get(format!(
             "{}/admin?msg=Your+account+is+suspended&err=Call+0900&flash=forged",
@@ -844,7 +844,7 @@ async fn finished_orders_in_the_api_the_cli_and_the_page() {
 
 /// The page at `path`, as a signed-in admin sees it.
 async fn signed_in_page(w: &World, path: &str) -> String {
-    let (http, cookie) = signed_in(w).await;
+    let (http, cookie) = w.signed_in().await;
     http.get(format!("{}{path}", w.api.base))
         .header("cookie", cookie)
         .send()
@@ -853,28 +853,6 @@ async fn signed_in_page(w: &World, path: &str) -> String {
         .text()
         .await
         .unwrap()
-}
-
-/// A client that does not follow redirects, and the session cookie of a sign-in.
-async fn signed_in(w: &World) -> (reqwest::Client, String) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = http
-        .post(format!("{}/admin/login", w.api.base))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    (http, cookie)
 }
 
 /// Connects the sandbox for .com (12.99 a year) and stores alice's contacts.

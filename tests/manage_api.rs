@@ -231,41 +231,16 @@ async fn contacts_hosts_and_the_ips_tag_over_http_as_the_cli_does() {
     }
 }
 
-/// A client that keeps no redirects, signed in, and the page's CSRF token.
-async fn signed_in(w: &ApiWorld, path: &str) -> (reqwest::Client, String, String, String) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = http
-        .post(format!("{}/admin/login", w.api.base))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let page = http
-        .get(format!("{}{path}", w.api.base))
-        .header("cookie", &cookie)
+/// The page at `path` as a signed-in admin sees it.
+async fn page_of(w: &ApiWorld, http: &reqwest::Client, cookie: &str, path: &str) -> String {
+    http.get(format!("{}{path}", w.api.base))
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token on the page")
-        .to_string();
-    (http, cookie, csrf, page)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +248,14 @@ async fn the_domain_page_changes_contacts_and_child_nameservers() {
     let w = setup().await;
     registered(&w, "page-manage.com").await;
     let path = "/admin/domains/page-manage.com";
-    let (http, cookie, csrf, page) = signed_in(&w, path).await;
+    let (http, cookie) = w.signed_in().await;
+    let page = page_of(&w, &http, &cookie, path).await;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token on the page")
+        .to_string();
     for form in [
         "/contacts\"",
         "/child-nameservers\"",
@@ -320,15 +302,7 @@ async fn the_domain_page_changes_contacts_and_child_nameservers() {
     )
     .await
     .unwrap();
-    let after = http
-        .get(format!("{}{path}", w.api.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = page_of(&w, &http, &cookie, path).await;
     assert!(
         after.contains("admin contact set to Page Ottway"),
         "{after}"

@@ -47,6 +47,32 @@ pub async fn api_world() -> ApiWorld {
     }
 }
 
+impl ApiWorld {
+    /// A client that does not follow redirects, and the session cookie of a sign-in to
+    /// the admin pages.
+    #[allow(dead_code)]
+    pub async fn signed_in(&self) -> (reqwest::Client, String) {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = http
+            .post(format!("{}/admin/login", self.api.base))
+            .form(&[("token", TOKEN)])
+            .send()
+            .await
+            .unwrap();
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        (http, cookie)
+    }
+}
+
 /// The last position in the log (0 when empty): to show a rejected command wrote nothing.
 #[allow(dead_code)]
 pub fn log_head(dir: &std::path::Path) -> i64 {
