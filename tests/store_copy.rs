@@ -93,11 +93,15 @@ async fn a_log_is_copied_resumed_after_a_kill_and_verified() {
         .spawn()
         .unwrap();
     let started = Instant::now();
+    // Only the renamed checkpoint counts: the `.tmp` beside it is not yet one, and a
+    // kill before the rename leaves the run to start over.
     let checkpoint = || {
         std::fs::read_dir(data.join("copy"))
             .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
+            .and_then(|d| {
+                d.filter_map(Result::ok)
+                    .find(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
             .and_then(|e| std::fs::read(e.path()).ok())
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
             .and_then(|v| v["copied"].as_u64())
