@@ -118,6 +118,12 @@ pub async fn catch_up(
 }
 
 impl App {
+    /// Whether the log is this directory's own embedded file, which no engine of another
+    /// directory can write (the directory's lock then makes an engine the only one).
+    pub fn log_is_the_directorys_own(&self) -> bool {
+        matches!(&self.store, LogStore::Sqlite(s) if s.path() == self.data_dir.join("events.db"))
+    }
+
     /// Opens the data directory with its embedded log.
     pub fn open(data_dir: &Path) -> Result<App, AppError> {
         prepare(data_dir)?;

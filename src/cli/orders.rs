@@ -253,8 +253,20 @@ pub struct ServeArgs {
     /// Calls per second a reconciliation makes to OpenSRS at most.
     #[arg(long, env = "DOMREG_SYNC_CALLS_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub sync_calls_per_second: u32,
+    /// With several engines on one server log: how long an engine that stops beating
+    /// keeps its share of the work before the others take it over (3s to 10m).
+    #[arg(long, env = "DOMREG_ENGINE_LEASE", default_value = "30s", value_parser = engine_lease)]
+    pub engine_lease: Duration,
     #[command(flatten)]
     pub api: crate::serve::ApiArgs,
+}
+
+fn engine_lease(s: &str) -> Result<Duration, String> {
+    let d = super::args::duration(s)?;
+    if d < Duration::from_secs(3) || d > Duration::from_secs(600) {
+        return Err(format!("--engine-lease must be 3s to 10m, not {s}"));
+    }
+    Ok(d)
 }
 
 /// The mail settings of `serve`.
@@ -290,7 +302,10 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let engine = Engine::new(App::connect(data_dir).await?, SystemClock)
         .with_exclusive_lock(&lock)
         .with_call_timeout(args.opensrs_timeout)
-        .with_event_feed(chrono::Duration::from_std(args.event_feed_every).ok());
+        .with_event_feed(chrono::Duration::from_std(args.event_feed_every).ok())
+        .sharing(args.engine_lease)
+        .await;
+    let share = engine.share().clone();
     // `--once` delivers its mail before it exits; `serve` delivers on a task of its own.
     let (engine, background_mail) = if args.once {
         (engine.with_mail(mailer), None)
@@ -324,6 +339,7 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             data_dir.to_path_buf(),
             args.sync_every,
             pace,
+            share.clone(),
         ))
     });
     let result =
@@ -332,6 +348,7 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(task) = reconcile {
         task.abort();
     }
+    share.leave().await;
     drop(lock);
     result
 }

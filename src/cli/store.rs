@@ -96,8 +96,17 @@ pub async fn run(data_dir: &Path, command: StoreCommand) -> anyhow::Result<()> {
         }
         StoreCommand::Show => {
             let url = remembered::effective(data_dir, None)?;
-            let head = LogStore::open(&url).await?.head().await?;
-            println!("{} ({head} events)", url.describe());
+            let store = LogStore::open(&url).await?;
+            println!("{} ({} events)", url.describe(), store.head().await?);
+            if let LogStore::Postgres(pg) = &store {
+                let seen = pg.engines_seen().await?;
+                if seen.is_empty() {
+                    println!("no engine has worked on it in the last day");
+                }
+                for (engine, ago) in seen {
+                    println!("engine {engine}: last seen {ago:.0} s ago");
+                }
+            }
         }
     }
     Ok(())

@@ -14,6 +14,7 @@ pub mod place;
 pub mod poll;
 pub mod probe;
 pub mod schedule;
+pub mod share;
 pub mod steps;
 pub mod sync;
 pub mod sync_listing;
@@ -81,6 +82,8 @@ pub struct Engine<C: Clock> {
     /// How often each connection's event feed is read (`None`: never).
     feed_every: Option<chrono::Duration>,
     last_feed: HashMap<String, chrono::DateTime<chrono::Utc>>,
+    /// Which work is this engine's when several share the log.
+    share: share::Share,
 }
 
 /// How often the event feeds are read unless told otherwise.
@@ -121,7 +124,26 @@ impl<C: Clock> Engine<C> {
             exclusive: false,
             feed_every: Some(DEFAULT_FEED_EVERY),
             last_feed: HashMap::new(),
+            share: share::Share::alone(),
         }
+    }
+
+    /// Shares the work with the other engines on a server log (see `share`): this engine
+    /// does only the orders, feeds and rounds it owns, and takes over a dead engine's
+    /// share once that engine's `lease` lapses. On the embedded log it works alone.
+    pub async fn sharing(mut self, lease: Duration) -> Self {
+        self.share = share::Share::join(&self.app.store, &self.id, lease).await;
+        self
+    }
+
+    /// This engine's place among the engines sharing its log.
+    pub fn share(&self) -> &share::Share {
+        &self.share
+    }
+
+    /// The name this engine goes by in leases and among the engines sharing a log.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Reads every connection's event feed this often (`None` or zero: not at all).
@@ -151,6 +173,7 @@ impl<C: Clock> Engine<C> {
                 .last_feed
                 .get(&config.title)
                 .is_some_and(|t| now < *t + every)
+                || !self.share.owns(&format!("feed {}", config.title))
             {
                 continue;
             }
@@ -173,7 +196,7 @@ impl<C: Clock> Engine<C> {
         &mut self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, EngineError> {
-        if self.app.models.lapsed_changes(now)?.is_empty() {
+        if !self.share.owns("change recovery") || self.app.models.lapsed_changes(now)?.is_empty() {
             return Ok(0);
         }
         let mut clients = HashMap::new();
@@ -190,9 +213,11 @@ impl<C: Clock> Engine<C> {
         Ok(n)
     }
 
-    /// Marks this engine as the holder of its data directory's lock.
+    /// Marks this engine as the holder of its data directory's lock. That makes it the
+    /// only engine on its log only when the log is the directory's own embedded file: on
+    /// any other log, engines of other directories may hold submissions' leases.
     pub fn with_exclusive_lock(mut self, _lock: &crate::lock::DataDirLock) -> Self {
-        self.exclusive = true;
+        self.exclusive = self.app.log_is_the_directorys_own();
         self
     }
 
@@ -262,7 +287,7 @@ impl<C: Clock> Engine<C> {
         let mut jobs = Vec::new();
         let mut round = Round::default();
         // Warnings and automatic renewals: at start, then once a day.
-        if self.last_expiry_round != Some(now.date_naive()) {
+        if self.last_expiry_round != Some(now.date_naive()) && self.share.owns("expiry round") {
             let mut clients = HashMap::new();
             for config in self.app.models.registrars()? {
                 if let Ok(client) = self.client(&config.title) {
@@ -287,6 +312,9 @@ impl<C: Clock> Engine<C> {
         let every_submission = self.exclusive && !self.started;
         self.started = true;
         for due in self.app.models.due_work(now, every_submission, 10_000)? {
+            if !self.share.owns(&due.order_id.to_string()) {
+                continue;
+            }
             let Ok(domain) = DomainName::parse(&due.domain) else {
                 continue;
             };
@@ -364,9 +392,14 @@ impl<C: Clock> Engine<C> {
             self.app.catch_up().await?;
         }
         if let Some(mailer) = &self.mailer {
-            match crate::notify::compose::compose(&self.app.store, mailer).await {
-                Ok(n) => round.mails_queued = n,
-                Err(e) => round.errors.push(format!("notifications: {e}")),
+            // One engine composes the mail of a shared log, from the shared cursor; each
+            // delivers what it queued.
+            if self.share.owns("mail") {
+                let cursor = crate::notify::compose::MailCursor::new(mailer, self.share.store());
+                match crate::notify::compose::compose(&self.app.store, mailer, &cursor).await {
+                    Ok(n) => round.mails_queued = n,
+                    Err(e) => round.errors.push(format!("notifications: {e}")),
+                }
             }
             if self.deliver_in_round {
                 round.mail = mailer.deliver().await;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use domreg_events::*;
 
 use super::{Mail, Mailer};
+use crate::store::postgres::PgStore;
 use crate::store::{EventStore, Position, RecordedEvent, StoreError};
 
 /// Where the notifier has read the log to, kept in `mail/cursor`.
@@ -61,11 +62,76 @@ struct Digest {
     last: Option<Position>,
 }
 
+/// Where the notifier has read the log to: `mail/cursor` in the data directory when the
+/// engine is alone on its log; in the shared store when several engines share one, so
+/// the mail is composed once whichever engine composes it.
+pub struct MailCursor<'a> {
+    local: Cursor,
+    shared: Option<&'a PgStore>,
+}
+
+/// The shared cursor's name.
+const SHARED: &str = "mail";
+
+fn show(p: Position) -> String {
+    format!("{}/{}", p.commit, p.prepare)
+}
+
+fn read(text: &str) -> Option<Position> {
+    let (c, p) = text.trim().split_once('/')?;
+    Some(Position {
+        commit: c.parse().ok()?,
+        prepare: p.parse().ok()?,
+    })
+}
+
+impl<'a> MailCursor<'a> {
+    pub fn new(mailer: &Mailer, shared: Option<&'a PgStore>) -> Self {
+        MailCursor {
+            local: Cursor::new(mailer),
+            shared,
+        }
+    }
+
+    /// The position mailed to, and the shared value it was read as (for the swap).
+    async fn load(&self) -> Result<(Option<Position>, Option<String>), StoreError> {
+        let Some(store) = self.shared else {
+            return Ok((self.local.load(), None));
+        };
+        match store.cursor(SHARED).await? {
+            Some(raw) => Ok((read(&raw), Some(raw))),
+            // The first engine to share the log carries on from where it mailed alone.
+            None => Ok((self.local.load(), None)),
+        }
+    }
+
+    /// Moves the cursor from what `load` read to `to`; false if another engine moved
+    /// the shared one first (its mail for these events is composed, so ours is dropped).
+    async fn save(&self, read: Option<String>, to: Position) -> Result<bool, StoreError> {
+        let local = self
+            .local
+            .save(to)
+            .map_err(|e| StoreError::Unavailable(format!("cannot save the mail cursor: {e}")));
+        match self.shared {
+            None => local.map(|()| true),
+            Some(store) => store.advance_cursor(SHARED, read.as_deref(), &show(to)).await,
+        }
+    }
+}
+
 /// Turns the events after the cursor into queued mails and moves the cursor. Without a
 /// cursor (a fresh install) it starts at the end of the log: history is not mailed.
-pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize, StoreError> {
-    let cursor = Cursor::new(mailer);
-    let mut after = match cursor.load() {
+///
+/// Alone, the mail is queued before the cursor moves (a crash between the two mails
+/// nothing twice: a mail's key is its event's). Shared, the cursor is swapped first and
+/// only the winner queues, so two engines never both mail one event.
+pub async fn compose<S: EventStore>(
+    store: &S,
+    mailer: &Mailer,
+    cursor: &MailCursor<'_>,
+) -> Result<usize, StoreError> {
+    let (start, raw) = cursor.load().await?;
+    let mut after = match start {
         Some(p) => Some(p),
         None => {
             let mut last = None;
@@ -77,12 +143,12 @@ pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize,
                 }
             }
             if let Some(p) = last {
-                let _ = cursor.save(p);
+                cursor.save(raw.clone(), p).await?;
             }
-            last
+            return Ok(0);
         }
     };
-    let mut queued = 0;
+    let mut mails = Vec::new();
     let mut digest = Digest::default();
     loop {
         let page = store.read_all(after, 1_000).await?;
@@ -90,7 +156,7 @@ pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize,
             break;
         };
         for e in &page {
-            queued += mail_for(store, mailer, e, &mut digest).await?;
+            mail_for(store, e, &mut digest, &mut mails).await?;
         }
         after = Some(last);
     }
@@ -138,25 +204,38 @@ pub async fn compose<S: EventStore>(store: &S, mailer: &Mailer) -> Result<usize,
             body,
             attempts: 0,
         };
-        queued += usize::from(
-            mailer
-                .queue(&mail)
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-        );
+        mails.push(mail);
     }
-    if let Some(p) = after {
-        cursor
-            .save(p)
-            .map_err(|e| StoreError::Unavailable(format!("cannot save the mail cursor: {e}")))?;
+    let Some(to) = after.filter(|p| Some(*p) != start) else {
+        return Ok(0);
+    };
+    let queue = |mails: &[Mail]| -> Result<usize, StoreError> {
+        let mut queued = 0;
+        for mail in mails {
+            let new = mailer
+                .queue(mail)
+                .map_err(|err| StoreError::Unavailable(err.to_string()))?;
+            queued += usize::from(new);
+        }
+        Ok(queued)
+    };
+    if cursor.shared.is_some() {
+        if !cursor.save(raw, to).await? {
+            return Ok(0);
+        }
+        queue(&mails)
+    } else {
+        let queued = queue(&mails)?;
+        cursor.save(raw, to).await?;
+        Ok(queued)
     }
-    Ok(queued)
 }
 
 async fn mail_for<S: EventStore>(
     store: &S,
-    mailer: &Mailer,
     e: &RecordedEvent,
     digest: &mut Digest,
+    out: &mut Vec<Mail>,
 ) -> Result<usize, StoreError> {
     let Ok(event) = e.decode_domain() else {
         return Ok(0);
@@ -325,11 +404,8 @@ async fn mail_for<S: EventStore>(
             body,
             attempts: 0,
         };
-        queued += usize::from(
-            mailer
-                .queue(&mail)
-                .map_err(|err| StoreError::Unavailable(err.to_string()))?,
-        );
+        out.push(mail);
+        queued += 1;
     }
     Ok(queued)
 }

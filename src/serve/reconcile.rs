@@ -8,15 +8,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::app::App;
+use crate::engine::share::Share;
 use crate::engine::sync::{last_reports, sync};
 use crate::engine::sync_listing::Pace;
 
 /// Runs until aborted.
-pub async fn run(data_dir: PathBuf, every: Duration, pace: Pace) {
+pub async fn run(data_dir: PathBuf, every: Duration, pace: Pace, share: Share) {
     let every_chrono = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::days(1));
     tokio::time::sleep(every.min(Duration::from_secs(300))).await;
     loop {
-        if let Err(e) = round(&data_dir, every_chrono, pace).await {
+        if let Err(e) = round(&data_dir, every_chrono, pace, &share).await {
             tracing::warn!(error = %e, "reconciliation round failed; tried again later");
         }
         tokio::time::sleep(every.min(Duration::from_secs(60))).await;
@@ -27,6 +28,7 @@ async fn round(
     data_dir: &std::path::Path,
     every: chrono::Duration,
     pace: Pace,
+    share: &Share,
 ) -> anyhow::Result<()> {
     let mut app = App::connect(data_dir).await?;
     app.catch_up().await?;
@@ -37,7 +39,8 @@ async fn round(
             .get(&config.title)
             .and_then(|r| r.finished_at)
             .is_none_or(|t| now - t >= every);
-        if !due {
+        // With several engines on the log, each connection is one engine's to reconcile.
+        if !due || !share.owns(&format!("reconcile {}", config.title)) {
             continue;
         }
         let client = match crate::engine::client_for(&app, &config.title) {

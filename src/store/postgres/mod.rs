@@ -13,6 +13,7 @@
 //!   slow poll covers a listener that is reconnecting.
 
 mod listen;
+mod peers;
 mod writer;
 
 use std::sync::Arc;

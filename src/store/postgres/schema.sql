@@ -23,3 +23,14 @@ CREATE TABLE IF NOT EXISTS domreg_log_head (
     position BIGINT  NOT NULL
 );
 INSERT INTO domreg_log_head (id, position) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+-- Not events: which engines are alive (each refreshes its row; the server's clock decides
+-- who has lapsed, so the engines' clocks need not agree) and the few cursors the engines
+-- share (where the notifier has mailed to), moved by compare-and-set.
+CREATE TABLE IF NOT EXISTS domreg_engines (
+    id      TEXT        PRIMARY KEY,
+    seen_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS domreg_cursors (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
