@@ -158,7 +158,9 @@ mod tests {
     use super::*;
 
     fn engines(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("host{i}:100{i}:abcdef0{i}")).collect()
+        (0..n)
+            .map(|i| format!("host{i}:100{i}:abcdef0{i}"))
+            .collect()
     }
 
     #[test]

@@ -114,7 +114,11 @@ impl<'a> MailCursor<'a> {
             .map_err(|e| StoreError::Unavailable(format!("cannot save the mail cursor: {e}")));
         match self.shared {
             None => local.map(|()| true),
-            Some(store) => store.advance_cursor(SHARED, read.as_deref(), &show(to)).await,
+            Some(store) => {
+                store
+                    .advance_cursor(SHARED, read.as_deref(), &show(to))
+                    .await
+            }
         }
     }
 }
