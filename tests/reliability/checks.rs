@@ -2,7 +2,6 @@
 //! verify`, `domreg domains`) and the sandbox's own state.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -28,10 +27,28 @@ pub struct OrderFacts {
     pub escalated: bool,
 }
 
-/// Every order in the log, by id.
-pub fn orders_in_log(dir: &Path) -> BTreeMap<String, OrderFacts> {
+/// `(event type, data, time)` of every event of the log the suite runs on, in order:
+/// the data directory's own file, or the PostgreSQL log its engines share.
+pub async fn log_rows(ep: &Endpoints) -> Vec<(String, Vec<u8>, i64)> {
+    if let Some(url) = &ep.store {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("the PostgreSQL log answers");
+        tokio::spawn(connection);
+        let rows = client
+            .query(
+                "SELECT event_type, data, at_micros FROM domreg_events ORDER BY position",
+                &[],
+            )
+            .await
+            .expect("the PostgreSQL log reads");
+        return rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    }
     let conn = rusqlite::Connection::open_with_flags(
-        dir.join("events.db"),
+        ep.dir.join("events.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .expect("the log opens");
@@ -39,17 +56,16 @@ pub fn orders_in_log(dir: &Path) -> BTreeMap<String, OrderFacts> {
         .prepare("SELECT event_type, data, at_micros FROM events ORDER BY position")
         .unwrap();
     let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// Every order in the log, by id.
+pub async fn orders_in_log(ep: &Endpoints) -> BTreeMap<String, OrderFacts> {
+    let rows = log_rows(ep).await;
     let mut orders: BTreeMap<String, OrderFacts> = BTreeMap::new();
-    for row in rows {
-        let (event_type, data, at) = row.unwrap();
+    for (event_type, data, at) in rows {
         let v: Value = serde_json::from_slice(&data).unwrap_or(Value::Null);
         if event_type == "AccountCredited" {
             continue;
@@ -82,8 +98,9 @@ pub fn orders_in_log(dir: &Path) -> BTreeMap<String, OrderFacts> {
 }
 
 /// Orders that have not ended yet and wait for the engine (not for an admin).
-pub fn open_orders(dir: &Path) -> usize {
-    orders_in_log(dir)
+pub async fn open_orders(ep: &Endpoints) -> usize {
+    orders_in_log(ep)
+        .await
         .values()
         .filter(|o| o.ends.is_empty() && !o.escalated)
         .count()
@@ -91,23 +108,13 @@ pub fn open_orders(dir: &Path) -> usize {
 
 /// Each account's balance summed by the suite itself from the log's money events:
 /// credits minus charges plus refunds, per `(account, currency)`.
-pub fn balances_from_log(dir: &Path) -> BTreeMap<(String, String), i64> {
-    let conn = rusqlite::Connection::open_with_flags(
-        dir.join("events.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("the log opens");
-    let mut stmt = conn
-        .prepare("SELECT event_type, data FROM events WHERE event_type IN ('AccountCredited', 'Charged', 'Refunded')")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })
-        .unwrap();
+pub async fn balances_from_log(ep: &Endpoints) -> BTreeMap<(String, String), i64> {
+    let rows = log_rows(ep).await;
     let mut sums = BTreeMap::new();
-    for row in rows {
-        let (t, data) = row.unwrap();
+    for (t, data, _) in rows {
+        if !matches!(t.as_str(), "AccountCredited" | "Charged" | "Refunded") {
+            continue;
+        }
         let v: Value = serde_json::from_slice(&data).unwrap_or(Value::Null);
         let key = (
             v["account"].as_str().unwrap_or_default().to_string(),
@@ -137,7 +144,7 @@ pub struct Verdict {
 
 pub async fn check(ep: &Endpoints, acks: &Acks) -> Verdict {
     let mut v = Verdict::default();
-    let orders = orders_in_log(&ep.dir);
+    let orders = orders_in_log(ep).await;
 
     for id in &acks.orders {
         if !orders.contains_key(id) {
@@ -240,7 +247,7 @@ pub async fn check(ep: &Endpoints, acks: &Acks) -> Verdict {
     }
 
     // Money: the ledger's balances equal the suite's own sum of the log's money events.
-    let expected = balances_from_log(&ep.dir);
+    let expected = balances_from_log(ep).await;
     match cli(&ep.dir, &["ledger", "--json", "--limit", "1"]).await {
         Ok(out) => {
             let ledger: Value = serde_json::from_str(&out).unwrap_or(Value::Null);

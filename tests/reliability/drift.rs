@@ -39,7 +39,7 @@ pub async fn scenario(seed: u64) -> bool {
     let serve_args = ["--event-feed-every", "1s", "--sync-every", "3s"]
         .map(String::from)
         .to_vec();
-    let mut world = World::start(dir.path(), serve_args).await;
+    let mut world = World::start(dir.path(), serve_args, None).await;
     let ep = world.ep.clone();
     let mut rng = StdRng::seed_from_u64(seed);
     println!("reliability[drift]: seed {seed}, {DOMAINS} domains, {ROUNDS} kills with changes behind the engine's back");

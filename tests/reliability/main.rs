@@ -4,14 +4,18 @@
 //! 20% of calls), then the log, the read models and the sandbox checked against each other.
 //! The drift scenario changes domains at OpenSRS behind the engine's back while it is
 //! killed, and checks that domreg's view ends equal to the sandbox's.
+//! The crash-pg scenario runs the crash scenario with two engines sharing a PostgreSQL
+//! log (a throw-away cluster), the kills alternating between them.
 //!
 //! `cargo test --test reliability` runs the bounded version CI runs. Longer runs:
 //! `cargo test --release --test reliability -- --kills 200 --orders 2000 [--seed N]
-//! [--only crash|soak|drift]`. Exits non-zero on any violation, printing the seed to replay.
+//! [--only crash|crash-pg|soak|drift]`. Exits non-zero on any violation, printing the seed to replay.
 
 mod checks;
 mod drift;
 mod load;
+#[path = "../support/postgres.rs"]
+mod pg;
 mod world;
 
 use std::sync::Arc;
@@ -71,14 +75,28 @@ fn faults() -> serde_json::Value {
     json!(rules)
 }
 
-async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) -> bool {
+/// One scenario; with `store` (a PostgreSQL URL), two engines share that log and the
+/// kills alternate between them.
+async fn scenario(
+    name: &str,
+    seed: u64,
+    orders: u64,
+    kills: u64,
+    soak: bool,
+    store: Option<String>,
+) -> bool {
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let serve_args = if soak {
-        vec!["--opensrs-timeout".to_string(), "3s".to_string()]
-    } else {
-        vec![]
-    };
-    let world = world::World::start(dir.path(), serve_args).await;
+    let mut serve_args: Vec<String> = Vec::new();
+    if soak {
+        serve_args.extend(["--opensrs-timeout".into(), "3s".into()]);
+    }
+    if store.is_some() {
+        // A killed engine's submission in flight waits for its lease (the call timeout
+        // and 30 s) before the other recovers it; its polls, for the engine lease.
+        serve_args.extend(["--opensrs-timeout".into(), "5s".into()]);
+        serve_args.extend(["--engine-lease".into(), "3s".into()]);
+    }
+    let world = world::World::start(dir.path(), serve_args, store).await;
     if soak {
         world.ep.sandbox_post("/sandbox/faults", faults()).await;
         // A registry that answers by time, and later than the one-minute deadline: an
@@ -106,7 +124,7 @@ async fn scenario(name: &str, seed: u64, orders: u64, kills: u64, soak: bool) ->
     // its one-minute deadline, and one OpenSRS has no trace of is sent once more and
     // waits again).
     let settle = Instant::now();
-    while checks::open_orders(&ep.dir) > 0 && settle.elapsed() < Duration::from_secs(300) {
+    while checks::open_orders(&ep).await > 0 && settle.elapsed() < Duration::from_secs(300) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     println!(
@@ -171,7 +189,22 @@ async fn main() {
     let o = options();
     let mut ok = true;
     if o.only.as_deref().is_none_or(|s| s == "crash") {
-        ok &= scenario("crash", o.seed, o.orders, o.kills, false).await;
+        ok &= scenario("crash", o.seed, o.orders, o.kills, false, None).await;
+    }
+    if o.only.as_deref().is_none_or(|s| s == "crash-pg") {
+        if let Some(cluster) = pg::start("reliability crash-pg") {
+            let (orders, kills) = (o.orders / 2, o.kills / 2);
+            let url = Some(cluster.url.clone());
+            ok &= scenario(
+                "crash-pg",
+                o.seed.wrapping_add(3),
+                orders,
+                kills,
+                false,
+                url,
+            )
+            .await;
+        }
     }
     if o.only.as_deref().is_none_or(|s| s == "soak") {
         ok &= scenario(
@@ -180,6 +213,7 @@ async fn main() {
             o.orders / 2,
             o.kills / 4,
             true,
+            None,
         )
         .await;
     }

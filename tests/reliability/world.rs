@@ -26,6 +26,14 @@ pub struct Endpoints {
     pub sandbox_url: String,
     pub api_url: String,
     pub http: reqwest::Client,
+    /// The PostgreSQL log the engines share, when the scenario runs on one.
+    pub store: Option<String>,
+}
+
+/// A second engine on the shared log: a data directory of its own, no API.
+pub struct Peer {
+    pub dir: PathBuf,
+    pub child: Option<Child>,
 }
 
 pub struct World {
@@ -34,6 +42,9 @@ pub struct World {
     pub serve: Option<Child>,
     /// Extra `serve` arguments (the soak's shorter OpenSRS timeout).
     pub serve_args: Vec<String>,
+    /// On a shared log, the second engine; the kills alternate between the two.
+    pub peer: Option<Peer>,
+    kills: u64,
 }
 
 fn domreg() -> Command {
@@ -65,7 +76,12 @@ async fn must(dir: &Path, args: &[&str]) {
 }
 
 impl World {
-    pub async fn start(dir: &Path, serve_args: Vec<String>) -> World {
+    /// Starts the sandbox and configures `dir`; with `store` (a PostgreSQL URL) the data
+    /// directory uses that log and a second engine with a directory of its own shares it.
+    pub async fn start(dir: &Path, serve_args: Vec<String>, store: Option<String>) -> World {
+        if let Some(url) = &store {
+            must(dir, &["store", "use", url]).await;
+        }
         let port = free_port();
         let sandbox = domreg()
             .args([
@@ -204,29 +220,58 @@ impl World {
                 sandbox_url,
                 api_url: format!("http://127.0.0.1:{}", free_port()),
                 http,
+                store: store.clone(),
             },
             sandbox,
             serve: None,
             serve_args,
+            peer: None,
+            kills: 0,
         };
+        if let Some(url) = &store {
+            // The key is each data directory's secret, never in the shared log.
+            let peer = dir.join("second-engine");
+            must(&peer, &["store", "use", url]).await;
+            must(&peer, &["registrar", "update", "main", "--key", KEY]).await;
+            w.peer = Some(Peer {
+                dir: peer,
+                child: None,
+            });
+        }
         w.start_serve().await;
         w
     }
 
+    /// Starts whichever engine is not running.
     pub async fn start_serve(&mut self) {
-        let addr = self.ep.api_url.trim_start_matches("http://").to_string();
-        let child = domreg()
-            .arg("--data-dir")
-            .arg(&self.ep.dir)
-            .args(["serve", "--tick", "200ms", "--listen", &addr])
+        if self.serve.is_none() {
+            let addr = self.ep.api_url.trim_start_matches("http://").to_string();
+            let child = self
+                .engine(&self.ep.dir)
+                .args(["--listen", &addr])
+                .spawn()
+                .expect("domreg serve starts");
+            self.serve = Some(child);
+        }
+        if let Some(peer) = self.peer.as_ref().filter(|p| p.child.is_none()) {
+            let child = self.engine(&peer.dir).spawn().expect("domreg serve starts");
+            if let Some(p) = self.peer.as_mut() {
+                p.child = Some(child);
+            }
+        }
+    }
+
+    fn engine(&self, dir: &Path) -> Command {
+        let mut c = domreg();
+        c.arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--tick", "200ms"])
             .args(&self.serve_args)
             .env("DOMREG_API_TOKEN", TOKEN)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("domreg serve starts");
-        self.serve = Some(child);
+            .stderr(Stdio::null());
+        c
     }
 
     /// Starts `serve` again if it exited (a second engine held the lock as it started).
@@ -240,29 +285,25 @@ impl World {
         }
     }
 
-    /// SIGKILL: no chance to finish anything.
+    /// SIGKILL: no chance to finish anything. On a shared log, every other kill hits
+    /// the second engine.
     pub async fn kill_serve(&mut self) {
-        if let Some(mut child) = self.serve.take() {
+        self.kills += 1;
+        let child = match self.peer.as_mut() {
+            Some(peer) if self.kills % 2 == 0 => peer.child.take(),
+            _ => self.serve.take(),
+        };
+        if let Some(mut child) = child {
             let _ = child.start_kill();
             let _ = child.wait().await;
         }
     }
 
-    /// SIGTERM, then wait.
+    /// SIGTERM, then wait (both engines, on a shared log).
     pub async fn stop_serve(&mut self) {
-        if let Some(mut child) = self.serve.take() {
-            if let Some(pid) = child.id() {
-                let _ = std::process::Command::new("kill")
-                    .args(["-TERM", &pid.to_string()])
-                    .status();
-            }
-            if tokio::time::timeout(Duration::from_secs(20), child.wait())
-                .await
-                .is_err()
-            {
-                let _ = child.start_kill();
-                let _ = child.wait().await;
-            }
+        let peer = self.peer.as_mut().and_then(|p| p.child.take());
+        for child in [self.serve.take(), peer].into_iter().flatten() {
+            stop(child).await;
         }
     }
 
@@ -270,6 +311,21 @@ impl World {
         self.stop_serve().await;
         let _ = self.sandbox.start_kill();
         let _ = self.sandbox.wait().await;
+    }
+}
+
+async fn stop(mut child: Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    if tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
     }
 }
 
