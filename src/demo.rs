@@ -15,7 +15,7 @@ use crate::opensrs::sandbox::{Sandbox, SandboxConfig};
 use crate::opensrs::Secret;
 use crate::store::{EventStore, ExpectedVersion, Position};
 
-const DEMO_KEY: &str = "demo-key-0123456789abcdef";
+pub const DEMO_KEY: &str = "demo-key-0123456789abcdef";
 
 fn demo_contacts() -> ContactSet {
     ContactSet::all(Contact {

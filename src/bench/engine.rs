@@ -12,7 +12,7 @@ use super::Figure;
 use crate::app::App;
 use crate::clock::ManualClock;
 use crate::engine::Engine;
-use crate::store::NewEvent;
+use crate::store::{EventStore, NewEvent, StoreUrl};
 
 fn contacts() -> ContactSet {
     ContactSet::all(Contact {
@@ -72,78 +72,155 @@ async fn place(app: &App, n: u64, tld: &str, tag: &str) -> anyhow::Result<()> {
     super::append_new_streams(&app.store, streams).await
 }
 
+/// Engines on one log, each with its own data directory and read models, stepped in
+/// lock-step rounds (all at once, then the clock moves).
+struct Engines {
+    engines: Vec<Engine<ManualClock>>,
+}
+
+impl Engines {
+    /// One round on every engine at once: whether any did anything.
+    async fn round(&mut self) -> anyhow::Result<bool> {
+        let rounds = futures::future::join_all(self.engines.iter_mut().map(|e| e.run_once())).await;
+        let mut did = false;
+        for r in rounds {
+            let r = r?;
+            anyhow::ensure!(r.errors.is_empty(), "engine errors: {:?}", r.errors);
+            did |= r.did_anything();
+        }
+        Ok(did)
+    }
+
+    async fn registered(&mut self) -> anyhow::Result<u64> {
+        let first = &mut self.engines[0];
+        first.app.catch_up().await?;
+        Ok(first
+            .app
+            .models
+            .domains(None, usize::MAX >> 1)?
+            .iter()
+            .filter(|d| d.status == "registered")
+            .count() as u64)
+    }
+
+    async fn pending(&mut self) -> anyhow::Result<u64> {
+        let first = &mut self.engines[0];
+        first.app.catch_up().await?;
+        Ok(first.app.models.pending_count()? as u64)
+    }
+}
+
+/// The end-to-end figures on the embedded log (`store` none) or on a server log, with
+/// `engines` engines sharing it (more than one needs a server log), and the OpenSRS calls
+/// all the orders cost.
 pub async fn run(
     dir: &std::path::Path,
     orders: u64,
     async_orders: u64,
-) -> anyhow::Result<Vec<Figure>> {
+    store: Option<&StoreUrl>,
+    engines: usize,
+) -> anyhow::Result<(Vec<Figure>, std::collections::BTreeMap<String, u64>)> {
+    anyhow::ensure!(
+        (1..=16).contains(&engines),
+        "--engines must be 1 to 16, not {engines}"
+    );
+    anyhow::ensure!(
+        engines == 1 || store.is_some(),
+        "several engines need a server log: give --store postgres://..."
+    );
     let sandbox = crate::demo::start_sandbox().await?;
-    let mut app = App::open(dir)?;
+    let open = |i: usize| {
+        let dir = dir.join(format!("engine{i}"));
+        async move {
+            Ok::<App, anyhow::Error>(match store {
+                None => App::open(&dir)?,
+                Some(url) => App::open_at(&dir, url).await?,
+            })
+        }
+    };
+    let mut app = open(0).await?;
+    anyhow::ensure!(
+        app.store.head().await? == 0,
+        "the benchmark needs an empty log; {} holds events",
+        store.map_or("the scratch directory".into(), |u| u.describe())
+    );
     crate::demo::configure(&mut app, sandbox.addr.port(), &["com", "de"], 3_600).await?;
     let clock = ManualClock::new(Utc::now());
-    let mut engine = Engine::new(App::open(dir)?, clock.clone());
-    engine.concurrency = 64;
+    let mut all = Vec::new();
+    for i in 0..engines {
+        let app = open(i).await?;
+        app.secrets.put(
+            "sandbox",
+            &crate::opensrs::Secret::new(crate::demo::DEMO_KEY),
+        )?;
+        let mut engine = Engine::new(app, clock.clone())
+            .sharing(std::time::Duration::from_secs(10))
+            .await;
+        engine.concurrency = 64;
+        all.push(engine);
+    }
+    // Every engine has beaten once it joined; one more beat each and they all agree.
+    if engines > 1 {
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    }
+    let mut fleet = Engines { engines: all };
     let mut figures = Vec::new();
+    let on = if engines == 1 {
+        String::new()
+    } else {
+        format!(", {engines} engines")
+    };
 
     place(&app, orders, "com", "sync").await?;
+    let calls_before = sandbox.with_state(|s| s.counters.calls.clone());
     let start = Instant::now();
-    loop {
-        let round = engine.run_once().await?;
-        if !round.errors.is_empty() {
-            anyhow::bail!("engine errors: {:?}", round.errors);
-        }
-        if !round.did_anything() {
-            break;
-        }
-    }
+    while fleet.round().await? {}
     let elapsed = start.elapsed();
-    let confirmed = engine
-        .app
-        .models
-        .domains(None, usize::MAX >> 1)?
-        .iter()
-        .filter(|d| d.status == "registered")
-        .count() as u64;
+    let confirmed = fleet.registered().await?;
     anyhow::ensure!(
         confirmed == orders,
         "{confirmed} of {orders} registrations confirmed"
     );
     figures.push(Figure::new(
-        "registrations Requested -> Confirmed, 64 in flight",
+        &format!("registrations Requested -> Confirmed, 64 in flight{on}"),
         orders,
         elapsed,
         "order/s",
-        Some(2_000.0),
+        (engines == 1 && store.is_none()).then_some(2_000.0),
     ));
 
     place(&app, async_orders, "de", "async").await?;
     let start = Instant::now();
     let mut rounds = 0;
-    while engine.app.models.pending_count()? > 0 || rounds == 0 {
-        let round = engine.run_once().await?;
-        anyhow::ensure!(round.errors.is_empty(), "engine errors: {:?}", round.errors);
+    while fleet.pending().await? > 0 || rounds == 0 {
+        fleet.round().await?;
         clock.advance(Duration::hours(1));
         rounds += 1;
         anyhow::ensure!(rounds < 100, "asynchronous orders did not complete");
     }
     let elapsed = start.elapsed();
-    let registered = engine
-        .app
-        .models
-        .domains(None, usize::MAX >> 1)?
-        .iter()
-        .filter(|d| d.status == "registered")
-        .count() as u64;
+    let registered = fleet.registered().await?;
     anyhow::ensure!(
         registered == orders + async_orders,
         "{registered} registered"
     );
     figures.push(Figure::new(
-        "async (.de) registrations incl. 3 polls each, 64 in flight",
+        &format!("async (.de) registrations incl. 3 polls each, 64 in flight{on}"),
         async_orders,
         elapsed,
         "order/s",
         None,
     ));
-    Ok(figures)
+    let calls: std::collections::BTreeMap<String, u64> = sandbox.with_state(|s| {
+        s.counters
+            .calls
+            .iter()
+            .map(|(k, n)| (k.clone(), n - calls_before.get(k).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    });
+    for e in &fleet.engines {
+        e.share().leave().await;
+    }
+    Ok((figures, calls))
 }

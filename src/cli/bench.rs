@@ -34,6 +34,10 @@ pub enum Which {
         /// Asynchronous (.de) registrations, each completing at its third poll.
         #[arg(long, default_value_t = 500)]
         async_orders: u64,
+        /// Engines sharing the log, each with its own data directory (more than one
+        /// needs `--store postgres://...`, an empty database).
+        #[arg(long, default_value_t = 1)]
+        engines: usize,
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -138,19 +142,34 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Engine {
             orders,
             async_orders,
+            engines,
             dir,
         } => {
             let scratch = scratch_dir(dir)?;
-            let figures = bench::engine::run(scratch.path(), orders, async_orders).await?;
+            let store = crate::app::chosen_store();
+            let (figures, calls) =
+                bench::engine::run(scratch.path(), orders, async_orders, store, engines).await?;
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({ "bench": "engine", "figures": figures })
+                    serde_json::json!({ "bench": "engine", "figures": figures, "opensrs_calls": calls })
                 );
             } else {
+                let log = store.map_or("the embedded log".into(), |u| u.describe());
                 print!(
                     "{}",
-                    bench::table("engine end to end (sandbox on loopback)", &figures)
+                    bench::table(
+                        &format!("engine end to end (sandbox on loopback, {log})"),
+                        &figures
+                    )
+                );
+                let by_action: Vec<String> =
+                    calls.iter().map(|(a, n)| format!("{a} {n}")).collect();
+                println!(
+                    "OpenSRS calls for the {} orders: {} ({})",
+                    orders + async_orders,
+                    calls.values().sum::<u64>(),
+                    by_action.join(", ")
                 );
             }
             Ok(())
