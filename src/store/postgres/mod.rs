@@ -32,6 +32,8 @@ use domreg_events::EventMetadata;
 
 /// The channel appends are announced on.
 const CHANNEL: &str = "domreg_events";
+/// Read connections per process (opened when first needed).
+const READERS: usize = 2;
 /// A missed notification (the listener reconnecting) is made up for this soon.
 const POLL_FALLBACK: Duration = Duration::from_secs(1);
 
@@ -44,7 +46,10 @@ pub struct PgStore {
 struct Inner {
     url: String,
     writes: mpsc::UnboundedSender<writer::WriteRequest>,
-    reader: Mutex<Option<Arc<Client>>>,
+    /// Read connections, taken in turn: two readers of the log (a catch-up and a page
+    /// of the admin pages, or the two workers of a replay) run on two server backends.
+    readers: Vec<Mutex<Option<Arc<Client>>>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     /// The highest position known committed (by any process): wakes subscriptions.
     committed: watch::Receiver<u64>,
 }
@@ -87,7 +92,10 @@ impl PgStore {
             inner: Arc::new(Inner {
                 url: url.to_string(),
                 writes,
-                reader: Mutex::new(Some(Arc::new(client))),
+                readers: std::iter::once(Mutex::new(Some(Arc::new(client))))
+                    .chain((1..READERS).map(|_| Mutex::new(None)))
+                    .collect(),
+                next_reader: std::sync::atomic::AtomicUsize::new(0),
                 committed,
             }),
         })
@@ -95,7 +103,13 @@ impl PgStore {
 
     /// A connection for reads, opened again if the last one broke.
     async fn reader(&self) -> Result<Arc<Client>, StoreError> {
-        let mut slot = self.inner.reader.lock().await;
+        let turn = self
+            .inner
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut slot = self.inner.readers[turn % self.inner.readers.len()]
+            .lock()
+            .await;
         if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
