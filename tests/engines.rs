@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use domreg::opensrs::sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
-use support_cli::{connect_sandbox, domreg_ok};
+use support_cli::{connect_sandbox, domreg_ok, free_port};
 
 const KEY: &str = "engines-test-opensrs-key-0123456789";
 const TOKEN: &str = "engines-test-token-abcdefghijklmn";
@@ -27,14 +27,6 @@ const LEASE: &str = "3s";
 struct Engine {
     child: Child,
     api: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Engine {

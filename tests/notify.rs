@@ -49,14 +49,6 @@ impl Drop for Smtp {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts aiosmtpd on loopback, or says why it cannot.
 fn smtp_server(dir: &Path) -> Option<Smtp> {
     smtp_server_running(dir, SMTP_SERVER)
@@ -92,7 +84,7 @@ fn smtp_server_running(dir: &Path, script: &str) -> Option<Smtp> {
         );
         return None;
     }
-    let port = free_port();
+    let port = support_cli::free_port();
     let mails = dir.join("received");
     std::fs::create_dir_all(&mails).unwrap();
     let mut child = Command::new("python3")
@@ -271,7 +263,7 @@ async fn without_a_relay_mail_goes_to_the_outbox_and_a_down_relay_delays_nothing
     // A relay nobody listens on: mail waits in the spool, the order goes on.
     let dead = SmtpRelay {
         host: "127.0.0.1".into(),
-        port: free_port(),
+        port: support_cli::free_port(),
         tls: false,
         user: None,
         password: None,

@@ -106,7 +106,7 @@ impl Engines {
     async fn pending(&mut self) -> anyhow::Result<u64> {
         let first = &mut self.engines[0];
         first.app.catch_up().await?;
-        Ok(first.app.models.pending_count()? as u64)
+        Ok(first.app.models.pending_count()?)
     }
 }
 

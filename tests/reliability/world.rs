@@ -290,7 +290,7 @@ impl World {
     pub async fn kill_serve(&mut self) {
         self.kills += 1;
         let child = match self.peer.as_mut() {
-            Some(peer) if self.kills % 2 == 0 => peer.child.take(),
+            Some(peer) if self.kills.is_multiple_of(2) => peer.child.take(),
             _ => self.serve.take(),
         };
         if let Some(mut child) = child {

@@ -128,3 +128,13 @@ pub fn names(report: &serde_json::Value, key: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A loopback port nobody listens on right now.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -184,10 +184,16 @@ async fn main() -> anyhow::Result<()> {
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&pool)
         .await?;
-    anyhow::ensure!(existing == 0, "the database must be empty; `events` holds {existing} rows");
+    anyhow::ensure!(
+        existing == 0,
+        "the database must be empty; `events` holds {existing} rows"
+    );
     let repo = std::sync::Arc::new(PostgresEventRepository::new(pool));
     println!("cqrs-es 0.4.12 + postgres-es 0.4.12 (sqlx 0.8), {url}");
-    println!("{:<56} {:>9} {:>9} {:>12}", "benchmark", "count", "seconds", "rate");
+    println!(
+        "{:<56} {:>9} {:>9} {:>12}",
+        "benchmark", "count", "seconds", "rate"
+    );
 
     let started = Instant::now();
     let n = write(&repo, "single", 1, 2_000, 1).await?;
