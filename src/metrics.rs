@@ -28,6 +28,8 @@ pub struct Metrics {
     pub rounds: AtomicU64,
     pub emails_sent: AtomicU64,
     pub emails_failed: AtomicU64,
+    /// Engines this one counts as sharing its log, itself included (0: alone on its log).
+    pub engines_sharing: AtomicU64,
     /// When the engine last finished a round (Unix milliseconds; 0: never).
     pub last_round_ms: std::sync::atomic::AtomicI64,
 }
@@ -158,6 +160,11 @@ impl Metrics {
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP domreg_engines_sharing_log Engines this one counts alive on its log, itself included (0: alone on the embedded log).\n# TYPE domreg_engines_sharing_log gauge\ndomreg_engines_sharing_log {}",
+            self.engines_sharing.load(Ordering::Relaxed)
+        );
         counter(
             &mut out,
             "domreg_polls_total",

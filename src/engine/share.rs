@@ -126,6 +126,9 @@ impl Shared {
     async fn beat(&self) {
         match self.store.beat(&self.me, self.lease).await {
             Ok(living) => {
+                crate::metrics::global()
+                    .engines_sharing
+                    .store(living.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 if let Ok(mut l) = self.living.write() {
                     if *l != living {
                         tracing::info!(engines = ?living, "the engines sharing the log changed");
