@@ -34,6 +34,15 @@ pub fn moment(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     crate::audit::parse_moment(s)
 }
 
+/// `serve --engine-lease`: a duration of 3 s to 10 min.
+pub fn engine_lease(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d < Duration::from_secs(3) || d > Duration::from_secs(600) {
+        return Err(format!("--engine-lease must be 3s to 10m, not {s}"));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

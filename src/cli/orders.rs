@@ -255,18 +255,10 @@ pub struct ServeArgs {
     pub sync_calls_per_second: u32,
     /// With several engines on one server log: how long an engine that stops beating
     /// keeps its share of the work before the others take it over (3s to 10m).
-    #[arg(long, env = "DOMREG_ENGINE_LEASE", default_value = "30s", value_parser = engine_lease)]
+    #[arg(long, env = "DOMREG_ENGINE_LEASE", default_value = "30s", value_parser = super::args::engine_lease)]
     pub engine_lease: Duration,
     #[command(flatten)]
     pub api: crate::serve::ApiArgs,
-}
-
-fn engine_lease(s: &str) -> Result<Duration, String> {
-    let d = super::args::duration(s)?;
-    if d < Duration::from_secs(3) || d > Duration::from_secs(600) {
-        return Err(format!("--engine-lease must be 3s to 10m, not {s}"));
-    }
-    Ok(d)
 }
 
 /// The mail settings of `serve`.

@@ -141,11 +141,6 @@ impl<C: Clock> Engine<C> {
         &self.share
     }
 
-    /// The name this engine goes by in leases and among the engines sharing a log.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// Reads every connection's event feed this often (`None` or zero: not at all).
     pub fn with_event_feed(mut self, every: Option<chrono::Duration>) -> Self {
         self.feed_every = every.filter(|d| *d > chrono::Duration::zero());

@@ -98,14 +98,6 @@ impl Share {
         owner(&living, key) == Some(s.me.as_str())
     }
 
-    /// The engines this one counts as alive (just itself when alone).
-    pub fn living(&self) -> Vec<String> {
-        match &self.inner {
-            None => Vec::new(),
-            Some(s) => s.living.read().map(|l| l.clone()).unwrap_or_default(),
-        }
-    }
-
     /// The shared store, when there is one (for the shared cursors).
     pub fn store(&self) -> Option<&PgStore> {
         self.inner.as_ref().map(|s| &s.store)

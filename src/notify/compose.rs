@@ -24,17 +24,12 @@ impl Cursor {
     }
 
     pub fn load(&self) -> Option<Position> {
-        let text = std::fs::read_to_string(&self.path).ok()?;
-        let (c, p) = text.trim().split_once('/')?;
-        Some(Position {
-            commit: c.parse().ok()?,
-            prepare: p.parse().ok()?,
-        })
+        read(&std::fs::read_to_string(&self.path).ok()?)
     }
 
     pub fn save(&self, p: Position) -> std::io::Result<()> {
         let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, format!("{}/{}", p.commit, p.prepare))?;
+        std::fs::write(&tmp, show(p))?;
         std::fs::rename(tmp, &self.path)
     }
 }
