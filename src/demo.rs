@@ -300,3 +300,22 @@ pub async fn run(data_dir: &Path, api: Option<crate::serve::Api>) -> anyhow::Res
     )
     .await
 }
+
+/// Lets every account owe up to `amount` USD (the benchmarks' and tests' worlds order
+/// without paying in first).
+pub async fn allow_debt(app: &mut App, amount: &str) -> anyhow::Result<()> {
+    let limit = CreditLimitSet {
+        account: None,
+        limit: Money::parse(amount, Currency::USD)?,
+    };
+    let now = app.clock.now();
+    app.append_settings(
+        ACCOUNTS_STREAM,
+        ExpectedVersion::Any,
+        &[limit.into()],
+        Actor::Admin("demo".into()),
+        now,
+    )
+    .await?;
+    Ok(())
+}

@@ -113,6 +113,13 @@ pub enum Command {
     },
     RecordExpiryWarning {
         expires_at: DateTime<Utc>,
+        /// What the account lacked for the automatic renewal, if it could not pay it.
+        renewal_unpaid: Option<Money>,
+    },
+    /// The automatic renewal is due and the account cannot pay it (once per date).
+    RecordRenewalUnpaid {
+        price: Money,
+        missing: Money,
     },
     SyncExpiry {
         expires_at: DateTime<Utc>,

@@ -344,7 +344,27 @@ pub fn decide(
                 _ => Ok(vec![]),
             }
         }
-        Command::RecordExpiryWarning { expires_at } => {
+        Command::RecordRenewalUnpaid { price, missing } => {
+            let holder = state.holder.clone().ok_or_else(|| {
+                DomainError::NotRegistered(registered_name(state).unwrap_or_default())
+            })?;
+            match state.expires_at {
+                Some(t) if !state.unpaid_noticed_for.contains(&t) && state.gone.is_none() => {
+                    Ok(vec![RenewalUnpaid {
+                        account: holder,
+                        expires_at: t,
+                        price,
+                        missing,
+                    }
+                    .into()])
+                }
+                _ => Ok(vec![]),
+            }
+        }
+        Command::RecordExpiryWarning {
+            expires_at,
+            renewal_unpaid,
+        } => {
             let holder = state.holder.clone().ok_or_else(|| {
                 DomainError::NotRegistered(registered_name(state).unwrap_or_default())
             })?;
@@ -354,6 +374,7 @@ pub fn decide(
             Ok(vec![ExpiryWarned {
                 account: holder,
                 expires_at,
+                renewal_unpaid,
             }
             .into()])
         }

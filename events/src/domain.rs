@@ -140,6 +140,8 @@ pub struct Domain {
     pub auto_renew_years: Option<Period>,
     /// Expiry dates the holder was told had passed unrenewed.
     pub expired_noticed_for: BTreeSet<DateTime<Utc>>,
+    /// Expiry dates whose automatic renewal was due and could not be paid (told once).
+    pub unpaid_noticed_for: BTreeSet<DateTime<Utc>>,
     pub orders: BTreeMap<OrderId, Order>,
     /// Expiry dates the holder has been warned about (one warning per expiry date).
     pub warned_for: BTreeSet<DateTime<Utc>>,
@@ -352,6 +354,9 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
         DomainEvent::AuthCodeDisclosed(_) => {}
         DomainEvent::ExpiryPassed(e) => {
             state.expired_noticed_for.insert(e.expires_at);
+        }
+        DomainEvent::RenewalUnpaid(e) => {
+            state.unpaid_noticed_for.insert(e.expires_at);
         }
         DomainEvent::ExpirySynced(e) => state.expires_at = Some(e.expires_at),
         DomainEvent::LeftAccount(e) => {

@@ -245,6 +245,22 @@ pub struct Refunded {
 pub struct ExpiryWarned {
     pub account: AccountId,
     pub expires_at: DateTime<Utc>,
+    /// The automatic renewal due before then could not be paid at the warning: this much
+    /// was missing. Absent when it could, when auto-renew is off, or in older events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_unpaid: Option<Money>,
+}
+
+/// The automatic renewal for `expires_at` was due but not sent: the account could not
+/// pay it (`missing` short of its balance and credit limit). Recorded, and told to the
+/// holder and the admin, once per expiry date; the renewal is placed on a later round
+/// once the account can pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewalUnpaid {
+    pub account: AccountId,
+    pub expires_at: DateTime<Utc>,
+    pub price: Money,
+    pub missing: Money,
 }
 
 /// Automatic renewal was switched on or off.
@@ -408,6 +424,7 @@ event_union! {
     ChangeSubmitted = 1,
     ChangeApplied = 1,
     ChangeRefused = 1,
+    RenewalUnpaid = 1,
 }
 
 impl DomainEvent {
@@ -434,8 +451,9 @@ impl DomainEvent {
             LateCompletionSettled(e) => Some(e.order_id),
             // A change is not an order; its id is its own (`change_id`).
             ChangeRequested(_) | ChangeSubmitted(_) | ChangeApplied(_) | ChangeRefused(_) => None,
-            ExpiryWarned(_) | ExpiryPassed(_) | AuthCodeDisclosed(_) | Imported(_)
-            | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_) | LeftAccount(_) => None,
+            ExpiryWarned(_) | ExpiryPassed(_) | RenewalUnpaid(_) | AuthCodeDisclosed(_)
+            | Imported(_) | AutoRenewSet(_) | ExpirySynced(_) | RegistrarReported(_)
+            | LeftAccount(_) => None,
         }
     }
 }

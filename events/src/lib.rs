@@ -19,6 +19,7 @@ pub mod domain;
 pub mod domain_name;
 pub mod event;
 pub mod expiry;
+pub mod funds;
 pub mod ids;
 pub mod metadata;
 pub mod money;

@@ -205,13 +205,39 @@ fn one_expiry_warning_per_expiry_date() {
     let warned = ExpiryWarned {
         account: alice(),
         expires_at,
+        renewal_unpaid: None,
+    };
+    let warn = Command::RecordExpiryWarning {
+        expires_at,
+        renewal_unpaid: None,
     };
     given(registered(1))
-        .when(Command::RecordExpiryWarning { expires_at })
+        .when(warn.clone())
         .then([warned.clone().into()]);
     given(registered(1).into_iter().chain([warned.into()]))
-        .when(Command::RecordExpiryWarning { expires_at })
+        .when(warn)
         .then_refused(DomainError::AlreadyWarned(expires_at));
+}
+
+#[test]
+fn an_unpaid_renewal_is_recorded_once_per_expiry_date() {
+    let usd = |m| Money::new(m, Currency::USD);
+    let unpaid = Command::RecordRenewalUnpaid {
+        price: usd(1100),
+        missing: usd(350),
+    };
+    let recorded = RenewalUnpaid {
+        account: alice(),
+        expires_at: now() + Duration::days(365),
+        price: usd(1100),
+        missing: usd(350),
+    };
+    given(registered(1))
+        .when(unpaid.clone())
+        .then([recorded.clone().into()]);
+    given(registered(1).into_iter().chain([recorded.into()]))
+        .when(unpaid)
+        .then([]);
 }
 
 #[test]

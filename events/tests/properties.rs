@@ -53,6 +53,8 @@ enum Step {
     Sync(u8),
     /// The holder told the domain's expiry passed.
     Expired,
+    /// The automatic renewal due could not be paid.
+    Unpaid,
     AuthCode,
     Import(u8),
     /// A change of the domain: nameservers (even) or the lock (odd).
@@ -123,6 +125,7 @@ fn common_step() -> impl Strategy<Value = Step> {
         (0u8..3).prop_map(Step::Warn),
         (0u8..4).prop_map(Step::Sync),
         Just(Step::Expired),
+        Just(Step::Unpaid),
         Just(Step::AuthCode),
     ]
 }
@@ -268,6 +271,10 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             years: on.then_some(Period::ONE_YEAR),
         },
         Step::Expired => Command::RecordExpiryPassed,
+        Step::Unpaid => Command::RecordRenewalUnpaid {
+            price: Money::new(1100, Currency::USD),
+            missing: Money::new(100, Currency::USD),
+        },
         Step::AuthCode => Command::RecordAuthCodeDisclosed {
             how: "shown".into(),
         },
@@ -275,6 +282,7 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             expires_at: Utc
                 .with_ymd_and_hms(2030, 1, 1 + u32::from(d), 0, 0, 0)
                 .unwrap(),
+            renewal_unpaid: (d == 2).then_some(Money::new(500, Currency::USD)),
         },
         Step::Import(a) => Command::Import(Box::new(event::Imported {
             domain,

@@ -539,7 +539,17 @@ fn registrars(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
             tx.prepare_cached("INSERT OR REPLACE INTO rc_contacts VALUES (?1, ?2)")?
                 .execute(params![c.account.as_str(), json])?;
         }
-        SettingsEvent::AccountCredited(_) => {}
+        SettingsEvent::CreditLimitSet(l) => {
+            tx.prepare_cached("INSERT OR REPLACE INTO rc_credit_limits VALUES (?1, ?2, ?3)")?
+                .execute(params![
+                    l.account.as_ref().map_or("*", |a| a.as_str()),
+                    l.limit.currency.code(),
+                    l.limit.minor
+                ])?;
+        }
+        SettingsEvent::AccountCredited(_)
+        | SettingsEvent::FundsHeld(_)
+        | SettingsEvent::FundsReleased(_) => {}
     }
     Ok(())
 }

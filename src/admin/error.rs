@@ -25,6 +25,9 @@ pub enum AdminError {
     /// OpenSRS could not be reached or refused the call.
     #[error("{0}")]
     Registrar(String),
+    /// The account cannot pay: its balance and credit limit do not cover the price.
+    #[error("{0}")]
+    InsufficientFunds(String),
     /// The log, the read models or the secret store failed.
     #[error("{0}")]
     Internal(String),
@@ -46,6 +49,7 @@ impl AdminError {
             AdminError::Conflict(_) => "conflict",
             AdminError::NotOrderable(_) => "not_orderable",
             AdminError::Registrar(_) => "registrar_error",
+            AdminError::InsufficientFunds(_) => "insufficient_funds",
             AdminError::Internal(_) => "internal",
         }
     }
@@ -149,6 +153,19 @@ impl From<OrderError> for AdminError {
             OrderError::Secret(s) => s.into(),
             OrderError::IdReused { .. } => AdminError::Conflict(e.to_string()),
             OrderError::Write(w) => w.into(),
+            OrderError::Funds(f) => f.into(),
+            OrderError::HoldLapsed(_) => AdminError::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::engine::funds::FundsError> for AdminError {
+    fn from(e: crate::engine::funds::FundsError) -> Self {
+        use crate::engine::funds::FundsError;
+        match e {
+            FundsError::Short(_) => AdminError::InsufficientFunds(e.to_string()),
+            FundsError::Busy(_) => AdminError::Conflict(e.to_string()),
+            FundsError::App(a) => a.into(),
         }
     }
 }

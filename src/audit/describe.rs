@@ -174,9 +174,12 @@ pub fn describe(event: &AnyEvent) -> String {
             D::DeadlineReset(e) => format!("deadline reset to {}", minute(&e.deadline)),
             D::Refunded(e) => format!("{} refunded to account {}", e.amount, e.account),
             D::ExpiryWarned(e) => format!(
-                "account {} warned that the domain expires {}",
+                "account {} warned that the domain expires {}{}",
                 e.account,
-                day(&e.expires_at)
+                day(&e.expires_at),
+                e.renewal_unpaid
+                    .map(|m| format!(" (its automatic renewal cannot be paid: {m} missing)"))
+                    .unwrap_or_default()
             ),
             D::AutoRenewSet(e) => format!(
                 "automatic renewal switched {}{}",
@@ -186,6 +189,13 @@ pub fn describe(event: &AnyEvent) -> String {
                     .unwrap_or_default()
             ),
             D::AuthCodeDisclosed(e) => format!("transfer code given out: {}", e.how),
+            D::RenewalUnpaid(e) => format!(
+                "automatic renewal for {} not sent: account {} cannot pay {} ({} missing)",
+                day(&e.expires_at),
+                e.account,
+                e.price,
+                e.missing
+            ),
             D::ExpiryPassed(e) => format!(
                 "expired unrenewed on {}; account {} told",
                 day(&e.expires_at),

@@ -145,6 +145,7 @@ pub async fn run(
         store.map_or("the scratch directory".into(), |u| u.describe())
     );
     crate::demo::configure(&mut app, sandbox.addr.port(), &["com", "de"], 3_600).await?;
+    crate::demo::allow_debt(&mut app, "1000000000.00").await?;
     let clock = ManualClock::new(Utc::now());
     let mut all = Vec::new();
     for i in 0..engines {

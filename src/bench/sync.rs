@@ -29,6 +29,7 @@ pub async fn run(
     let sandbox = crate::demo::start_sandbox().await?;
     let mut app = App::open(dir)?;
     crate::demo::configure(&mut app, sandbox.addr.port(), &["com"], 3_600).await?;
+    crate::demo::allow_debt(&mut app, "1000000000.00").await?;
     let now = Utc::now();
     let expires = now + Duration::days(200);
     let name = |i: u64| format!("sync-bench-{i}.com");

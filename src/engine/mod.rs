@@ -9,6 +9,7 @@
 
 pub mod change;
 pub mod feed;
+pub mod funds;
 pub mod import;
 pub mod place;
 pub mod poll;
@@ -289,7 +290,7 @@ impl<C: Clock> Engine<C> {
                     clients.insert(config.title.clone(), client);
                 }
             }
-            round.expiry = Some(schedule::expiry_round(&self.app, &clients, now).await?);
+            round.expiry = Some(schedule::expiry_round(&mut self.app, &clients, now).await?);
             self.last_expiry_round = Some(now.date_naive());
             self.app.catch_up().await?;
         }

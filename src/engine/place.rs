@@ -76,6 +76,10 @@ pub enum OrderError {
     Write(#[from] UnitError),
     #[error("cannot keep the transfer code: {0}")]
     Secret(#[from] crate::secrets::SecretError),
+    #[error(transparent)]
+    Funds(#[from] super::funds::FundsError),
+    #[error("placing order {0} took too long between holding its price and charging it; nothing was charged, try again")]
+    HoldLapsed(OrderId),
 }
 
 /// Places an order for `actor` at `now`: decides and appends Requested, the order's
@@ -166,10 +170,45 @@ pub async fn place_order(
         app.secrets
             .put_auth_code(order_id, &Secret::new(code.expose().trim()))?;
     }
+    // The price is held on the account's stream first, so that concurrent orders of one
+    // account cannot together spend past its credit limit (see `funds`). An order placed
+    // before (a retry) holds nothing new.
+    let known = load(&app.store, &domain)
+        .await?
+        .orders
+        .contains_key(&order_id);
+    if !known {
+        // Real time, not the logical `now`: what matters is how long this process took.
+        let started = std::time::Instant::now();
+        if let Err(e) =
+            super::funds::hold(app, &account, order_id, &domain, price, &actor, now).await
+        {
+            if auth_code.is_some() {
+                app.secrets.forget_auth_code(order_id);
+            }
+            return Err(e.into());
+        }
+        if started.elapsed()
+            > domreg_events::funds::HOLD_USABLE
+                .to_std()
+                .unwrap_or_default()
+        {
+            super::funds::release(
+                app,
+                &account,
+                order_id,
+                "the placement took too long",
+                &actor,
+                now,
+            )
+            .await;
+            return Err(OrderError::HoldLapsed(order_id));
+        }
+    }
     // Another order for the same domain may be appended between our read and our append
     // (two customers, one name): the unit of work decides again on the new state, which
     // refuses with the reason (an open order, already registered), not a conflict.
-    let written = UnitOfWork::new(&app.store, actor, now)
+    let written = UnitOfWork::new(&app.store, actor.clone(), now)
         .run(&domain, |state| {
             if state.orders.contains_key(&order_id) {
                 return vec![]; // placed before: answered below, nothing written
@@ -192,6 +231,10 @@ pub async fn place_order(
         Err(e) => {
             if auth_code.is_some() {
                 app.secrets.forget_auth_code(order_id);
+            }
+            if !known {
+                let reason = format!("the order was refused: {e}");
+                super::funds::release(app, &account, order_id, &reason, &actor, now).await;
             }
             return Err(match e {
                 UnitError::Refused {

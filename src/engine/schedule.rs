@@ -22,6 +22,8 @@ pub struct ExpiryRound {
     pub synced: usize,
     pub warned: usize,
     pub renewals: usize,
+    /// Renewals due that the account could not pay (not sent).
+    pub unpaid: usize,
     /// Domains that should renew but cannot (no renew price), for the admin.
     pub problems: Vec<String>,
 }
@@ -31,7 +33,7 @@ pub struct ExpiryRound {
 /// Interface, a registry auto-renew) moves the date, and acting on a stale date would
 /// warn wrongly or renew twice. H-Sphere never re-read it.
 pub async fn expiry_round(
-    app: &App,
+    app: &mut App,
     clients: &HashMap<String, std::sync::Arc<crate::opensrs::Client>>,
     now: DateTime<Utc>,
 ) -> Result<ExpiryRound, EngineError> {
@@ -84,7 +86,10 @@ pub async fn expiry_round(
         }
         let due = expiry_due(&state, &config, now);
         let years = state.auto_renew_years.unwrap_or(config.renew_years);
-        let price = match due.renewal {
+        // The renewal's price, also at the warning: the holder is told ahead of time if
+        // the account cannot pay it.
+        let renews_later = due.warning.is_some() && state.auto_renew;
+        let price = match due.renewal || renews_later {
             true => app
                 .models
                 .price(domain.tld(), PriceKind::Renew, Some(years.get()))?,
@@ -98,11 +103,42 @@ pub async fn expiry_round(
             ));
         }
         let order_id = OrderId(Uuid::now_v7());
+        let holder = state.holder.clone();
+        // Paid or not: a renewal is only placed with its price held on the account (the
+        // same turn-taking as a customer's order), and never sent unpaid.
+        let mut unpaid = None;
+        let mut held = false;
+        if let (Some(price), Some(account)) = (price, &holder) {
+            let paid = if due.renewal {
+                super::funds::hold(app, account, order_id, &domain, price, &Actor::Engine, now)
+                    .await
+                    .map(|()| held = true)
+            } else {
+                super::funds::check(app, account, price, now).await
+            };
+            match paid {
+                Ok(()) => {}
+                Err(super::funds::FundsError::Short(s)) => unpaid = Some(s.missing),
+                Err(e) => {
+                    round.problems.push(format!(
+                        "{domain}: the renewal's funds could not be checked: {e}"
+                    ));
+                    continue;
+                }
+            }
+        }
         let plan = |s: &Domain| {
             let due = expiry_due(s, &config, now);
             let mut commands = Vec::new();
             if let Some(expires_at) = due.warning {
-                commands.push(Command::RecordExpiryWarning { expires_at });
+                commands.push(Command::RecordExpiryWarning {
+                    expires_at,
+                    renewal_unpaid: unpaid.filter(|_| s.auto_renew),
+                });
+            }
+            if let (true, Some(price), Some(missing)) = (due.renewal, price, unpaid) {
+                commands.push(Command::RecordRenewalUnpaid { price, missing });
+                return commands;
             }
             if due.expired && !due.renewal {
                 commands.push(Command::RecordExpiryPassed);
@@ -122,15 +158,28 @@ pub async fn expiry_round(
             }
             commands
         };
-        match UnitOfWork::new(&app.store, Actor::Engine, now)
+        let written = UnitOfWork::new(&app.store, Actor::Engine, now)
             .from(state)
             .run(&domain, plan)
-            .await
-        {
+            .await;
+        let placed = matches!(&written, Ok(w) if w.event_types().contains(&"Requested"));
+        if let (true, false, Some(account)) = (held, placed, &holder) {
+            super::funds::release(
+                app,
+                account,
+                order_id,
+                "the renewal was not placed",
+                &Actor::Engine,
+                now,
+            )
+            .await;
+        }
+        match written {
             Ok(w) => {
                 let types = w.event_types();
                 round.warned += types.iter().filter(|t| **t == "ExpiryWarned").count();
                 round.renewals += types.iter().filter(|t| **t == "Requested").count();
+                round.unpaid += types.iter().filter(|t| **t == "RenewalUnpaid").count();
             }
             Err(UnitError::Refused { error, .. }) => {
                 tracing::debug!(%domain, %error, "expiry round: nothing to do");

@@ -47,6 +47,7 @@ impl From<AdminError> for ApiError {
             // contacts): a conflict with the current state, like an open order.
             AdminError::NotOrderable(_) => StatusCode::CONFLICT,
             AdminError::Registrar(_) => StatusCode::BAD_GATEWAY,
+            AdminError::InsufficientFunds(_) => StatusCode::PAYMENT_REQUIRED,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -45,6 +45,11 @@ pub fn router(state: Arc<Surface>) -> Router {
         .route("/api/v1/async/{order}/check", post(orders::check))
         .route("/api/v1/ledger", get(orders::ledger))
         .route("/api/v1/accounts/{account}/credits", post(orders::credit))
+        .route("/api/v1/accounts/{account}", get(orders::account))
+        .route(
+            "/api/v1/accounts/{account}/credit-limit",
+            axum::routing::put(orders::credit_limit),
+        )
         .route(
             "/api/v1/accounts/{account}/contacts",
             axum::routing::put(orders::contacts),

@@ -307,6 +307,45 @@ pub async fn credit(
     Ok((status, Json(json!(c))))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitBody {
+    amount: String,
+    #[serde(default = "usd")]
+    currency: String,
+}
+
+/// `PUT /api/v1/accounts/{account}/credit-limit` (`default`: every account without its own).
+pub async fn credit_limit(
+    State(s): State<Arc<Surface>>,
+    Path(account): Path<String>,
+    ApiJson(body): ApiJson<LimitBody>,
+) -> Answer {
+    let mut app = s.app.lock().await;
+    let who = (account != "default").then_some(account.as_str());
+    let l =
+        admin::settings::set_credit_limit(&mut app, who, &body.amount, &body.currency, s.actor())
+            .await?;
+    Ok(Json(json!(l)))
+}
+
+#[derive(serde::Deserialize)]
+pub struct CurrencyQuery {
+    #[serde(default = "usd")]
+    currency: String,
+}
+
+/// `GET /api/v1/accounts/{account}`: balance, holds, credit limit, what it can spend.
+pub async fn account(
+    State(s): State<Arc<Surface>>,
+    Path(account): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CurrencyQuery>,
+) -> Answer {
+    let mut app = s.app.lock().await;
+    let st = admin::settings::standing(&mut app, &account, &q.currency).await?;
+    Ok(Json(json!(st)))
+}
+
 pub async fn contacts(
     State(s): State<Arc<Surface>>,
     Path(account): Path<String>,

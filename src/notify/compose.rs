@@ -53,6 +53,8 @@ struct Digest {
     ended_otherwise: Vec<String>,
     /// Domains found no longer in the account at OpenSRS (deleted, transferred away).
     gone: Vec<String>,
+    /// Automatic renewals the account cannot pay (at the warning, and when due).
+    unpaid: Vec<String>,
     first: Option<Position>,
     last: Option<Position>,
 }
@@ -187,17 +189,31 @@ pub async fn compose<S: EventStore>(
                 body.push_str(&format!("  {line}\n"));
             }
         }
+        if !digest.unpaid.is_empty() {
+            body.push_str(&format!(
+                "\nAutomatic renewals the account cannot pay ({}):\n",
+                digest.unpaid.len()
+            ));
+            for line in &digest.unpaid {
+                body.push_str(&format!("  {line}\n"));
+            }
+        }
         let mail = Mail {
             key: format!("digest-{}-{}", first, last),
             to: admin.clone(),
             subject: format!(
-                "domreg: {} completed, {} timed out or cancelled{}",
+                "domreg: {} completed, {} timed out or cancelled{}{}",
                 digest.completed.len(),
                 digest.ended_otherwise.len(),
                 if digest.gone.is_empty() {
                     String::new()
                 } else {
                     format!(", {} gone from OpenSRS", digest.gone.len())
+                },
+                if digest.unpaid.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} renewals unpaid", digest.unpaid.len())
                 }
             ),
             body,
@@ -247,6 +263,7 @@ async fn mail_for<S: EventStore>(
             | DomainEvent::Cancelled(_)
             | DomainEvent::ExpiryWarned(_)
             | DomainEvent::ExpiryPassed(_)
+            | DomainEvent::RenewalUnpaid(_)
             | DomainEvent::LeftAccount(_)
             | DomainEvent::RegistrarReported(_)
     );
@@ -324,10 +341,17 @@ async fn mail_for<S: EventStore>(
             ));
         }
         (DomainEvent::ExpiryWarned(w), _) => {
-            let renew = if state.auto_renew {
-                "It will be renewed automatically before then."
-            } else {
-                "Renew it before then to keep it."
+            let renew = match (state.auto_renew, w.renewal_unpaid) {
+                (true, Some(missing)) => {
+                    digest.unpaid.push(format!(
+                        "{domain} (account {}, expires {}): {missing} short of its renewal, warned",
+                        w.account,
+                        w.expires_at.format("%Y-%m-%d")
+                    ));
+                    format!("It is set to renew automatically, but account {} cannot pay the renewal: {missing} is missing. Add funds before then, or it will not be renewed.", w.account)
+                }
+                (true, None) => "It will be renewed automatically before then.".to_string(),
+                (false, _) => "Renew it before then to keep it.".to_string(),
             };
             mails.push((
                 format!("{domain} expires on {}", w.expires_at.format("%Y-%m-%d")),
@@ -335,6 +359,25 @@ async fn mail_for<S: EventStore>(
                     "The registration of {domain} (account {}) expires on {}.\n{renew}\n",
                     w.account,
                     w.expires_at.format("%Y-%m-%d")
+                ),
+            ));
+        }
+        (DomainEvent::RenewalUnpaid(u), _) => {
+            digest.unpaid.push(format!(
+                "{domain} (account {}, expires {}): automatic renewal not sent, {} missing of {}",
+                u.account,
+                u.expires_at.format("%Y-%m-%d"),
+                u.missing,
+                u.price
+            ));
+            mails.push((
+                format!("{domain} was not renewed: payment needed"),
+                format!(
+                    "The automatic renewal of {domain} (account {}) is due, but the account cannot pay it: it costs {}, and {} is missing.\nThe domain expires on {}. Add funds and it will be renewed on our next daily round.\n",
+                    u.account,
+                    u.price,
+                    u.missing,
+                    u.expires_at.format("%Y-%m-%d")
                 ),
             ));
         }
@@ -382,8 +425,12 @@ async fn mail_for<S: EventStore>(
         }
         _ => {}
     }
-    let in_digest =
-        |d: &Digest| !(d.completed.is_empty() && d.ended_otherwise.is_empty() && d.gone.is_empty());
+    let in_digest = |d: &Digest| {
+        !(d.completed.is_empty()
+            && d.ended_otherwise.is_empty()
+            && d.gone.is_empty()
+            && d.unpaid.is_empty())
+    };
     if digest.first.is_none() && in_digest(digest) {
         digest.first = Some(e.position);
     }

@@ -156,6 +156,8 @@ impl World {
             )
             .await;
         }
+        // The accounts order without paying in first.
+        must(d, &["account", "default-limit", "100000"]).await;
         // Fast registries: poll every second, give up after the minimum of a minute.
         must(
             d,

@@ -112,6 +112,9 @@ pub fn connect_sandbox(dir: &Path, port: u16, key: &str, tlds: &[&str]) {
             ],
         );
     }
+    // The tests' accounts order without paying in first (the credit-limit tests set
+    // their own limits).
+    domreg_ok(dir, &["account", "default-limit", "100000"]);
 }
 
 /// The domain names listed under `key` of a JSON report (strings, or objects with a

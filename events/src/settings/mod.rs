@@ -163,6 +163,34 @@ pub struct AccountContactsSet {
     pub contacts: Box<crate::ContactSet>,
 }
 
+/// The most an account may owe in a currency: an order that would take its balance below
+/// minus this is refused. `account: None` sets the default of accounts without their own;
+/// with neither, the limit is zero (no debt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditLimitSet {
+    pub account: Option<AccountId>,
+    pub limit: Money,
+}
+
+/// An order's price set aside on the account's stream before its charge is written (see
+/// `funds.rs`): it counts against the balance until the charge shows, or `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundsHeld {
+    pub account: AccountId,
+    pub order_id: crate::OrderId,
+    pub domain: crate::DomainName,
+    pub amount: Money,
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+/// A hold given back: its order was refused before anything was charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundsReleased {
+    pub account: AccountId,
+    pub order_id: crate::OrderId,
+    pub reason: String,
+}
+
 event_union! {
     /// Every change of settings, each in its configuration stream.
     SettingsEvent, SETTINGS_EVENT_TYPES;
@@ -176,7 +204,13 @@ event_union! {
     PolicySet = 1,
     AccountCredited = 1,
     AccountContactsSet = 1,
+    CreditLimitSet = 1,
+    FundsHeld = 1,
+    FundsReleased = 1,
 }
+
+/// Where the default credit limit of every account is kept.
+pub const ACCOUNTS_STREAM: &str = "accounts";
 
 pub fn registrar_stream(title: &str) -> String {
     format!("registrar-{title}")

@@ -1,7 +1,7 @@
 //! The billing ledger: entries and balances.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use domreg_events::Money;
@@ -103,6 +103,69 @@ impl ReadModels {
                 Ok(Balance {
                     account,
                     balance: money(minor, &cur)?,
+                })
+            })
+            .collect()
+    }
+
+    /// An account's balance in one currency (zero when it has no entries).
+    pub fn balance(
+        &self,
+        account: &str,
+        currency: domreg_events::Currency,
+    ) -> Result<Money, ModelError> {
+        let minor: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT balance_minor FROM ledger_balances WHERE account = ?1 AND currency = ?2",
+            )?
+            .query_row(params![account, currency.code()], |r| r.get(0))
+            .optional()?;
+        Ok(Money::new(minor.unwrap_or(0), currency))
+    }
+
+    /// Whether the ledger shows the charge of this order.
+    pub fn order_charged(&self, order_id: &str) -> Result<bool, ModelError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM ledger_entries WHERE order_id = ?1 AND kind = 'charge' LIMIT 1",
+            )?
+            .query_row([order_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The credit limits that apply to an account: its own and the default (`account:
+    /// None`), in every currency.
+    pub fn credit_limits(
+        &self,
+        account: &str,
+    ) -> Result<Vec<domreg_events::settings::CreditLimitSet>, ModelError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT account, currency, limit_minor FROM rc_credit_limits
+             WHERE account = ?1 OR account = '*' ORDER BY account = ?1",
+        )?;
+        let rows = stmt
+            .query_map([account], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(who, cur, minor)| {
+                Ok(domreg_events::settings::CreditLimitSet {
+                    account: match who.as_str() {
+                        "*" => None,
+                        a => Some(
+                            domreg_events::AccountId::parse(a)
+                                .map_err(|e| ModelError::Data(e.to_string()))?,
+                        ),
+                    },
+                    limit: money(minor, &cur)?,
                 })
             })
             .collect()

@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS ledger_entries (
     PRIMARY KEY (commit_position, prepare_position)
 );
 CREATE INDEX IF NOT EXISTS ledger_by_account ON ledger_entries (account, commit_position, prepare_position);
+CREATE INDEX IF NOT EXISTS ledger_by_order ON ledger_entries (order_id, kind);
 CREATE TABLE IF NOT EXISTS ledger_balances (
     account  TEXT NOT NULL,
     currency TEXT NOT NULL,
@@ -151,6 +152,14 @@ CREATE TABLE IF NOT EXISTS rc_policies (
     poll_every_secs INTEGER NOT NULL,
     timeout_secs    INTEGER NOT NULL,
     PRIMARY KEY (tld, transfer)
+);
+
+-- Credit limits per account and currency; account '*' is the default of all accounts.
+CREATE TABLE IF NOT EXISTS rc_credit_limits (
+    account  TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    limit_minor INTEGER NOT NULL,
+    PRIMARY KEY (account, currency)
 );
 
 CREATE TABLE IF NOT EXISTS rc_contacts (

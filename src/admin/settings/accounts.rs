@@ -159,3 +159,71 @@ async fn earlier_credit(
             _ => None,
         }))
 }
+
+/// What an account has and may spend, in one currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStanding {
+    pub account: AccountId,
+    #[serde(flatten)]
+    pub standing: crate::engine::funds::Standing,
+}
+
+/// Sets the most an account may owe (`account: None`: the default of every account
+/// without its own). Zero means no debt: orders need the balance to cover them.
+pub async fn set_credit_limit(
+    app: &mut App,
+    account: Option<&str>,
+    amount: &str,
+    currency: &str,
+    actor: Actor,
+) -> Result<CreditLimit, AdminError> {
+    let account = account.map(AccountId::parse).transpose()?;
+    let limit = Money::parse(amount, Currency::parse(currency)?)?;
+    if limit.minor < 0 {
+        return Err(AdminError::invalid(
+            "invalid_amount",
+            format!("a credit limit is what the account may owe: zero or more, not {limit}"),
+        ));
+    }
+    let stream = match &account {
+        Some(a) => account_stream(a),
+        None => ACCOUNTS_STREAM.to_string(),
+    };
+    let event = CreditLimitSet {
+        account: account.clone(),
+        limit,
+    };
+    record(app, &stream, event.into(), actor).await?;
+    let standing = match &account {
+        Some(a) => Some(standing(app, a.as_str(), limit.currency.code()).await?),
+        None => None,
+    };
+    Ok(CreditLimit {
+        account,
+        limit,
+        standing,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditLimit {
+    /// `null`: the default of every account without its own.
+    pub account: Option<AccountId>,
+    pub limit: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standing: Option<AccountStanding>,
+}
+
+/// An account's balance, holds, credit limit and what it can spend now.
+pub async fn standing(
+    app: &mut App,
+    account: &str,
+    currency: &str,
+) -> Result<AccountStanding, AdminError> {
+    app.catch_up().await?;
+    let account = AccountId::parse(account)?;
+    let like = Money::zero(Currency::parse(currency)?);
+    let now = app.clock.now();
+    let standing = crate::engine::funds::standing(app, &account, like, now).await?;
+    Ok(AccountStanding { account, standing })
+}
