@@ -4,6 +4,7 @@
 
 use subtle::ConstantTimeEq;
 
+use domreg_events::settings::Principal;
 use domreg_events::Actor;
 
 use crate::app::App;
@@ -25,9 +26,14 @@ impl Surface {
         self
     }
 
-    /// Who acts when a request changes something.
+    /// Who acts when a request changes something: the holder of the request's token (a
+    /// named admin, a customer), else the admin of the configured token.
     pub fn actor(&self) -> Actor {
-        Actor::Admin(self.admin.clone())
+        match caller() {
+            Some(Principal::Admin(name)) => Actor::Admin(name),
+            Some(Principal::Customer(account)) => Actor::Customer(account),
+            None => Actor::Admin(self.admin.clone()),
+        }
     }
 
     pub fn new(app: App, token: Secret) -> Self {
@@ -43,4 +49,19 @@ impl Surface {
 /// length can be learnt from timing, which a long random token makes worthless).
 pub fn token_matches(presented: &str, expected: &str) -> bool {
     bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+tokio::task_local! {
+    /// Who sent the request being served (set by the authentication layer).
+    static CALLER: Principal;
+}
+
+/// Runs `f` as a request of `principal`.
+pub async fn as_caller<F: std::future::Future>(principal: Principal, f: F) -> F::Output {
+    CALLER.scope(principal, f).await
+}
+
+/// Who sent the request being served, if a layer said.
+pub fn caller() -> Option<Principal> {
+    CALLER.try_with(Clone::clone).ok()
 }

@@ -524,3 +524,74 @@ async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
     assert!(outbox.iter().any(|m| m.contains("admin@provider.example")
         && m.contains("lapses.com (account alice, expired unrenewed")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_renewal_the_account_cannot_pay_is_not_sent_and_is_told_ahead_and_when_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = setup(d).await;
+    tokio::task::block_in_place(|| {
+        cli(
+            d,
+            &[
+                "price", "set", "com", "--kind", "renew", "--years", "1", "--amount", "11.00",
+            ],
+        );
+        // No debt for alice, and just enough for the registration.
+        cli(d, &["account", "limit", "alice", "0"]);
+        cli(d, &["account", "credit", "alice", "12.99"]);
+    });
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
+        .with_mail(Mailer::new(d, settings(None)).unwrap());
+    engine.run_once().await.unwrap();
+    order(d, "broke.com", clock.now()).await;
+    engine.run_once().await.unwrap();
+    let renewals = |sb: &Sandbox| {
+        sb.with_state(|s| {
+            s.counters
+                .renew_by_domain
+                .get("broke.com")
+                .copied()
+                .unwrap_or(0)
+        })
+    };
+    // Inside the warning window: the holder hears the renewal cannot be paid.
+    clock.advance(Duration::days(365 - 25));
+    sb.with_state(|s| s.clock_offset_secs += (365 - 25) * 86_400);
+    engine.run_once().await.unwrap();
+    let warned: Vec<_> = outbox(d)
+        .into_iter()
+        .filter(|m| m.contains("broke.com expires on"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:#?}");
+    assert!(
+        warned[0].contains("cannot pay the renewal: 11.00 USD is missing"),
+        "{}",
+        warned[0]
+    );
+    // Inside the renew window: nothing is sent, the holder and the admin are told once.
+    for _ in 0..3 {
+        clock.advance(Duration::days(5));
+        sb.with_state(|s| s.clock_offset_secs += 5 * 86_400);
+        engine.run_once().await.unwrap();
+    }
+    assert_eq!(renewals(&sb), 0, "an unpaid renewal is never sent");
+    let mails = outbox(d);
+    let told: Vec<_> = mails
+        .iter()
+        .filter(|m| m.contains("broke.com was not renewed: payment needed"))
+        .collect();
+    assert_eq!(told.len(), 1, "once per expiry date: {mails:#?}");
+    assert!(told[0].contains("owen@example.com") && told[0].contains("11.00 USD is missing"));
+    assert!(mails.iter().any(|m| m.contains("admin@provider.example")
+        && m.contains("Automatic renewals the account cannot pay")
+        && m.contains("broke.com (account alice")));
+    // Paid in: the next daily round renews it.
+    tokio::task::block_in_place(|| cli(d, &["account", "credit", "alice", "11.00"]));
+    clock.advance(Duration::days(1));
+    sb.with_state(|s| s.clock_offset_secs += 86_400);
+    engine.run_once().await.unwrap();
+    engine.run_once().await.unwrap();
+    assert_eq!(renewals(&sb), 1, "renewed once paid");
+}

@@ -116,6 +116,12 @@ pub enum Command {
         /// What the account lacked for the automatic renewal, if it could not pay it.
         renewal_unpaid: Option<Money>,
     },
+    /// The customer accepted the agreement (its version) for an order just requested.
+    RecordAcceptance {
+        order_id: OrderId,
+        version: String,
+        from: Option<String>,
+    },
     /// The automatic renewal is due and the account cannot pay it (once per date).
     RecordRenewalUnpaid {
         price: Money,

@@ -87,6 +87,30 @@ pub fn decide(
             }
             .into()])
         }
+        Command::RecordAcceptance {
+            order_id,
+            version,
+            from,
+        } => {
+            let order = order(state, order_id)?;
+            expect_stage(
+                order_id,
+                order.stage,
+                Stage::Accepted,
+                "accepted an agreement",
+            )?;
+            if order.agreement.is_some() {
+                return Ok(vec![]);
+            }
+            Ok(vec![AgreementAccepted {
+                order_id,
+                account: order.account.clone(),
+                connection: order.connection.clone(),
+                version,
+                from,
+            }
+            .into()])
+        }
         Command::RecordDetails {
             order_id,
             contacts,

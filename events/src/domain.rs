@@ -93,6 +93,8 @@ pub struct Order {
     pub deadline: Option<DateTime<Utc>>,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub contacts: Option<crate::ContactSet>,
+    /// The agreement version the customer accepted, for orders a customer placed.
+    pub agreement: Option<String>,
     pub nameservers: Vec<String>,
     /// The engine that owns the submission and until when (see [`Lease`]).
     pub lease: Option<Lease>,
@@ -204,6 +206,7 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     price: e.price,
                     stage: Stage::Accepted,
                     charged: None,
+                    agreement: None,
                     refunded: None,
                     registrar_order_id: None,
                     last_answer: None,
@@ -221,6 +224,11 @@ pub fn evolve(mut state: Domain, event: &DomainEvent) -> Domain {
                     late: None,
                 },
             );
+        }
+        DomainEvent::AgreementAccepted(e) => {
+            with_order(&mut state, e.order_id, |o| {
+                o.agreement = Some(e.version.clone())
+            });
         }
         DomainEvent::OrderDetailsRecorded(e) => {
             with_order(&mut state, e.order_id, |o| {

@@ -109,6 +109,20 @@ pub struct OrderDetailsRecorded {
     pub nameservers: Vec<String>,
 }
 
+/// The customer accepted the connection's license agreement for this order: which text
+/// (its version, a SHA-256 of the text), who, and from where. Written with the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementAccepted {
+    pub order_id: OrderId,
+    pub account: AccountId,
+    pub connection: String,
+    /// Hex SHA-256 of the agreement's text as shown.
+    pub version: String,
+    /// The address the acceptance came from (the customer's browser or API client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
 /// The account was charged the price of the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charged {
@@ -425,6 +439,7 @@ event_union! {
     ChangeApplied = 1,
     ChangeRefused = 1,
     RenewalUnpaid = 1,
+    AgreementAccepted = 1,
 }
 
 impl DomainEvent {
@@ -434,6 +449,7 @@ impl DomainEvent {
         match self {
             Requested(e) => Some(e.order_id),
             OrderDetailsRecorded(e) => Some(e.order_id),
+            AgreementAccepted(e) => Some(e.order_id),
             Charged(e) => Some(e.order_id),
             Submitted(e) => Some(e.order_id),
             UnknownStatus(e) => Some(e.order_id),

@@ -20,6 +20,7 @@ enum Step {
     },
     Charge(u8),
     Details(u8),
+    Accept(u8),
     Submit(u8),
     Confirm(u8),
     Unknown {
@@ -112,6 +113,7 @@ fn common_step() -> impl Strategy<Value = Step> {
             }),
         o.clone().prop_map(Step::Charge),
         o.clone().prop_map(Step::Details),
+        o.clone().prop_map(Step::Accept),
         o.clone().prop_map(Step::Submit),
         o.clone().prop_map(Step::Confirm),
         (o.clone(), 1i64..60).prop_map(|(order, hours)| Step::Unknown { order, hours }),
@@ -155,6 +157,11 @@ fn to_command(step: &Step, now: DateTime<Utc>) -> Option<Command> {
             period: Period::years(years).ok()?,
             connection: "main".into(),
             price: Money::new(cents, Currency::USD),
+        },
+        Step::Accept(o) => Command::RecordAcceptance {
+            order_id: order_id(o),
+            version: "ab".repeat(32),
+            from: Some("192.0.2.7".into()),
         },
         Step::Details(o) => Command::RecordDetails {
             order_id: order_id(o),

@@ -547,6 +547,29 @@ fn registrars(tx: &Transaction<'_>, e: &Envelope) -> Result<(), ModelError> {
                     l.limit.minor
                 ])?;
         }
+        SettingsEvent::TokenIssued(t) => {
+            let (kind, principal) = match &t.principal {
+                Principal::Admin(name) => ("admin", name.as_str()),
+                Principal::Customer(account) => ("customer", account.as_str()),
+            };
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO rc_tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+            )?
+            .execute(params![
+                t.token_id.to_string(),
+                t.digest,
+                kind,
+                principal,
+                ts(e.at),
+                t.expires_at.map(ts)
+            ])?;
+        }
+        SettingsEvent::TokenRevoked(t) => {
+            tx.prepare_cached(
+                "UPDATE rc_tokens SET revoked_at = ?2 WHERE token_id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![t.token_id.to_string(), ts(e.at)])?;
+        }
         SettingsEvent::AccountCredited(_)
         | SettingsEvent::FundsHeld(_)
         | SettingsEvent::FundsReleased(_) => {}

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::{apply, Envelope, LogPosition, Model, ModelError, Quarantined};
 
 /// Bumped whenever `schema.sql` changes.
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
 
 pub struct ReadModels {
     pub(crate) conn: Connection,

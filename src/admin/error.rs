@@ -25,6 +25,9 @@ pub enum AdminError {
     /// OpenSRS could not be reached or refused the call.
     #[error("{0}")]
     Registrar(String),
+    /// The license agreement changed since the customer was shown it.
+    #[error("{0}")]
+    AgreementChanged(String),
     /// The account cannot pay: its balance and credit limit do not cover the price.
     #[error("{0}")]
     InsufficientFunds(String),
@@ -50,6 +53,7 @@ impl AdminError {
             AdminError::NotOrderable(_) => "not_orderable",
             AdminError::Registrar(_) => "registrar_error",
             AdminError::InsufficientFunds(_) => "insufficient_funds",
+            AdminError::AgreementChanged(_) => "agreement_changed",
             AdminError::Internal(_) => "internal",
         }
     }

@@ -88,6 +88,16 @@ pub fn describe(event: &AnyEvent) -> String {
                 e.price,
                 e.connection
             ),
+            D::AgreementAccepted(e) => format!(
+                "account {} accepted the license agreement of connection {} (version {}){}",
+                e.account,
+                e.connection,
+                &e.version[..e.version.len().min(16)],
+                e.from
+                    .as_ref()
+                    .map(|f| format!(" from {f}"))
+                    .unwrap_or_default()
+            ),
             D::OrderDetailsRecorded(e) => format!(
                 "registrant {} and {} recorded",
                 owner_name(&e.contacts.owner),

@@ -17,6 +17,7 @@ mod sandbox;
 mod store;
 mod sync;
 mod tld;
+mod token;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,8 @@ pub enum Command {
     Account(models::AccountArgs),
     /// The billing ledger: charges, refunds, credits and balances.
     Ledger(models::LedgerArgs),
+    /// Tokens for named admins and customer accounts.
+    Token(token::TokenArgs),
     /// Domains and their status, expiry and connection.
     Domains(models::DomainsArgs),
     /// The Async Manager: orders waiting for a registry.
@@ -162,6 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(args) => tld::policy(&cli.data_dir, args).await,
         Command::Account(args) => models::account(&cli.data_dir, args).await,
         Command::Ledger(args) => models::ledger(&cli.data_dir, args).await,
+        Command::Token(args) => token::run(&cli.data_dir, args).await,
         Command::Domains(args) => models::domains(&cli.data_dir, args).await,
         Command::Async(args) => models::async_cmd(&cli.data_dir, args).await,
         Command::MigrateOpensrsConf(args) => migrate::run(&cli.data_dir, args).await,

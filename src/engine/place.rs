@@ -90,6 +90,25 @@ pub async fn place_order(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<PlacedOrder, OrderError> {
+    place_accepted_order(app, req, None, actor, now).await
+}
+
+/// The customer's acceptance of the connection's agreement, recorded with the order.
+#[derive(Debug, Clone)]
+pub struct Acceptance {
+    /// The version (hex SHA-256 of the text) the customer was shown.
+    pub version: String,
+    pub from: Option<String>,
+}
+
+/// [`place_order`], with the agreement the customer accepted written in the same append.
+pub async fn place_accepted_order(
+    app: &mut App,
+    req: OrderRequest,
+    acceptance: Option<Acceptance>,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<PlacedOrder, OrderError> {
     app.catch_up().await?;
     let domain = DomainName::parse(&req.domain)?;
     let account = AccountId::parse(&req.account)?;
@@ -213,7 +232,7 @@ pub async fn place_order(
             if state.orders.contains_key(&order_id) {
                 return vec![]; // placed before: answered below, nothing written
             }
-            order_commands(
+            let mut commands = order_commands(
                 &domain,
                 &account,
                 req.kind,
@@ -222,7 +241,18 @@ pub async fn place_order(
                 price,
                 &details,
                 order_id,
-            )
+            );
+            if let Some(a) = &acceptance {
+                commands.insert(
+                    1,
+                    Command::RecordAcceptance {
+                        order_id,
+                        version: a.version.clone(),
+                        from: a.from.clone(),
+                    },
+                );
+            }
+            commands
         })
         .await;
     let state = match written {

@@ -1,4 +1,7 @@
-//! Bearer-token authentication: no token 401, a wrong one 403, compared in constant time.
+//! Bearer-token authentication: no token 401, an unknown one 403, compared in constant
+//! time for the configured admin token and by digest for issued ones. The holder is
+//! known to the handlers through [`crate::surface::caller`]; admin routes refuse
+//! customers' tokens.
 
 use std::sync::Arc;
 
@@ -7,8 +10,10 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use domreg_events::settings::Principal;
+
 use super::error::ApiError;
-use crate::surface::{token_matches, Surface};
+use crate::surface::{as_caller, caller, token_matches, Surface};
 
 pub async fn require_token(
     State(state): State<Arc<Surface>>,
@@ -23,7 +28,7 @@ pub async fn require_token(
         let mut r = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
-            "send the admin token as `Authorization: Bearer TOKEN`",
+            "send your token as `Authorization: Bearer TOKEN`",
         )
         .into_response();
         r.headers_mut().insert(
@@ -37,11 +42,43 @@ pub async fn require_token(
         .or_else(|| value.strip_prefix("bearer "))
         .unwrap_or("")
         .trim();
-    if !token_matches(presented, state.token.expose()) {
+    let Some(principal) = holder(&state, presented).await else {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "the token is not the admin token",
+            "the token is not one domreg issued, or it was revoked",
+        )
+        .into_response();
+    };
+    as_caller(principal, next.run(req)).await
+}
+
+/// Who a presented token belongs to: the configured admin token, or a live issued one.
+pub async fn holder(state: &Surface, presented: &str) -> Option<Principal> {
+    if token_matches(presented, state.token.expose()) {
+        return Some(Principal::Admin(state.admin.clone()));
+    }
+    if presented.is_empty() {
+        return None;
+    }
+    let mut app = state.app.lock().await;
+    if let Some(p) = crate::admin::access::authenticate(&app, presented) {
+        return Some(p);
+    }
+    // A token issued a moment ago may not be folded yet.
+    app.catch_up().await.ok()?;
+    crate::admin::access::authenticate(&app, presented)
+}
+
+/// Admin routes: a customer's token opens only its own account's routes.
+pub async fn admins_only(req: Request, next: Next) -> Response {
+    if let Some(Principal::Customer(account)) = caller() {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "this token is account {account}'s: it opens /api/v1/accounts/{account}/... only"
+            ),
         )
         .into_response();
     }

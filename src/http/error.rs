@@ -48,6 +48,7 @@ impl From<AdminError> for ApiError {
             AdminError::NotOrderable(_) => StatusCode::CONFLICT,
             AdminError::Registrar(_) => StatusCode::BAD_GATEWAY,
             AdminError::InsufficientFunds(_) => StatusCode::PAYMENT_REQUIRED,
+            AdminError::AgreementChanged(_) => StatusCode::CONFLICT,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -1,7 +1,9 @@
 //! The admin HTTP API served by `domreg serve --listen ADDR`: JSON over every CLI verb,
 //! bearer-token auth, `/healthz`, Prometheus `/metrics` and the OpenAPI description.
 
+mod access;
 mod auth;
+mod customer;
 mod domains;
 mod error;
 mod manage;
@@ -45,7 +47,6 @@ pub fn router(state: Arc<Surface>) -> Router {
         .route("/api/v1/async/{order}/check", post(orders::check))
         .route("/api/v1/ledger", get(orders::ledger))
         .route("/api/v1/accounts/{account}/credits", post(orders::credit))
-        .route("/api/v1/accounts/{account}", get(orders::account))
         .route(
             "/api/v1/accounts/{account}/credit-limit",
             axum::routing::put(orders::credit_limit),
@@ -130,7 +131,39 @@ pub fn router(state: Arc<Surface>) -> Router {
             "/api/v1/transfer-status/{domain}",
             get(settings::transfer_status),
         )
+        .route("/api/v1/tokens", get(access::list).post(access::issue))
+        .route(
+            "/api/v1/tokens/{token_id}",
+            axum::routing::delete(access::revoke),
+        )
         .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn(auth::admins_only))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    // A customer's token opens these for its own account; an admin's, for any.
+    let accounts = Router::new()
+        .route("/api/v1/accounts/{account}", get(customer::standing))
+        .route("/api/v1/accounts/{account}/domains", get(customer::domains))
+        .route(
+            "/api/v1/accounts/{account}/orders",
+            get(customer::orders).post(customer::place),
+        )
+        .route("/api/v1/accounts/{account}/ledger", get(customer::ledger))
+        .route("/api/v1/accounts/{account}/audit", get(customer::audit))
+        .route(
+            "/api/v1/accounts/{account}/catalogue/{domain}",
+            get(customer::catalogue),
+        )
+        .route(
+            "/api/v1/accounts/{account}/domains/{domain}/auto-renew",
+            axum::routing::put(customer::auto_renew),
+        )
+        .route(
+            "/api/v1/accounts/{account}/domains/{domain}/nameservers",
+            axum::routing::put(customer::nameservers),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -139,6 +172,7 @@ pub fn router(state: Arc<Surface>) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi))
         .merge(api)
+        .merge(accounts)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

@@ -329,23 +329,6 @@ pub async fn credit_limit(
     Ok(Json(json!(l)))
 }
 
-#[derive(serde::Deserialize)]
-pub struct CurrencyQuery {
-    #[serde(default = "usd")]
-    currency: String,
-}
-
-/// `GET /api/v1/accounts/{account}`: balance, holds, credit limit, what it can spend.
-pub async fn account(
-    State(s): State<Arc<Surface>>,
-    Path(account): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<CurrencyQuery>,
-) -> Answer {
-    let mut app = s.app.lock().await;
-    let st = admin::settings::standing(&mut app, &account, &q.currency).await?;
-    Ok(Json(json!(st)))
-}
-
 pub async fn contacts(
     State(s): State<Arc<Surface>>,
     Path(account): Path<String>,

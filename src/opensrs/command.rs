@@ -17,6 +17,7 @@ pub enum CommandKind {
     GetOrdersByDomain,
     GetDomain,
     GetBalance,
+    GetPrice,
     ProcessPending,
     QueryQueuedRequest,
     PollEvents,
@@ -111,6 +112,11 @@ pub enum Command {
         domain: String,
     },
     SwRegister(Box<SwRegister>),
+    /// What OpenSRS charges for a name (read-only); says whether it is registry-premium.
+    GetPrice {
+        domain: String,
+        period: u8,
+    },
     Renew {
         domain: String,
         /// Must match the registry's expiry year: the double-renewal guard.
@@ -242,6 +248,7 @@ impl Command {
             Command::GetOrdersByDomain { .. } => CommandKind::GetOrdersByDomain,
             Command::GetDomain { .. } => CommandKind::GetDomain,
             Command::GetBalance => CommandKind::GetBalance,
+            Command::GetPrice { .. } => CommandKind::GetPrice,
             Command::ProcessPending { .. } => CommandKind::ProcessPending,
             Command::QueryQueuedRequest { .. } => CommandKind::QueryQueuedRequest,
             Command::PollEvents { .. } => CommandKind::PollEvents,
@@ -272,6 +279,7 @@ impl Command {
             Command::GetOrdersByDomain { .. } => ("GET_ORDERS_BY_DOMAIN", "DOMAIN"),
             Command::GetDomain { .. } => ("GET", "DOMAIN"),
             Command::GetBalance => ("GET_BALANCE", "BALANCE"),
+            Command::GetPrice { .. } => ("GET_PRICE", "DOMAIN"),
             Command::ProcessPending { .. } => ("PROCESS_PENDING", "DOMAIN"),
             Command::QueryQueuedRequest { .. } => ("QUERY_QUEUED_REQUEST", "DOMAIN"),
             Command::PollEvents { .. } => ("POLL", "EVENT"),
@@ -294,6 +302,7 @@ impl Command {
     pub fn domain(&self) -> Option<&str> {
         match self {
             Command::Lookup { domain }
+            | Command::GetPrice { domain, .. }
             | Command::Renew { domain, .. }
             | Command::CheckTransfer { domain, .. }
             | Command::BelongsToRsp { domain }
@@ -458,6 +467,10 @@ impl Command {
             Command::Manage(m) => m.attributes(),
             // The toolkit sends an empty assoc rather than nothing.
             Command::GetBalance => Value::assoc(),
+            Command::GetPrice { domain, period } => Value::assoc()
+                .with("domain", domain.as_str())
+                .with("period", period.to_string())
+                .with("reg_type", "new"),
             Command::ProcessPending { order_id, cancel } => {
                 let a = Value::assoc().with("order_id", order_id.as_str());
                 if *cancel {

@@ -41,7 +41,7 @@ pub async fn serve(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return Ok(());
         };
-        let (tcp, _) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -52,7 +52,11 @@ pub async fn serve(
             },
             _ = &mut shutdown => return Ok(()),
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // The peer's address, for what a customer accepts "from where".
+        let routes = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let service = hyper_util::service::TowerToHyperService::new(routes);
         tokio::spawn(async move {
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -191,6 +191,43 @@ pub struct FundsReleased {
     pub reason: String,
 }
 
+/// Who a token lets in: a named admin (every account), or one customer account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Principal {
+    Admin(String),
+    Customer(AccountId),
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Principal::Admin(name) => write!(f, "admin {name}"),
+            Principal::Customer(account) => write!(f, "customer {account}"),
+        }
+    }
+}
+
+/// A token was issued. Only its SHA-256 digest is kept: the token itself is shown once,
+/// to the admin who issued it, and never written anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenIssued {
+    pub token_id: uuid::Uuid,
+    pub principal: Principal,
+    /// Hex SHA-256 of the token.
+    pub digest: String,
+    /// A sign-in link's token: good once, until `expires_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A token stops working: revoked, rotated, or a sign-in link used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRevoked {
+    pub token_id: uuid::Uuid,
+    pub reason: String,
+}
+
 event_union! {
     /// Every change of settings, each in its configuration stream.
     SettingsEvent, SETTINGS_EVENT_TYPES;
@@ -207,7 +244,12 @@ event_union! {
     CreditLimitSet = 1,
     FundsHeld = 1,
     FundsReleased = 1,
+    TokenIssued = 1,
+    TokenRevoked = 1,
 }
+
+/// Where tokens are issued and revoked.
+pub const ACCESS_STREAM: &str = "access";
 
 /// Where the default credit limit of every account is kept.
 pub const ACCOUNTS_STREAM: &str = "accounts";

@@ -1,5 +1,6 @@
 //! The read models' queries, each served by an index, one file per model.
 
+mod access;
 mod domains;
 mod ledger;
 mod orders;
@@ -10,6 +11,7 @@ use domreg_events::{Currency, Money};
 
 use crate::ModelError;
 
+pub use access::*;
 pub use domains::*;
 pub use ledger::*;
 pub use orders::*;

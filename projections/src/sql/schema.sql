@@ -162,6 +162,17 @@ CREATE TABLE IF NOT EXISTS rc_credit_limits (
     PRIMARY KEY (account, currency)
 );
 
+-- Access tokens by digest (never the token); revoked ones stay, with when.
+CREATE TABLE IF NOT EXISTS rc_tokens (
+    token_id   TEXT PRIMARY KEY,
+    digest     TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    principal  TEXT NOT NULL,
+    issued_at  TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+);
+
 CREATE TABLE IF NOT EXISTS rc_contacts (
     account  TEXT PRIMARY KEY,
     contacts TEXT NOT NULL

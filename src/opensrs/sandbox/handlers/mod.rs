@@ -64,6 +64,7 @@ pub fn handle(state: &mut State, user: &str, body: &Value) -> Value {
     };
     match (action.as_str(), object.as_str()) {
         ("LOOKUP", "DOMAIN") => h.lookup(attrs),
+        ("GET_PRICE", "DOMAIN") => h.get_price(attrs),
         ("SW_REGISTER", "DOMAIN") => h.sw_register(attrs),
         ("RENEW", "DOMAIN") => h.renew(attrs),
         ("CHECK_TRANSFER", "DOMAIN") => h.check_transfer(attrs),

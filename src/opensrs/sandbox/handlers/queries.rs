@@ -31,6 +31,29 @@ impl Handler<'_> {
         )
     }
 
+    /// Names beginning `premium-` are registry-premium (500.00 a year), as OpenSRS marks
+    /// them with `is_registry_premium`; the rest cost 10.00.
+    pub(super) fn get_price(&mut self, attrs: &Value) -> Value {
+        let name = match self.domain(attrs) {
+            Checked::Name(n) => n,
+            Checked::Reply(r) => return r,
+        };
+        let years: u32 = attrs
+            .get("period")
+            .and_then(Value::as_str)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        let premium = name.starts_with("premium-");
+        let per_year = if premium { 500 } else { 10 };
+        let mut a = Value::assoc().with("price", format!("{}.00", per_year * years));
+        if premium {
+            a = a
+                .with("is_registry_premium", "1")
+                .with("registry_premium_group", "tier-1");
+        }
+        self.ok(200, "Command completed successfully", a)
+    }
+
     pub(super) fn check_transfer(&mut self, attrs: &Value) -> Value {
         let name = match self.domain(attrs) {
             Checked::Name(n) => n,
