@@ -104,7 +104,8 @@ async fn every_documented_route_exists_and_needs_the_token() {
                 .replace("{domain}", "example.com")
                 .replace("{account}", "alice")
                 .replace("{title}", "main")
-                .replace("{tld}", "com");
+                .replace("{tld}", "com")
+                .replace("{token_id}", "0190aaaa-0000-7000-8000-000000000001");
             let (s, _, _) = w
                 .api
                 .send_as(&method.to_uppercase(), &concrete, None, None)
@@ -120,7 +121,7 @@ async fn every_documented_route_exists_and_needs_the_token() {
             }
         }
     }
-    assert_eq!(operations, 44);
+    assert_eq!(operations, 57);
     let (s, body, _) = w
         .api
         .send_as("GET", "/api/v1/nothing-here", None, Some(TOKEN))
@@ -195,6 +196,14 @@ async fn settings_orders_and_the_async_manager_over_http_match_the_cli() {
     .await;
     api.expect("DELETE", "/api/v1/prices/com?kind=transfer", None, 200)
         .await;
+    // The accounts here order without paying in first.
+    api.expect(
+        "PUT",
+        "/api/v1/accounts/default/credit-limit",
+        Some(&json!({"amount": "1000"})),
+        200,
+    )
+    .await;
     let gone = api
         .send("DELETE", "/api/v1/prices/com?kind=transfer", None)
         .await;

@@ -64,6 +64,7 @@ async fn order_serve_cancel_reset_check() {
             ],
         );
     }
+    ok(d, &["account", "default-limit", "1000"]);
     // Refusals before anything is charged.
     let (good, _, err) = domreg(d, &["register", "x.net", "--account", "alice"]);
     assert!(
