@@ -65,3 +65,21 @@ pub async fn as_caller<F: std::future::Future>(principal: Principal, f: F) -> F:
 pub fn caller() -> Option<Principal> {
     CALLER.try_with(Clone::clone).ok()
 }
+
+/// Who a presented token belongs to: the configured admin token, or a live issued one
+/// (a named admin, a customer account). The API and the pages both sign in with it.
+pub async fn holder(state: &Surface, presented: &str) -> Option<Principal> {
+    if token_matches(presented, state.token.expose()) {
+        return Some(Principal::Admin(state.admin.clone()));
+    }
+    if presented.is_empty() {
+        return None;
+    }
+    let mut app = state.app.lock().await;
+    if let Some(p) = crate::admin::access::authenticate(&app, presented) {
+        return Some(p);
+    }
+    // A token issued a moment ago may not be folded yet.
+    app.catch_up().await.ok()?;
+    crate::admin::access::authenticate(&app, presented)
+}

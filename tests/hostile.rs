@@ -323,7 +323,7 @@ async fn hostile_api_input_gets_clear_errors_and_writes_nothing() {
     let api = &w.api;
     let before = log_head(w.dir.path());
     let order = |domain: &str| json!({"kind": "register", "domain": domain, "account": "acct0"});
-    let mut cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
+    let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
         (
             "POST",
             "/api/v1/orders".into(),
@@ -427,13 +427,6 @@ async fn hostile_api_input_gets_clear_errors_and_writes_nothing() {
             "invalid_domain",
         ),
     ];
-    cases.push((
-        "POST",
-        "/api/v1/orders".into(),
-        Some(json!({"pad": "x".repeat(1 << 20)})),
-        413,
-        "body_too_large",
-    ));
     for (method, path, body, status, code) in cases {
         let (s, j) = api.send(method, &path, body.as_ref()).await;
         assert_eq!(
@@ -442,6 +435,20 @@ async fn hostile_api_input_gets_clear_errors_and_writes_nothing() {
             "{method} {path}: {j}"
         );
     }
+    // A body too large: answered 413 before it is read, so the server closes that
+    // connection; a client of its own keeps the others' connections out of the race.
+    let (s, j) = support_api::ApiClient::new(api.base.clone(), &api.token)
+        .send(
+            "POST",
+            "/api/v1/orders",
+            Some(&json!({"pad": "x".repeat(1 << 20)})),
+        )
+        .await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (413, Some("body_too_large")),
+        "{j}"
+    );
     for token in [
         None,
         Some(""),

@@ -448,3 +448,164 @@ async fn an_admin_works_the_async_manager_in_a_browser() {
         .ends_with("/admin/login"));
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_finds_orders_and_manages_a_domain_in_a_browser() {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var_os("DOMREG_REQUIRE_BROWSER").is_none(),
+            "DOMREG_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        );
+        println!("SKIPPED: {CHROMIUM} and {CHROMEDRIVER} are needed (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    let w = api_world().await;
+    let d = w.dir.path().to_path_buf();
+    let link: serde_json::Value = tokio::task::block_in_place(|| {
+        connect_sandbox(&d, w.sandbox.addr.port(), KEY, &["com"]);
+        domreg_ok(&d, &["account", "limit", "carol", "0"]);
+        domreg_ok(&d, &["account", "credit", "carol", "20.00"]);
+        domreg_ok(
+            &d,
+            &[
+                "account",
+                "contacts",
+                "carol",
+                "--file",
+                support_contacts::owen_file(&d).to_str().unwrap(),
+            ],
+        );
+        domreg_ok(
+            &d,
+            &[
+                "registrar",
+                "update",
+                "main",
+                "--license",
+                "Carol agrees to the registry's terms.",
+            ],
+        );
+        serde_json::from_str(&domreg_ok(
+            &d,
+            &["token", "issue", "--customer", "carol", "--link", "--json"],
+        ))
+        .unwrap()
+    });
+    let link = link["token"].as_str().unwrap().to_string();
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    let base = w.api.base.replace("127.0.0.1", "localhost");
+
+    // Not signed in: to the sign-in page. The link the admin sent signs in, once.
+    c.goto(&format!("{base}/account")).await.unwrap();
+    at(&c, "/account/sign-in").await;
+    c.goto(&format!("{base}/account/sign-in?link={link}"))
+        .await
+        .unwrap();
+    at(&c, "/account").await;
+    assert_eq!(text(&c, "#balance").await, "20.00 USD");
+
+    // Find a name: price and agreement shown; ordering needs the agreement accepted.
+    c.goto(&format!("{base}/account/search")).await.unwrap();
+    c.find(Locator::Css("#domain"))
+        .await
+        .unwrap()
+        .send_keys("carols-shop.com")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[method=get] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settled(&c).await;
+    assert!(text(&c, "#status").await.contains("available"));
+    assert!(text(&c, "#prices").await.contains("12.99 USD"));
+    assert_eq!(
+        text(&c, "#agreement").await,
+        "Carol agrees to the registry's terms."
+    );
+    shot(&c, "account-search").await;
+    c.find(Locator::Css("#accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#order"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settled(&c).await;
+    at(&c, "/account").await;
+    assert!(text(&c, "p.msg")
+        .await
+        .contains("Ordered carols-shop.com: 12.99 USD charged"));
+    assert_eq!(text(&c, "#balance").await, "7.01 USD");
+
+    // The engine registers it; the page shows the domain and lets carol turn auto-renew off.
+    Engine::new(App::open(&d).unwrap(), SystemClock)
+        .run_once()
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/account")).await.unwrap();
+    at(&c, "/account").await;
+    let domains = text(&c, "#domains").await;
+    assert!(
+        domains.contains("carols-shop.com") && domains.contains("On"),
+        "{domains}"
+    );
+    assert!(text(&c, "#ledger").await.contains("-12.99 USD"));
+    shot(&c, "account").await;
+    c.find(Locator::Css("#domains button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settled(&c).await;
+    assert!(text(&c, "p.msg")
+        .await
+        .contains("Automatic renewal of carols-shop.com is off"));
+    assert!(text(&c, "#domains").await.contains("Off"));
+
+    // A second name the account cannot pay: refused on the page with the amount missing.
+    c.goto(&format!("{base}/account/search?domain=carols-blog.com"))
+        .await
+        .unwrap();
+    settled(&c).await;
+    c.find(Locator::Css("#accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#order"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settled(&c).await;
+    assert!(text(&c, "p.msg.error")
+        .await
+        .contains("5.98 USD is missing"));
+
+    // The audit records the acceptance; the used link no longer signs in.
+    let audit = tokio::task::block_in_place(|| domreg_ok(&d, &["audit", "carols-shop.com"]));
+    assert!(
+        audit.contains("account carol accepted the license agreement"),
+        "{audit}"
+    );
+    let profile2 = tempfile::tempdir().unwrap();
+    let (_driver2, c2) = browser(profile2.path()).await;
+    c2.goto(&format!("{base}/account/sign-in?link={link}"))
+        .await
+        .unwrap();
+    settled(&c2).await;
+    assert!(text(&c2, "p.msg.error").await.contains("used already"));
+}

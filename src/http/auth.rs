@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use domreg_events::settings::Principal;
 
 use super::error::ApiError;
-use crate::surface::{as_caller, caller, token_matches, Surface};
+use crate::surface::{as_caller, caller, holder, Surface};
 
 pub async fn require_token(
     State(state): State<Arc<Surface>>,
@@ -51,23 +51,6 @@ pub async fn require_token(
         .into_response();
     };
     as_caller(principal, next.run(req)).await
-}
-
-/// Who a presented token belongs to: the configured admin token, or a live issued one.
-pub async fn holder(state: &Surface, presented: &str) -> Option<Principal> {
-    if token_matches(presented, state.token.expose()) {
-        return Some(Principal::Admin(state.admin.clone()));
-    }
-    if presented.is_empty() {
-        return None;
-    }
-    let mut app = state.app.lock().await;
-    if let Some(p) = crate::admin::access::authenticate(&app, presented) {
-        return Some(p);
-    }
-    // A token issued a moment ago may not be folded yet.
-    app.catch_up().await.ok()?;
-    crate::admin::access::authenticate(&app, presented)
 }
 
 /// Admin routes: a customer's token opens only its own account's routes.

@@ -52,9 +52,9 @@ pub async fn login(State(s): State<Arc<WebState>>, Form(f): Form<LoginForm>) -> 
         )
             .into_response();
     }
-    let id = s.sessions.create();
+    let id = s.sessions.create(None);
     (
-        [(header::SET_COOKIE, super::session::set_cookie(Some(&id)))],
+        [(header::SET_COOKIE, s.sessions.set_cookie(Some(&id)))],
         Redirect::to("/admin"),
     )
         .into_response()
@@ -69,7 +69,7 @@ pub async fn logout(
         s.sessions.remove(&id);
     }
     (
-        [(header::SET_COOKIE, super::session::set_cookie(None))],
+        [(header::SET_COOKIE, s.sessions.set_cookie(None))],
         Redirect::to("/admin/login"),
     )
         .into_response()

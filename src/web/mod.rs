@@ -1,7 +1,9 @@
-//! The admin web pages under `/admin`: server-rendered HTML (maud) on top of the same
-//! admin operations as the API, usable without JavaScript. Sign-in with the admin token
-//! gives a session cookie; every form that changes something carries a CSRF token.
+//! The web pages: the admin's under `/admin`, the customer's under `/account`
+//! (`account.rs`). Server-rendered HTML (maud) on top of the same operations as the API,
+//! usable without JavaScript. Signing in with a token gives a session cookie; every form
+//! that changes something carries a CSRF token.
 
+mod account;
 mod actions;
 mod async_manager;
 mod domain;
@@ -29,6 +31,8 @@ pub use session::Sessions;
 pub struct WebState {
     surface: Arc<Surface>,
     pub sessions: Sessions,
+    /// Customers' sessions (`/account`), each naming its account.
+    pub customers: Sessions,
 }
 
 impl std::ops::Deref for WebState {
@@ -71,6 +75,7 @@ pub fn router(surface: Arc<Surface>) -> Router {
     let state = Arc::new(WebState {
         surface,
         sessions: Sessions::default(),
+        customers: Sessions::customers(),
     });
     Router::new()
         .route("/admin/static/style.css", get(layout::style))
@@ -126,6 +131,18 @@ pub fn router(surface: Arc<Surface>) -> Router {
         .route("/admin/settings/tlds", post(settings::assign))
         .route("/admin/settings/prices", post(settings::price))
         .route("/admin/settings/policies", post(settings::policy))
+        .route(
+            "/account/sign-in",
+            get(account::sign_in_page).post(account::sign_in),
+        )
+        .route("/account/sign-out", post(account::sign_out))
+        .route("/account", get(account::overview))
+        .route("/account/search", get(account::search))
+        .route("/account/orders", post(account::order))
+        .route(
+            "/account/domains/{domain}/auto-renew",
+            post(account::auto_renew),
+        )
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }

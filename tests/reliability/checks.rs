@@ -67,7 +67,12 @@ pub async fn orders_in_log(ep: &Endpoints) -> BTreeMap<String, OrderFacts> {
     let mut orders: BTreeMap<String, OrderFacts> = BTreeMap::new();
     for (event_type, data, at) in rows {
         let v: Value = serde_json::from_slice(&data).unwrap_or(Value::Null);
-        if event_type == "AccountCredited" {
+        // Holds name the order they pay for, on the account's stream; an order is what a
+        // domain's stream records (a hold whose placement was refused is no order).
+        if matches!(
+            event_type.as_str(),
+            "AccountCredited" | "FundsHeld" | "FundsReleased"
+        ) {
             continue;
         }
         let Some(id) = v["order_id"].as_str() else {
