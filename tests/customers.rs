@@ -304,3 +304,56 @@ async fn an_order_records_the_agreement_accepted_and_a_changed_one_is_refused() 
     assert_eq!(s, 200);
     assert!(audit.to_string().contains("ops-bea"), "{audit:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_admin_signs_in_to_the_admin_pages_and_a_customer_does_not() {
+    let w = world().await;
+    connect(&w);
+    let ops = issue(&w, &["--admin", "ops-bea"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let carol = issue(&w, &["--customer", "carol"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |token: String| {
+        let http = http.clone();
+        let url = format!("{}/admin/login", w.api.base);
+        async move {
+            http.post(url)
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let admin = login(ops).await;
+    assert_eq!(admin.status().as_u16(), 303);
+    assert!(admin.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("domreg_admin="));
+    let customer = login(carol.clone()).await;
+    assert_eq!(
+        customer.status().as_u16(),
+        403,
+        "a customer's token is no admin's"
+    );
+    // ...and the customer's own sign-in takes it.
+    let own = http
+        .post(format!("{}/account/sign-in", w.api.base))
+        .form(&[("token", carol)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 303);
+    assert!(own.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("domreg_account="));
+}

@@ -45,14 +45,16 @@ pub struct LoginForm {
 }
 
 pub async fn login(State(s): State<Arc<WebState>>, Form(f): Form<LoginForm>) -> Response {
-    if !crate::surface::token_matches(f.token.trim(), s.token.expose()) {
+    let Some(domreg_events::settings::Principal::Admin(name)) =
+        crate::surface::holder(&s, f.token.trim()).await
+    else {
         return (
             StatusCode::FORBIDDEN,
-            login_form(Some("That is not the admin token.")),
+            login_form(Some("That is not the admin token, nor a named admin's.")),
         )
             .into_response();
-    }
-    let id = s.sessions.create(None);
+    };
+    let id = s.sessions.create_for(None, Some(name));
     (
         [(header::SET_COOKIE, s.sessions.set_cookie(Some(&id)))],
         Redirect::to("/admin"),

@@ -70,6 +70,28 @@ async fn security_headers(
     response
 }
 
+/// Runs an admin page's request as the admin its session names (so the audit says who).
+async fn as_signed_in_admin(
+    axum::extract::State(s): axum::extract::State<Arc<WebState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match s
+        .sessions
+        .find(request.headers())
+        .and_then(|(_, session)| session.admin)
+    {
+        Some(name) => {
+            crate::surface::as_caller(
+                domreg_events::settings::Principal::Admin(name),
+                next.run(request),
+            )
+            .await
+        }
+        None => next.run(request).await,
+    }
+}
+
 /// The routes of the admin pages.
 pub fn router(surface: Arc<Surface>) -> Router {
     let state = Arc::new(WebState {
@@ -143,6 +165,10 @@ pub fn router(surface: Arc<Surface>) -> Router {
             "/account/domains/{domain}/auto-renew",
             post(account::auto_renew),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            as_signed_in_admin,
+        ))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }

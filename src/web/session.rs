@@ -20,6 +20,8 @@ pub struct Session {
     pub csrf: String,
     /// The customer signed in (customer sessions only).
     pub account: Option<AccountId>,
+    /// The admin signed in (admin sessions): the audit names them.
+    pub admin: Option<String>,
     expires: Instant,
 }
 
@@ -56,6 +58,11 @@ impl Sessions {
 
     /// A new session; returns its id (for the cookie).
     pub fn create(&self, account: Option<AccountId>) -> String {
+        self.create_for(account, None)
+    }
+
+    /// A new session of a named admin.
+    pub fn create_for(&self, account: Option<AccountId>, admin: Option<String>) -> String {
         let id = random();
         if let Ok(mut map) = self.map.lock() {
             let now = Instant::now();
@@ -65,6 +72,7 @@ impl Sessions {
                 Session {
                     csrf: random(),
                     account,
+                    admin,
                     expires: now + LIFETIME,
                 },
             );
