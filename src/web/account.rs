@@ -54,30 +54,36 @@ fn frame(title: &str, who: Option<(&AccountId, &str)>, body: Markup) -> Markup {
     }
 }
 
-/// The signed-in customer, or a redirect to the sign-in page.
-fn customer(s: &WebState, headers: &HeaderMap) -> Result<(AccountId, Session), Response> {
+/// The signed-in customer, if any.
+fn customer(s: &WebState, headers: &HeaderMap) -> Option<(AccountId, Session)> {
     s.customers
         .find(headers)
         .and_then(|(_, session)| session.account.clone().map(|a| (a, session)))
-        .ok_or_else(|| Redirect::to("/account/sign-in").into_response())
 }
 
-fn csrf_ok(session: &Session, sent: &str) -> Result<(), Response> {
+fn to_sign_in() -> Response {
+    Redirect::to("/account/sign-in").into_response()
+}
+
+/// The refusal of a form that does not carry the session's CSRF token.
+fn csrf_refused(session: &Session, sent: &str) -> Option<Response> {
     if crate::surface::token_matches(sent, &session.csrf) {
-        return Ok(());
+        return None;
     }
-    Err((
-        StatusCode::FORBIDDEN,
-        frame(
-            "Form refused",
-            None,
-            message(
-                "The form did not carry this session's token. Reload the page and try again.",
-                true,
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            frame(
+                "Form refused",
+                None,
+                message(
+                    "The form did not carry this session's token. Reload the page and try again.",
+                    true,
+                ),
             ),
-        ),
+        )
+            .into_response(),
     )
-        .into_response())
 }
 
 fn flash_of(q: &FlashQuery) -> Markup {
@@ -162,7 +168,7 @@ pub async fn sign_out(
     Form(f): Form<CsrfForm>,
 ) -> Response {
     if let Some((id, session)) = s.customers.find(&headers) {
-        if csrf_ok(&session, &f.csrf).is_ok() {
+        if csrf_refused(&session, &f.csrf).is_none() {
             s.customers.remove(&id);
         }
     }
@@ -193,9 +199,8 @@ pub async fn overview(
     headers: HeaderMap,
     Query(q): Query<FlashQuery>,
 ) -> Response {
-    let (account, session) = match customer(&s, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let Some((account, session)) = customer(&s, &headers) else {
+        return to_sign_in();
     };
     let mut app = s.app.lock().await;
     let loaded = async {
@@ -292,9 +297,8 @@ pub async fn search(
     headers: HeaderMap,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    let (account, session) = match customer(&s, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let Some((account, session)) = customer(&s, &headers) else {
+        return to_sign_in();
     };
     let wanted = q.domain.as_deref().map(str::trim).filter(|d| !d.is_empty());
     let offer = match wanted {
@@ -366,12 +370,11 @@ pub async fn order(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(f): Form<OrderForm>,
 ) -> Response {
-    let (account, session) = match customer(&s, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let Some((account, session)) = customer(&s, &headers) else {
+        return to_sign_in();
     };
-    if let Err(r) = csrf_ok(&session, &f.csrf) {
-        return r;
+    if let Some(refused) = csrf_refused(&session, &f.csrf) {
+        return refused;
     }
     if f.accept.as_deref() != Some("yes") {
         return back(
@@ -421,12 +424,11 @@ pub async fn auto_renew(
     Path(domain): Path<String>,
     Form(f): Form<AutoRenewForm>,
 ) -> Response {
-    let (account, session) = match customer(&s, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let Some((account, session)) = customer(&s, &headers) else {
+        return to_sign_in();
     };
-    if let Err(r) = csrf_ok(&session, &f.csrf) {
-        return r;
+    if let Some(refused) = csrf_refused(&session, &f.csrf) {
+        return refused;
     }
     let mut app = s.app.lock().await;
     let name = match domreg_events::DomainName::parse(&domain) {
