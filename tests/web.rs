@@ -130,17 +130,26 @@ async fn at(c: &Client, path: &str) {
     panic!("never reached {path}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_works_the_async_manager_in_a_browser() {
+/// Whether Chromium and its driver are installed (else the test prints SKIPPED, and fails
+/// under DOMREG_REQUIRE_BROWSER); installs the TLS provider the driver's client needs.
+fn browser_here() -> bool {
     if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
         assert!(
             std::env::var_os("DOMREG_REQUIRE_BROWSER").is_none(),
             "DOMREG_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
         );
         println!("SKIPPED: {CHROMIUM} and {CHROMEDRIVER} are needed (apt-get install chromium chromium-driver)");
-        return;
+        return false;
     }
     let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_works_the_async_manager_in_a_browser() {
+    if !browser_here() {
+        return;
+    }
     let w = api_world().await;
     // The registry never completes .de here, so the order stays on the Async Manager.
     w.sandbox
@@ -451,15 +460,9 @@ async fn an_admin_works_the_async_manager_in_a_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_finds_orders_and_manages_a_domain_in_a_browser() {
-    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
-        assert!(
-            std::env::var_os("DOMREG_REQUIRE_BROWSER").is_none(),
-            "DOMREG_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
-        );
-        println!("SKIPPED: {CHROMIUM} and {CHROMEDRIVER} are needed (apt-get install chromium chromium-driver)");
+    if !browser_here() {
         return;
     }
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let w = api_world().await;
     let d = w.dir.path().to_path_buf();
     let link: serde_json::Value = tokio::task::block_in_place(|| {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use domreg_events::settings::Principal;
 use domreg_events::{AccountId, Actor, OrderKind};
 
-use super::layout::{message, money, time};
+use super::layout::{head, message, money, time};
 use super::session::Session;
 use super::{back, flash, WebState};
 use crate::admin::{self, storefront};
@@ -26,12 +26,7 @@ fn frame(title: &str, who: Option<(&AccountId, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · your domains" }
-                link rel="stylesheet" href="/admin/static/style.css";
-            }
+            (head(&format!("{title} · your domains")))
             body {
                 header {
                     nav aria-label="Account" {

@@ -74,12 +74,7 @@ pub fn page(title: &str, current: &str, csrf: Option<&str>, body: Markup) -> Mar
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · domreg" }
-                link rel="stylesheet" href="/admin/static/style.css";
-            }
+            (head(&format!("{title} · domreg")))
             body {
                 header {
                     nav aria-label="Main" {
@@ -105,6 +100,18 @@ pub fn page(title: &str, current: &str, csrf: Option<&str>, body: Markup) -> Mar
                 }
                 script src="/admin/static/local-times.js" {}
             }
+        }
+    }
+}
+
+/// The `<head>` every page has: its title and the served style sheet.
+pub fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            link rel="stylesheet" href="/admin/static/style.css";
         }
     }
 }

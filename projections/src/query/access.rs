@@ -45,6 +45,17 @@ fn row(raw: Raw) -> Result<TokenRow, ModelError> {
     })
 }
 
+fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
 const COLUMNS: &str = "token_id, kind, principal, issued_at, expires_at, revoked_at";
 
 impl ReadModels {
@@ -55,16 +66,7 @@ impl ReadModels {
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM rc_tokens WHERE digest = ?1"
             ))?
-            .query_row([digest], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_row([digest], read)
             .optional()?;
         raw.map(row).transpose()
     }
@@ -74,18 +76,7 @@ impl ReadModels {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM rc_tokens ORDER BY issued_at DESC, token_id"
         ))?;
-        let raws = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect::<Result<Vec<Raw>, _>>()?;
+        let raws = stmt.query_map([], read)?.collect::<Result<Vec<Raw>, _>>()?;
         raws.into_iter().map(row).collect()
     }
 }
