@@ -575,6 +575,25 @@ async fn a_customer_finds_orders_and_manages_a_domain_in_a_browser() {
         .await
         .contains("Automatic renewal of carols-shop.com is off"));
     assert!(text(&c, "#domains").await.contains("Off"));
+    // ...and set its nameservers, sent to OpenSRS once.
+    c.find(Locator::Css("textarea[name='nameservers']"))
+        .await
+        .unwrap()
+        .send_keys("ns1.example.net\nns2.example.net")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/nameservers'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settled(&c).await;
+    let said = text(&c, "p.msg").await;
+    assert!(
+        said.contains("nameservers set to ns1.example.net, ns2.example.net"),
+        "{said}"
+    );
 
     // A second name the account cannot pay: refused on the page with the amount missing.
     c.goto(&format!("{base}/account/search?domain=carols-blog.com"))

@@ -240,7 +240,7 @@ pub async fn overview(
             @if domains.is_empty() { p { "No domains yet. " a href="/account/search" { "Find one" } "." } }
             @else {
                 div.wrap { table #domains {
-                    thead { tr { th { "Domain" } th { "Status" } th { "Expires" } th { "Automatic renewal" } } }
+                    thead { tr { th { "Domain" } th { "Status" } th { "Expires" } th { "Automatic renewal" } th { "Nameservers" } } }
                     tbody { @for d in &domains { tr {
                         td { (d.name) }
                         td { (d.status) }
@@ -251,6 +251,16 @@ pub async fn overview(
                                 input type="hidden" name="enabled" value=(if d.auto_renew { "false" } else { "true" });
                                 (if d.auto_renew { "On " } else { "Off " })
                                 button type="submit" { (if d.auto_renew { "Turn off" } else { "Turn on" }) }
+                            }
+                        }
+                        td {
+                            @if d.status == "registered" {
+                                form.inline method="post" action={ "/account/domains/" (d.name) "/nameservers" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    label for={ "ns-" (d.name) } { "New nameservers, one per line" }
+                                    textarea id={ "ns-" (d.name) } name="nameservers" rows="2" required {}
+                                    button type="submit" { "Set nameservers" }
+                                }
                             }
                         }
                     } } }
@@ -425,21 +435,11 @@ pub async fn auto_renew(
     if let Some(refused) = csrf_refused(&session, &f.csrf) {
         return refused;
     }
-    let mut app = s.app.lock().await;
-    let name = match domreg_events::DomainName::parse(&domain) {
+    let name = match own_domain(&s, &account, &domain).await {
         Ok(n) => n,
-        Err(e) => return back("/account", Err(e.to_string())),
+        Err(e) => return back("/account", Err(e)),
     };
-    let holder = crate::unit_of_work::load(&app.store, &name)
-        .await
-        .ok()
-        .and_then(|d| d.holder);
-    if holder.as_ref() != Some(&account) {
-        return back(
-            "/account",
-            Err(format!("No domain {name} in your account.")),
-        );
-    }
+    let mut app = s.app.lock().await;
     match admin::orders::set_auto_renew(
         &mut app,
         name.as_str(),
@@ -458,4 +458,66 @@ pub async fn auto_renew(
         ),
         Err(e) => back("/account", Err(e.to_string())),
     }
+}
+
+#[derive(Deserialize)]
+pub struct NameserversForm {
+    csrf: String,
+    nameservers: String,
+}
+
+/// The domain of the path, if the signed-in customer holds it.
+async fn own_domain(
+    s: &WebState,
+    account: &AccountId,
+    domain: &str,
+) -> Result<domreg_events::DomainName, String> {
+    let name = domreg_events::DomainName::parse(domain).map_err(|e| e.to_string())?;
+    let app = s.app.lock().await;
+    let holder = crate::unit_of_work::load(&app.store, &name)
+        .await
+        .ok()
+        .and_then(|d| d.holder);
+    match holder.as_ref() == Some(account) {
+        true => Ok(name),
+        false => Err(format!("No domain {name} in your account.")),
+    }
+}
+
+/// Replaces one of the account's domains' nameservers at OpenSRS, once.
+pub async fn nameservers(
+    State(s): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(domain): Path<String>,
+    Form(f): Form<NameserversForm>,
+) -> Response {
+    let Some((account, session)) = customer(&s, &headers) else {
+        return to_sign_in();
+    };
+    if let Some(refused) = csrf_refused(&session, &f.csrf) {
+        return refused;
+    }
+    let name = match own_domain(&s, &account, &domain).await {
+        Ok(n) => n,
+        Err(e) => return back("/account", Err(e)),
+    };
+    let nameservers = f
+        .nameservers
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    let change = domreg_events::change::DomainChange::Nameservers { nameservers };
+    let mut app = s.app.lock().await;
+    let said = admin::changes::apply(&mut app, name.as_str(), change, Actor::Customer(account))
+        .await
+        .map(|o| match o.state {
+            "applied" => format!("{name}: {}.", o.change.describe()),
+            _ => format!(
+                "{name}: {} sent; the registry has not answered yet.",
+                o.change.describe()
+            ),
+        })
+        .map_err(|e| e.to_string());
+    back("/account", said)
 }

@@ -165,6 +165,10 @@ pub fn router(surface: Arc<Surface>) -> Router {
             "/account/domains/{domain}/auto-renew",
             post(account::auto_renew),
         )
+        .route(
+            "/account/domains/{domain}/nameservers",
+            post(account::nameservers),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             as_signed_in_admin,
