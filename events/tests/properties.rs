@@ -553,7 +553,7 @@ fn the_generator_reaches_every_event_type() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..10_000 {
+    for _ in 0..30_000 {
         let s = steps().new_tree(&mut runner).unwrap().current();
         for e in run(&s).1 {
             seen.insert(e.event_type());

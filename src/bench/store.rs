@@ -153,6 +153,10 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         Some(300_000.0),
     ));
 
+    if crate::app::chosen_store().is_none() {
+        ceilings(dir, &size, &mut figures)?;
+    }
+
     let start = Instant::now();
     let total = read_and_decode_all(&store).await?;
     figures.push(Figure::new(
@@ -163,6 +167,44 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         Some(1_000_000.0),
     ));
     Ok(figures)
+}
+
+/// The raw SQLite ceilings of the single writer and the concurrent writers, measured
+/// in this run on a file of its own; each store figure gets its share of its ceiling.
+fn ceilings(
+    dir: &Path,
+    size: &StoreBenchSize,
+    figures: &mut Vec<Figure>,
+) -> Result<(), StoreError> {
+    let cases = [
+        (0, 1usize, size.single_appends as usize),
+        (
+            1,
+            size.concurrent_writers as usize,
+            size.appends_per_writer as usize,
+        ),
+    ];
+    for (figure, rows, rounds) in cases {
+        let path = dir.join(format!("ceiling-{rows}.db"));
+        let elapsed =
+            crate::store::sqlite::ceiling::raw_commits(&path, rows, rounds, sample_event)?;
+        let ceiling = Figure::new(
+            &format!("raw SQLite ceiling: {rows} row(s) per durable commit"),
+            (rows * rounds) as u64,
+            elapsed,
+            "ev/s",
+            None,
+        );
+        if let Some(f) = figures.get_mut(figure) {
+            f.name = format!(
+                "{} ({:.2} of the raw ceiling)",
+                f.name,
+                f.per_second / ceiling.per_second.max(f64::MIN_POSITIVE)
+            );
+        }
+        figures.push(ceiling);
+    }
+    Ok(())
 }
 
 /// Each writer appends its events in chunks of `per_append`, to its own streams, waiting
