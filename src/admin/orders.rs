@@ -245,6 +245,21 @@ pub async fn check(app: &mut App, order: &str) -> Result<OrderOutcome, AdminErro
     Ok(out)
 }
 
+/// The term of a domain's automatic renewals, as a request gives it (absent: the
+/// connection's).
+pub fn renew_years(years: Option<i64>) -> Result<Option<Period>, AdminError> {
+    years
+        .map(|y| {
+            Period::years(y).map_err(|_| {
+                AdminError::invalid(
+                    "invalid_years",
+                    format!("years {y}: an automatic renewal orders 1 to 10 years"),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Switches a domain's automatic renewal on or off.
 pub async fn set_auto_renew(
     app: &mut App,

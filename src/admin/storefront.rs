@@ -133,6 +133,23 @@ pub async fn offer(app: &mut App, domain: &str) -> Result<Offer, AdminError> {
     })
 }
 
+/// `domain` and its state, if `account` holds it; otherwise not found (a customer learns
+/// nothing of other accounts' domains).
+pub async fn held_by(
+    store: &crate::store::LogStore,
+    account: &AccountId,
+    domain: &str,
+) -> Result<(DomainName, domreg_events::Domain), AdminError> {
+    let name = DomainName::parse(domain)?;
+    let state = crate::unit_of_work::load(store, &name).await?;
+    if state.holder.as_ref() != Some(account) {
+        return Err(AdminError::NotFound(format!(
+            "no domain {name} in account {account}"
+        )));
+    }
+    Ok((name, state))
+}
+
 /// A customer's order, with the agreement version they were shown.
 #[derive(Debug, Clone)]
 pub struct CustomerOrder {
@@ -161,12 +178,7 @@ pub async fn order(
     let config = match order.request.kind {
         // A renewal goes through the connection that holds the domain.
         OrderKind::Renew => {
-            let state = crate::unit_of_work::load(&app.store, &domain).await?;
-            if state.holder.as_ref() != Some(account) {
-                return Err(AdminError::NotFound(format!(
-                    "no domain {domain} in account {account}"
-                )));
-            }
+            let (_, state) = held_by(&app.store, account, domain.as_str()).await?;
             match state.connection {
                 Some(title) => app.models.registrar(&title)?.ok_or_else(|| {
                     AdminError::NotOrderable(format!("the connection {title} of {domain} is gone"))

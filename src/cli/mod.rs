@@ -1,5 +1,6 @@
 //! The `domreg` command line: argument parsing and dispatch. Each verb lives in its own file.
 
+mod account;
 mod args;
 mod audit;
 mod bench;
@@ -75,7 +76,7 @@ pub enum Command {
     /// How pending orders are polled, per TLD.
     Policy(tld::PolicyArgs),
     /// Customer accounts: payments received.
-    Account(models::AccountArgs),
+    Account(account::AccountArgs),
     /// The billing ledger: charges, refunds, credits and balances.
     Ledger(models::LedgerArgs),
     /// Tokens for named admins and customer accounts.
@@ -163,7 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tld(args) => tld::tld(&cli.data_dir, args).await,
         Command::Price(args) => tld::price(&cli.data_dir, args).await,
         Command::Policy(args) => tld::policy(&cli.data_dir, args).await,
-        Command::Account(args) => models::account(&cli.data_dir, args).await,
+        Command::Account(args) => account::account(&cli.data_dir, args).await,
         Command::Ledger(args) => models::ledger(&cli.data_dir, args).await,
         Command::Token(args) => token::run(&cli.data_dir, args).await,
         Command::Domains(args) => models::domains(&cli.data_dir, args).await,

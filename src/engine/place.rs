@@ -191,11 +191,11 @@ pub async fn place_accepted_order(
     }
     // The price is held on the account's stream first, so that concurrent orders of one
     // account cannot together spend past its credit limit (see `funds`). An order placed
-    // before (a retry) holds nothing new.
-    let known = load(&app.store, &domain)
-        .await?
-        .orders
-        .contains_key(&order_id);
+    // before (a retry, only possible with a chosen id) holds nothing new.
+    let known = match req.order_id {
+        Some(id) => load(&app.store, &domain).await?.orders.contains_key(&id),
+        None => false,
+    };
     if !known {
         // Real time, not the logical `now`: what matters is how long this process took.
         let started = std::time::Instant::now();

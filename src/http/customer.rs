@@ -34,15 +34,8 @@ pub fn scope(account: &str) -> Result<AccountId, ApiError> {
 
 /// The domain of the path, if it is held by `account`.
 async fn domain_of(s: &Surface, account: &AccountId, domain: &str) -> Result<DomainName, ApiError> {
-    let name = DomainName::parse(domain).map_err(AdminError::from)?;
-    let app = s.app.lock().await;
-    let state = crate::unit_of_work::load(&app.store, &name)
-        .await
-        .map_err(AdminError::from)?;
-    if state.holder.as_ref() != Some(account) {
-        return Err(AdminError::NotFound(format!("no domain {name} in account {account}")).into());
-    }
-    Ok(name)
+    let store = s.app.lock().await.store.clone();
+    Ok(admin::storefront::held_by(&store, account, domain).await?.0)
 }
 
 /// `GET /api/v1/accounts/{account}`: balance, holds, credit limit, what it can spend.
@@ -193,17 +186,7 @@ pub async fn auto_renew(
 ) -> Answer {
     let account = scope(&account)?;
     let name = domain_of(&s, &account, &domain).await?;
-    let years = body
-        .years
-        .map(|y| {
-            domreg_events::Period::years(y).map_err(|_| {
-                AdminError::invalid(
-                    "invalid_years",
-                    format!("years {y}: an automatic renewal orders 1 to 10 years"),
-                )
-            })
-        })
-        .transpose()?;
+    let years = admin::orders::renew_years(body.years)?;
     let mut app = s.app.lock().await;
     admin::orders::set_auto_renew(&mut app, name.as_str(), body.enabled, years, s.actor()).await?;
     Ok(Json(json!({ "domain": name, "auto_renew": body.enabled })))

@@ -249,17 +249,7 @@ pub async fn auto_renew(
     Path(domain): Path<String>,
     ApiJson(body): ApiJson<AutoRenewBody>,
 ) -> Answer {
-    let years = body
-        .years
-        .map(|y| {
-            domreg_events::Period::years(y).map_err(|_| {
-                admin::AdminError::invalid(
-                    "invalid_years",
-                    format!("years {y}: an automatic renewal orders 1 to 10 years"),
-                )
-            })
-        })
-        .transpose()?;
+    let years = admin::orders::renew_years(body.years)?;
     let mut app = s.app.lock().await;
     let name =
         admin::orders::set_auto_renew(&mut app, &domain, body.enabled, years, s.actor()).await?;

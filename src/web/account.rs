@@ -1,26 +1,25 @@
 //! The customer's pages under `/account`: sign in with the account's token or a link the
 //! admin sent, find a name (price, agreement), order it with the agreement accepted, and
 //! see the account's domains, orders in progress, ledger and automatic renewals. The
-//! same operations as the customer API; every form carries the session's CSRF token.
+//! same operations as the customer API; every form carries the session's CSRF token
+//! (what the forms do is in `account_forms.rs`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Form;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
 use domreg_events::settings::Principal;
-use domreg_events::{AccountId, Actor, OrderKind};
+use domreg_events::AccountId;
 
 use super::layout::{head, message, money, time};
 use super::session::Session;
-use super::{back, flash, WebState};
+use super::{flash, WebState};
 use crate::admin::{self, storefront};
-use crate::engine::place::OrderRequest;
 
 fn frame(title: &str, who: Option<(&AccountId, &str)>, body: Markup) -> Markup {
     html! {
@@ -58,6 +57,22 @@ fn customer(s: &WebState, headers: &HeaderMap) -> Option<(AccountId, Session)> {
 
 fn to_sign_in() -> Response {
     Redirect::to("/account/sign-in").into_response()
+}
+
+/// The customer who posted a form carrying their session's CSRF token; otherwise the
+/// answer to give (to the sign-in page, or the form refused).
+pub(super) fn posting(
+    s: &WebState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<AccountId, Box<Response>> {
+    let Some((account, session)) = customer(s, headers) else {
+        return Err(Box::new(to_sign_in()));
+    };
+    match csrf_refused(&session, csrf) {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(account),
+    }
 }
 
 /// The refusal of a form that does not carry the session's CSRF token.
@@ -358,166 +373,4 @@ pub async fn search(
         },
     )
     .into_response()
-}
-
-#[derive(Deserialize)]
-pub struct OrderForm {
-    csrf: String,
-    domain: String,
-    years: i64,
-    agreement_version: String,
-    accept: Option<String>,
-}
-
-pub async fn order(
-    State(s): State<Arc<WebState>>,
-    headers: HeaderMap,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    Form(f): Form<OrderForm>,
-) -> Response {
-    let Some((account, session)) = customer(&s, &headers) else {
-        return to_sign_in();
-    };
-    if let Some(refused) = csrf_refused(&session, &f.csrf) {
-        return refused;
-    }
-    if f.accept.as_deref() != Some("yes") {
-        return back(
-            &format!("/account/search?domain={}", super::encode(&f.domain)),
-            Err("Accept the license agreement to order.".into()),
-        );
-    }
-    let order = storefront::CustomerOrder {
-        request: OrderRequest {
-            domain: f.domain.clone(),
-            account: account.to_string(),
-            kind: OrderKind::Register,
-            years: f.years,
-            contacts: None,
-            nameservers: vec![],
-            auth_code: None,
-            order_id: None,
-        },
-        agreement_version: f.agreement_version,
-        from: peer.map(|Extension(ConnectInfo(a))| a.ip().to_string()),
-    };
-    let mut app = s.app.lock().await;
-    match storefront::order(&mut app, &account, order, Actor::Customer(account.clone())).await {
-        Ok(p) => back(
-            "/account",
-            Ok(format!(
-                "Ordered {}: {} charged. We tell you when it is registered.",
-                p.domain, p.price
-            )),
-        ),
-        Err(e) => back(
-            &format!("/account/search?domain={}", super::encode(&f.domain)),
-            Err(e.to_string()),
-        ),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct AutoRenewForm {
-    csrf: String,
-    enabled: bool,
-}
-
-pub async fn auto_renew(
-    State(s): State<Arc<WebState>>,
-    headers: HeaderMap,
-    Path(domain): Path<String>,
-    Form(f): Form<AutoRenewForm>,
-) -> Response {
-    let Some((account, session)) = customer(&s, &headers) else {
-        return to_sign_in();
-    };
-    if let Some(refused) = csrf_refused(&session, &f.csrf) {
-        return refused;
-    }
-    let name = match own_domain(&s, &account, &domain).await {
-        Ok(n) => n,
-        Err(e) => return back("/account", Err(e)),
-    };
-    let mut app = s.app.lock().await;
-    match admin::orders::set_auto_renew(
-        &mut app,
-        name.as_str(),
-        f.enabled,
-        None,
-        Actor::Customer(account),
-    )
-    .await
-    {
-        Ok(_) => back(
-            "/account",
-            Ok(format!(
-                "Automatic renewal of {name} is {}.",
-                if f.enabled { "on" } else { "off" }
-            )),
-        ),
-        Err(e) => back("/account", Err(e.to_string())),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct NameserversForm {
-    csrf: String,
-    nameservers: String,
-}
-
-/// The domain of the path, if the signed-in customer holds it.
-async fn own_domain(
-    s: &WebState,
-    account: &AccountId,
-    domain: &str,
-) -> Result<domreg_events::DomainName, String> {
-    let name = domreg_events::DomainName::parse(domain).map_err(|e| e.to_string())?;
-    let app = s.app.lock().await;
-    let holder = crate::unit_of_work::load(&app.store, &name)
-        .await
-        .ok()
-        .and_then(|d| d.holder);
-    match holder.as_ref() == Some(account) {
-        true => Ok(name),
-        false => Err(format!("No domain {name} in your account.")),
-    }
-}
-
-/// Replaces one of the account's domains' nameservers at OpenSRS, once.
-pub async fn nameservers(
-    State(s): State<Arc<WebState>>,
-    headers: HeaderMap,
-    Path(domain): Path<String>,
-    Form(f): Form<NameserversForm>,
-) -> Response {
-    let Some((account, session)) = customer(&s, &headers) else {
-        return to_sign_in();
-    };
-    if let Some(refused) = csrf_refused(&session, &f.csrf) {
-        return refused;
-    }
-    let name = match own_domain(&s, &account, &domain).await {
-        Ok(n) => n,
-        Err(e) => return back("/account", Err(e)),
-    };
-    let nameservers = f
-        .nameservers
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-        .collect();
-    let change = domreg_events::change::DomainChange::Nameservers { nameservers };
-    let mut app = s.app.lock().await;
-    let said = admin::changes::apply(&mut app, name.as_str(), change, Actor::Customer(account))
-        .await
-        .map(|o| match o.state {
-            "applied" => format!("{name}: {}.", o.change.describe()),
-            _ => format!(
-                "{name}: {} sent; the registry has not answered yet.",
-                o.change.describe()
-            ),
-        })
-        .map_err(|e| e.to_string());
-    back("/account", said)
 }

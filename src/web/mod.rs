@@ -4,6 +4,7 @@
 //! that changes something carries a CSRF token.
 
 mod account;
+mod account_forms;
 mod actions;
 mod async_manager;
 mod domain;
@@ -160,14 +161,14 @@ pub fn router(surface: Arc<Surface>) -> Router {
         .route("/account/sign-out", post(account::sign_out))
         .route("/account", get(account::overview))
         .route("/account/search", get(account::search))
-        .route("/account/orders", post(account::order))
+        .route("/account/orders", post(account_forms::order))
         .route(
             "/account/domains/{domain}/auto-renew",
-            post(account::auto_renew),
+            post(account_forms::auto_renew),
         )
         .route(
             "/account/domains/{domain}/nameservers",
-            post(account::nameservers),
+            post(account_forms::nameservers),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
