@@ -275,8 +275,9 @@ impl Client {
                     evidence: None,
                 };
                 if let (true, Some(store)) = (kind.is_mutating(), &self.evidence) {
-                    exchange.evidence =
-                        store.keep_exchange(&self.settings.title, command, &exchange);
+                    exchange.evidence = store
+                        .keep_exchange(&self.settings.title, command, &exchange)
+                        .await;
                 }
                 return exchange;
             }

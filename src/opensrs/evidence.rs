@@ -102,7 +102,7 @@ impl EvidenceStore {
 
     /// Keeps the evidence of a mutating `exchange`; `None` (logged) when it could not be
     /// written: the call's outcome is recorded all the same.
-    pub fn keep_exchange(
+    pub async fn keep_exchange(
         &self,
         connection: &str,
         command: &Command,
@@ -118,7 +118,13 @@ impl EvidenceStore {
             transport_error: exchange.outcome.as_ref().err().map(|e| e.to_string()),
             response_code: exchange.classification.code,
         };
-        match self.keep(&evidence) {
+        // Off the async threads: the sync waits for the disk, and concurrent calls' syncs
+        // then share the file system's journal commits.
+        let store = self.clone();
+        let kept = tokio::task::spawn_blocking(move || store.keep(&evidence))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+        match kept {
             Ok(hash) => Some(hash),
             Err(e) => {
                 tracing::warn!(dir = %self.dir.display(), error = %e, "evidence of an OpenSRS call could not be kept");

@@ -284,6 +284,9 @@ fn answer(request: &http::Request, peer: IpAddr, shared: &Shared) -> (Vec<u8>, O
     }
     let user = request.header("x-username").unwrap_or_default();
     let authentic = authentic(request, shared);
+    // Parsed before the lock is taken (the state is shared by every connection), and
+    // only for a signed request.
+    let parsed = authentic.then(|| codec::parse(&request.body));
     let mut state = lock(&shared.state);
     if !authentic {
         state.counters.auth_failures += 1;
@@ -297,9 +300,10 @@ fn answer(request: &http::Request, peer: IpAddr, shared: &Shared) -> (Vec<u8>, O
     {
         return (xml_error(400, "Access denied: invalid IP address"), None);
     }
-    let envelope = match codec::parse(&request.body) {
-        Ok(e) => e,
-        Err(e) => {
+    let envelope = match parsed {
+        Some(Ok(e)) => e,
+        None => return (xml_error(401, "Authentication Failed"), None),
+        Some(Err(e)) => {
             return (
                 xml_error(430, &format!("Invalid command: malformed XML ({e})")),
                 None,
@@ -330,6 +334,7 @@ fn answer(request: &http::Request, peer: IpAddr, shared: &Shared) -> (Vec<u8>, O
         }
         _ => {
             let reply = handlers::handle(&mut state, user, &envelope.body);
+            drop(state);
             (codec::write(&Envelope::new(reply)).into_bytes(), fault)
         }
     }

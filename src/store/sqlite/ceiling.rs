@@ -6,46 +6,61 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use rusqlite::Connection;
+
 use super::{backend, codec, open_connection, MIGRATIONS};
 use crate::store::{NewEvent, StoreError};
 
-/// Commits `rounds` transactions of `rows` events each (one stream per row, versions
-/// counting up) into a fresh file at `path`; returns the time the commits took.
-pub fn raw_commits(
-    path: &Path,
-    rows: usize,
-    rounds: usize,
-    mut event: impl FnMut(u64) -> NewEvent,
-) -> Result<Duration, StoreError> {
-    let conn = open_connection(path, false)?;
-    for sql in MIGRATIONS {
-        conn.execute_batch(sql).map_err(backend)?;
-    }
-    // Built before the clock starts, as the store's benchmark builds its events.
-    let events: Vec<NewEvent> = (0..(rows * rounds) as u64).map(&mut event).collect();
-    let mut stmt = conn
-        .prepare(include_str!("sql/insert_event.sql"))
-        .map_err(backend)?;
-    let start = Instant::now();
-    for (round, chunk) in events.chunks(rows).enumerate() {
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
-        for (row, e) in chunk.iter().enumerate() {
-            let m = &e.metadata;
-            stmt.execute(rusqlite::params![
-                e.id.as_bytes().as_slice(),
-                format!("ceiling-{row}"),
-                round as i64,
-                e.event_type,
-                e.schema_version,
-                e.data,
-                codec::actor_column(&m.actor),
-                m.correlation_id.as_bytes().as_slice(),
-                m.causation_id.as_ref().map(|c| c.as_bytes().to_vec()),
-                m.at.timestamp_micros(),
-            ])
-            .map_err(backend)?;
+/// One row as the store would write it: stream, version, event.
+pub type Row<'a> = (&'a str, u64, &'a NewEvent);
+
+/// A fresh file of the store's schema and settings, written by raw SQLite.
+pub struct RawCommits {
+    conn: Connection,
+}
+
+impl RawCommits {
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        let conn = open_connection(path, false)?;
+        for sql in MIGRATIONS {
+            conn.execute_batch(sql).map_err(backend)?;
         }
-        conn.execute_batch("COMMIT").map_err(backend)?;
+        Ok(RawCommits { conn })
     }
-    Ok(start.elapsed())
+
+    /// Commits each round's rows in one durable transaction; returns the time taken.
+    pub fn commit_rounds<'a>(
+        &self,
+        rounds: impl IntoIterator<Item = Vec<Row<'a>>>,
+    ) -> Result<Duration, StoreError> {
+        let rounds: Vec<Vec<Row<'a>>> = rounds.into_iter().collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached(include_str!("sql/insert_event.sql"))
+            .map_err(backend)?;
+        let start = Instant::now();
+        for rows in rounds {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(backend)?;
+            for (stream, version, e) in rows {
+                let m = &e.metadata;
+                stmt.execute(rusqlite::params![
+                    e.id.as_bytes().as_slice(),
+                    stream,
+                    version as i64,
+                    e.event_type,
+                    e.schema_version,
+                    e.data,
+                    codec::actor_column(&m.actor),
+                    m.correlation_id.as_bytes().as_slice(),
+                    m.causation_id.as_ref().map(|c| c.as_bytes().as_slice()),
+                    m.at.timestamp_micros(),
+                ])
+                .map_err(backend)?;
+            }
+            self.conn.execute_batch("COMMIT").map_err(backend)?;
+        }
+        Ok(start.elapsed())
+    }
 }

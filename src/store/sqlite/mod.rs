@@ -10,6 +10,7 @@
 
 pub mod ceiling;
 mod codec;
+mod queue;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -41,10 +42,17 @@ struct Inner {
     path: PathBuf,
     /// Dropping it stops the checkpointer.
     _stop_checkpoints: std::sync::mpsc::Sender<()>,
-    writes: std::sync::mpsc::Sender<writer::WriteRequest>,
+    writes: Arc<queue::Queue>,
     readers: Mutex<Vec<Connection>>,
     /// Last position committed (durably) by this process's writer; wakes subscriptions.
     committed: watch::Receiver<Position>,
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: the writer commits what is queued, then stops.
+    fn drop(&mut self) {
+        self.writes.close();
+    }
 }
 
 impl SqliteStore {
@@ -58,11 +66,12 @@ impl SqliteStore {
         }
         let conn = open_connection(&path, false)?;
         migrate(&conn)?;
-        let (writes, requests) = std::sync::mpsc::channel();
+        let writes = Arc::new(queue::Queue::default());
+        let requests = writes.clone();
         let (committed_tx, committed) = watch::channel(Position::default());
         std::thread::Builder::new()
             .name("domreg-sqlite-writer".into())
-            .spawn(move || writer::run(conn, requests, committed_tx))
+            .spawn(move || writer::run(conn, &requests, committed_tx))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         let (stop_checkpoints, checkpoint_stop) = std::sync::mpsc::channel();
         let checkpoint_conn = open_connection(&path, false)?;

@@ -2,13 +2,13 @@
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
-use std::sync::mpsc::Receiver;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
+use super::queue::Queue;
 use super::{backend, codec};
 use crate::store::{AppendResult, ExpectedVersion, NewEvent, Position, StoreError};
 
@@ -24,15 +24,13 @@ pub(super) struct WriteRequest {
     pub reply: oneshot::Sender<Result<AppendResult, StoreError>>,
 }
 
-pub(super) fn run(
-    mut conn: Connection,
-    requests: Receiver<WriteRequest>,
-    committed: watch::Sender<Position>,
-) {
+pub(super) fn run(mut conn: Connection, requests: &Queue, committed: watch::Sender<Position>) {
     let mut last_batch = 1;
     let mut versions = VersionCache::default();
-    while let Ok(first) = requests.recv() {
-        let batch = gather(first, &requests, last_batch);
+    // When the previous commit served several writers, they are probably about to send
+    // again: wait up to `COMMIT_DELAY` for as many, so one sync serves them all
+    // (PostgreSQL's commit_delay). A lone writer never waits.
+    while let Some(batch) = requests.next_group(last_batch, COMMIT_DELAY, MAX_EVENTS_PER_COMMIT) {
         last_batch = batch.len();
         let results = commit(&mut conn, &mut versions, &batch);
         if let Some(last) = results
@@ -52,35 +50,6 @@ pub(super) fn run(
             let _ = request.reply.send(result);
         }
     }
-}
-
-/// Collects what is queued behind `first`. When the previous commit served several writers,
-/// they are probably about to send again: wait up to `COMMIT_DELAY` for as many, so one
-/// sync serves them all (PostgreSQL's commit_delay). A lone writer never waits.
-fn gather(
-    first: WriteRequest,
-    requests: &Receiver<WriteRequest>,
-    last_batch: usize,
-) -> Vec<WriteRequest> {
-    let mut queued = first.events.len();
-    let mut batch = vec![first];
-    let deadline = Instant::now() + COMMIT_DELAY;
-    while queued < MAX_EVENTS_PER_COMMIT {
-        let next = match requests.try_recv() {
-            Ok(next) => next,
-            Err(_) if batch.len() >= last_batch => break,
-            Err(_) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) => match requests.recv_timeout(left) {
-                    Ok(next) => next,
-                    Err(_) => break,
-                },
-                None => break,
-            },
-        };
-        queued += next.events.len();
-        batch.push(next);
-    }
-    batch
 }
 
 /// Commits the batch in one transaction. Each request is checked (retry, expected version)
@@ -146,7 +115,8 @@ impl VersionCache {
 
     fn revalidate(&mut self, conn: &Connection) -> Result<(), StoreError> {
         let now: i64 = conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(backend)?;
         if self.data_version != Some(now) || self.versions.len() > Self::MAX_STREAMS {
             self.versions.clear();
