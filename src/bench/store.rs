@@ -168,14 +168,11 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
 
     // The single writer: 1 stream of 100 per append, in turn.
     let single = Workload::build("single", 1, size.single_appends, 1, &mut n);
-    let raw = match server {
-        None => Some(RawCommits::create(&dir.join("ceiling-single.db"))?),
-        Some(_) => None,
-    };
+    let raw = ceiling_beside(server, dir, "single")?;
     let (mut stored, mut ceiling) = (Duration::ZERO, Duration::ZERO);
     let appends = size.single_appends as usize;
     for s in 0..SLICES {
-        let (from, to) = (appends * s / SLICES, appends * (s + 1) / SLICES);
+        let (from, to) = slice_of(appends, s);
         let events = single.per_writer[0][from..to].to_vec();
         let start = Instant::now();
         for (i, event) in (from..).zip(events) {
@@ -211,14 +208,11 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         1,
         &mut n,
     );
-    let raw = match server {
-        None => Some(RawCommits::create(&dir.join("ceiling-writers.db"))?),
-        Some(_) => None,
-    };
+    let raw = ceiling_beside(server, dir, "writers")?;
     let (mut stored, mut ceiling) = (Duration::ZERO, Duration::ZERO);
     let appends = size.appends_per_writer as usize;
     for s in 0..SLICES {
-        let (from, to) = (appends * s / SLICES, appends * (s + 1) / SLICES);
+        let (from, to) = slice_of(appends, s);
         stored += concurrently(&store, writers.slice(from, to), 1).await?;
         if let Some(raw) = &raw {
             ceiling += raw.commit_rounds(writers.rounds(from, to))?;
@@ -273,6 +267,23 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         Some(1_200_000.0),
     ));
     Ok(figures)
+}
+
+/// A raw ceiling's own file beside the embedded store (none for a server log).
+fn ceiling_beside(
+    server: Option<&crate::store::StoreUrl>,
+    dir: &Path,
+    name: &str,
+) -> Result<Option<RawCommits>, StoreError> {
+    match server {
+        None => RawCommits::create(&dir.join(format!("ceiling-{name}.db"))).map(Some),
+        Some(_) => Ok(None),
+    }
+}
+
+/// Appends `[from, to)` of slice `s` of `appends`.
+fn slice_of(appends: usize, s: usize) -> (usize, usize) {
+    (appends * s / SLICES, appends * (s + 1) / SLICES)
 }
 
 /// Pushes the store's figure and, when measured, its raw ceiling and its share of it.
