@@ -85,13 +85,9 @@ pub async fn auto_renew(
     Path(domain): Path<String>,
     Form(f): Form<AutoRenewForm>,
 ) -> Response {
-    let account = match posting(&s, &headers, &f.csrf) {
-        Ok(a) => a,
+    let (account, name) = match own_domain(&s, &headers, &f.csrf, &domain).await {
+        Ok(held) => held,
         Err(answer) => return *answer,
-    };
-    let name = match own_domain(&s, &account, &domain).await {
-        Ok(n) => n,
-        Err(e) => return back("/account", Err(e)),
     };
     let mut app = s.app.lock().await;
     match admin::orders::set_auto_renew(
@@ -120,17 +116,23 @@ pub struct NameserversForm {
     nameservers: String,
 }
 
-/// The domain of the path, if the signed-in customer holds it.
+/// The signed-in customer of a form posted about the path's domain, and that domain if
+/// the customer holds it; otherwise the answer to give (sign-in, a refusal, or back).
 async fn own_domain(
     s: &WebState,
-    account: &AccountId,
+    headers: &HeaderMap,
+    csrf: &str,
     domain: &str,
-) -> Result<domreg_events::DomainName, String> {
+) -> Result<(AccountId, domreg_events::DomainName), Box<Response>> {
+    let account = posting(s, headers, csrf)?;
     let store = s.app.lock().await.store.clone();
-    match storefront::held_by(&store, account, domain).await {
-        Ok((name, _)) => Ok(name),
-        Err(AdminError::NotFound(_)) => Err(format!("No domain {domain} in your account.")),
-        Err(e) => Err(e.to_string()),
+    match storefront::held_by(&store, &account, domain).await {
+        Ok((name, _)) => Ok((account, name)),
+        Err(AdminError::NotFound(_)) => Err(Box::new(back(
+            "/account",
+            Err(format!("No domain {domain} in your account.")),
+        ))),
+        Err(e) => Err(Box::new(back("/account", Err(e.to_string())))),
     }
 }
 
@@ -141,13 +143,9 @@ pub async fn nameservers(
     Path(domain): Path<String>,
     Form(f): Form<NameserversForm>,
 ) -> Response {
-    let account = match posting(&s, &headers, &f.csrf) {
-        Ok(a) => a,
+    let (account, name) = match own_domain(&s, &headers, &f.csrf, &domain).await {
+        Ok(held) => held,
         Err(answer) => return *answer,
-    };
-    let name = match own_domain(&s, &account, &domain).await {
-        Ok(n) => n,
-        Err(e) => return back("/account", Err(e)),
     };
     let nameservers = f
         .nameservers
