@@ -67,6 +67,11 @@ fn every_request_the_description_calls_valid_is_accepted_as_described() {
     };
     let run = healthy.then(|| {
         Command::new(&st)
+            .arg("--config-file")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/schemathesis.toml"
+            ))
             .args(["run", &format!("{base}/api/v1/openapi.json")])
             .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
             .args([

@@ -68,18 +68,51 @@ async fn the_registration_and_the_cancel_of_a_parked_order_are_kept_and_shown() 
     );
     assert!(text.contains("forced_pending"), "{text}");
 
-    // An altered file is reported, never shown as evidence.
+    // What is kept shares one evidence file (one commit for the calls of a moment); a
+    // body altered there is reported, never shown as evidence.
+    let db = rusqlite::Connection::open(w.dir.join("evidence").join("evidence.db")).unwrap();
+    let body: Vec<u8> = db
+        .query_row("SELECT body FROM evidence WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let altered = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("200", "485");
+    db.execute(
+        "UPDATE evidence SET body = ?2 WHERE hash = ?1",
+        rusqlite::params![hash, altered.as_bytes()],
+    )
+    .unwrap();
+    let text = tokio::task::block_in_place(|| {
+        support_cli::domreg_ok(&w.dir, &["audit", "evidence.com", "--evidence"])
+    });
+    assert!(text.contains("does not match its address"), "{text}");
+
+    // Evidence kept before the file (one JSON file per exchange) is still read, and
+    // checked the same way.
+    db.execute("DELETE FROM evidence WHERE hash = ?1", [hash])
+        .unwrap();
+    drop(db);
     let path = w
         .dir
         .join("evidence")
         .join(&hash[..2])
         .join(format!("{hash}.json"));
-    let altered = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("200", "485");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &body).unwrap();
+    let text = tokio::task::block_in_place(|| {
+        support_cli::domreg_ok(&w.dir, &["audit", "evidence.com", "--evidence"])
+    });
+    assert!(text.contains("SW_REGISTER on connection main"), "{text}");
     std::fs::write(&path, altered).unwrap();
     let text = tokio::task::block_in_place(|| {
         support_cli::domreg_ok(&w.dir, &["audit", "evidence.com", "--evidence"])
     });
     assert!(text.contains("does not match its address"), "{text}");
+    std::fs::remove_file(&path).unwrap();
+    let text = tokio::task::block_in_place(|| {
+        support_cli::domreg_ok(&w.dir, &["audit", "evidence.com", "--evidence"])
+    });
+    assert!(text.contains("is not kept here"), "{text}");
 }

@@ -20,6 +20,9 @@ use crate::unit_of_work::{UnitError, UnitOfWork, Written};
 /// Events read per POLL (OpenSRS's most), and POLLs per round at most.
 const PAGE: u8 = 100;
 const PAGES_PER_ROUND: usize = 10;
+/// Domains of one page handled at once: their events are independent, and each costs
+/// two or three calls to OpenSRS and two appends, mostly spent waiting.
+const CONCURRENT_DOMAINS: usize = 16;
 
 /// What one pass over a connection's feed did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -61,47 +64,106 @@ pub async fn consume<S: EventStore + Clone>(
         if page.is_empty() {
             return round;
         }
-        for event in page {
-            match record(ctx, connection, &event).await {
-                Ok(domain) => {
-                    if let Some((_, true)) = &domain {
-                        round.recorded += 1;
-                    }
-                    // Recorded (now or before): OpenSRS may forget it.
-                    let ack = client
-                        .call(&opensrs::Command::AckEvent {
-                            event_id: event.event_id.clone(),
-                        })
-                        .await;
-                    // A refusal of a repeated ACK means it was already taken off.
-                    if ack.classification.class == Class::Done || ack.classification.code.is_some()
-                    {
-                        round.acknowledged += 1;
-                    } else {
-                        round.errors.push(format!(
-                            "EVENT ACK {} on {connection} got no answer; it is read again",
-                            event.event_id
-                        ));
-                        return round;
-                    }
-                    if let Some((domain, _)) = domain {
-                        if follow(ctx, client, &domain, &event, policy).await {
-                            round.followed += 1;
-                        }
-                    }
-                }
-                Err(why) => {
-                    // Not acknowledged: the next pass reads it again.
-                    round.errors.push(format!(
-                        "event {} on {connection} not recorded yet: {why}",
-                        event.event_id
-                    ));
-                    return round;
-                }
-            }
+        let stopped = take_page(ctx, client, connection, page, policy, &mut round).await;
+        if stopped {
+            return round;
         }
     }
     round
+}
+
+/// Handles one page, the events of different domains at once and those of one domain in
+/// their order; whether an event was left for the next pass (the round then ends).
+async fn take_page<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    client: &Client,
+    connection: &str,
+    page: Vec<FeedEvent>,
+    policy: Policy,
+    round: &mut FeedRound,
+) -> bool {
+    use futures::StreamExt;
+    let mut by_domain: Vec<Vec<FeedEvent>> = Vec::new();
+    let mut group_of: std::collections::HashMap<String, usize> = Default::default();
+    for event in page {
+        // An event naming no domain is a group of its own.
+        let Some(key) = event.domain().map(str::to_ascii_lowercase) else {
+            by_domain.push(vec![event]);
+            continue;
+        };
+        match group_of.get(&key) {
+            Some(&at) => by_domain[at].push(event),
+            None => {
+                group_of.insert(key, by_domain.len());
+                by_domain.push(vec![event]);
+            }
+        }
+    }
+    let parts: Vec<(FeedRound, bool)> = futures::stream::iter(by_domain)
+        .map(|events| take_domain(ctx, client, connection, events, policy))
+        .buffer_unordered(CONCURRENT_DOMAINS)
+        .collect()
+        .await;
+    let mut stopped = false;
+    for (part, left) in parts {
+        round.recorded += part.recorded;
+        round.acknowledged += part.acknowledged;
+        round.followed += part.followed;
+        round.errors.extend(part.errors);
+        stopped |= left;
+    }
+    stopped
+}
+
+/// Records, acknowledges and follows one domain's events in order; the counts, and
+/// whether one was left for the next pass.
+async fn take_domain<S: EventStore + Clone>(
+    ctx: &StepContext<S>,
+    client: &Client,
+    connection: &str,
+    events: Vec<FeedEvent>,
+    policy: Policy,
+) -> (FeedRound, bool) {
+    let mut round = FeedRound::default();
+    for event in events {
+        match record(ctx, connection, &event).await {
+            Ok(domain) => {
+                if let Some((_, true)) = &domain {
+                    round.recorded += 1;
+                }
+                // Recorded (now or before): OpenSRS may forget it.
+                let ack = client
+                    .call(&opensrs::Command::AckEvent {
+                        event_id: event.event_id.clone(),
+                    })
+                    .await;
+                // A refusal of a repeated ACK means it was already taken off.
+                if ack.classification.class == Class::Done || ack.classification.code.is_some() {
+                    round.acknowledged += 1;
+                } else {
+                    round.errors.push(format!(
+                        "EVENT ACK {} on {connection} got no answer; it is read again",
+                        event.event_id
+                    ));
+                    return (round, true);
+                }
+                if let Some((domain, _)) = domain {
+                    if follow(ctx, client, &domain, &event, policy).await {
+                        round.followed += 1;
+                    }
+                }
+            }
+            Err(why) => {
+                // Not acknowledged: the next pass reads it again.
+                round.errors.push(format!(
+                    "event {} on {connection} not recorded yet: {why}",
+                    event.event_id
+                ));
+                return (round, true);
+            }
+        }
+    }
+    (round, false)
 }
 
 /// Records `event` on its domain's stream. `Ok(None)`: it names no domain domreg can

@@ -82,8 +82,11 @@ impl State {
         let Some(queue) = self.feed.get_mut(reseller) else {
             return false;
         };
-        let before = queue.len();
-        queue.retain(|e| e.event_id != event_id);
-        queue.len() < before
+        // Acknowledged events are near the front: found there, and taken off without
+        // moving the rest of the queue.
+        match queue.iter().position(|e| e.event_id == event_id) {
+            Some(at) => queue.remove(at).is_some(),
+            None => false,
+        }
     }
 }
