@@ -13,8 +13,12 @@ use crate::store::actor::parse_actor;
 use super::backend;
 use crate::store::{Position, RecordedEvent, StoreError};
 
-pub(super) fn collect(mut rows: Rows<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
-    let mut out = Vec::new();
+/// Reads every row into a vector sized for `expected` of them, so a page is not regrown.
+pub(super) fn collect(
+    mut rows: Rows<'_>,
+    expected: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut out = Vec::with_capacity(expected);
     while let Some(row) = rows.next().map_err(backend)? {
         out.push(decode_row(row)?);
     }

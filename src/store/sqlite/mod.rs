@@ -253,7 +253,8 @@ impl EventStore for SqliteStore {
             let rows = stmt
                 .query(rusqlite::params![stream, from_version as i64, max as i64])
                 .map_err(backend)?;
-            codec::collect(rows)
+            // A stream is read whole (`max` is huge) and is mostly short.
+            codec::collect(rows, max.min(16))
         })
         .await
     }
@@ -304,5 +305,6 @@ fn read_all_sync(
             max as i64
         ])
         .map_err(backend)?;
-    codec::collect(rows)
+    // The log is read in pages of `max`; a huge `max` means "the rest".
+    codec::collect(rows, max.min(10_000))
 }
