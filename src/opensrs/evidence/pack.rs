@@ -114,15 +114,18 @@ fn write_loop(path: &Path, jobs: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let result = match conn.as_mut() {
-            Some(c) => commit(c, &group).map_err(|e| e.to_string()),
-            None => open(path).and_then(|mut c| {
+        // Opened on the first group, and again after a failed open, not per group.
+        let opened = match conn.take() {
+            Some(c) => Ok(c),
+            None => open(path),
+        };
+        let result = opened
+            .and_then(|mut c| {
                 let committed = commit(&mut c, &group).map_err(|e| e.to_string());
                 conn = Some(c);
                 committed
-            }),
-        }
-        .map_err(|e| format!("{}: {e}", path.display()));
+            })
+            .map_err(|e| format!("{}: {e}", path.display()));
         for job in group {
             let _ = job.done.send(result.clone());
         }
