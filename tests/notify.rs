@@ -134,6 +134,11 @@ fn contacts() -> ContactSet {
     support_contacts::owen("")
 }
 
+/// The engine's first moment in these tests; the sandbox's registry starts there too.
+fn start() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+}
+
 async fn setup(d: &Path) -> Sandbox {
     let sb = Sandbox::start(SandboxConfig::new(
         "127.0.0.1:0".parse().unwrap(),
@@ -142,6 +147,7 @@ async fn setup(d: &Path) -> Sandbox {
     ))
     .await
     .unwrap();
+    sb.with_state(|s| s.set_now(start()));
     tokio::task::block_in_place(|| {
         support_cli::connect_sandbox(d, sb.addr.port(), KEY, &["com", "de"])
     });
@@ -187,7 +193,7 @@ async fn completion_and_timeout_mails_and_one_digest_per_round_over_smtp() {
     let d = dir.path();
     let Some(smtp) = smtp_server(d) else { return };
     let sb = setup(d).await;
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let clock = ManualClock::new(start());
     let relay = SmtpRelay {
         host: "127.0.0.1".into(),
         port: smtp.port,
@@ -259,7 +265,7 @@ async fn without_a_relay_mail_goes_to_the_outbox_and_a_down_relay_delays_nothing
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let _sandbox = setup(d).await;
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let clock = ManualClock::new(start());
     // A relay nobody listens on: mail waits in the spool, the order goes on.
     let dead = SmtpRelay {
         host: "127.0.0.1".into(),
@@ -301,7 +307,7 @@ async fn an_expiry_warning_is_mailed_once_to_the_holder() {
     tokio::task::block_in_place(|| {
         cli(d, &["registrar", "update", "main", "--auto-renew", "false"])
     });
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let clock = ManualClock::new(start());
     let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
         .with_mail(Mailer::new(d, settings(None)).unwrap());
     engine.run_once().await.unwrap();
@@ -384,7 +390,7 @@ async fn a_domain_deleted_at_opensrs_is_told_to_its_holder_and_the_admin() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = setup(d).await;
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let clock = ManualClock::new(start());
     let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
         .with_mail(Mailer::new(d, settings(None)).unwrap());
     engine.run_once().await.unwrap();
@@ -442,7 +448,7 @@ async fn renewals_of_the_domains_term_a_refused_one_and_an_expiry_are_told() {
             ],
         );
     });
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let clock = ManualClock::new(start());
     let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
         .with_mail(Mailer::new(d, settings(None)).unwrap());
     engine.run_once().await.unwrap();
@@ -541,7 +547,7 @@ async fn an_automatic_renewal_the_account_cannot_pay_is_not_sent_and_is_told_ahe
         cli(d, &["account", "limit", "alice", "0"]);
         cli(d, &["account", "credit", "alice", "12.99"]);
     });
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let clock = ManualClock::new(start());
     let mut engine = Engine::new(App::open(d).unwrap(), clock.clone())
         .with_mail(Mailer::new(d, settings(None)).unwrap());
     engine.run_once().await.unwrap();

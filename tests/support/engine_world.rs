@@ -86,12 +86,15 @@ pub async fn world() -> World {
             );
         }
     });
+    // The registry's clock starts beside the engine's, so expiry dates agree on any day.
+    let start = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    sandbox.with_state(|s| s.set_now(start));
     World {
         _pg: pg,
         _dir: dir,
         dir: d,
         sandbox,
-        clock: ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()),
+        clock: ManualClock::new(start),
     }
 }
 

@@ -226,6 +226,12 @@ impl State {
         Utc::now() + Duration::seconds(self.clock_offset_secs)
     }
 
+    /// Moves the registry's clock so it reads `at` now (tests start it beside a manual clock,
+    /// so expiry dates agree with the engine's whatever day they run).
+    pub fn set_now(&mut self, at: DateTime<Utc>) {
+        self.clock_offset_secs = at.signed_duration_since(Utc::now()).num_seconds();
+    }
+
     pub fn new_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
