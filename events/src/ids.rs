@@ -93,14 +93,19 @@ pub struct AccountId(String);
 
 impl AccountId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
+        Self::from_owned(s.to_string())
+    }
+
+    /// Checks an owned string and keeps it: decoding an event allocates the id once.
+    fn from_owned(s: String) -> Result<Self, IdError> {
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
         if ok {
-            Ok(AccountId(s.to_string()))
+            Ok(AccountId(s))
         } else {
-            Err(IdError::Account(s.to_string()))
+            Err(IdError::Account(s))
         }
     }
 
@@ -124,7 +129,7 @@ impl fmt::Debug for AccountId {
 impl TryFrom<String> for AccountId {
     type Error = IdError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        AccountId::parse(&s)
+        AccountId::from_owned(s)
     }
 }
 
