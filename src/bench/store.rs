@@ -240,22 +240,30 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         100,
         &mut n,
     );
-    let elapsed = concurrently(
-        &store,
-        batches.slice(0, batches.per_writer[0].len() / 100),
-        100,
-    )
-    .await?;
-    figures.push(Figure::new(
+    let raw = ceiling_beside(server, dir, "batches")?;
+    let (mut stored, mut ceiling) = (Duration::ZERO, Duration::ZERO);
+    let appends = batches.per_writer[0].len() / batches.per_append;
+    for s in 0..SLICES {
+        let (from, to) = slice_of(appends, s);
+        stored += concurrently(&store, batches.slice(from, to), batches.per_append).await?;
+        if let Some(raw) = &raw {
+            ceiling += raw.commit_rounds(batches.rounds(from, to))?;
+        }
+    }
+    push_with_ceiling(
+        &mut figures,
         &format!(
             "batches of 100 events per append, {} writers",
             size.batch_writers
         ),
         batches.events(),
-        elapsed,
-        "ev/s",
+        stored,
+        raw.as_ref().map(|_| {
+            let rows = format!("{} x 100 rows per durable commit", size.batch_writers);
+            (rows, ceiling)
+        }),
         Some(300_000.0),
-    ));
+    );
 
     let start = Instant::now();
     let total = read_and_decode_all(&store).await?;
