@@ -209,15 +209,7 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         &mut n,
     );
     let raw = ceiling_beside(server, dir, "writers")?;
-    let (mut stored, mut ceiling) = (Duration::ZERO, Duration::ZERO);
-    let appends = size.appends_per_writer as usize;
-    for s in 0..SLICES {
-        let (from, to) = slice_of(appends, s);
-        stored += concurrently(&store, writers.slice(from, to), 1).await?;
-        if let Some(raw) = &raw {
-            ceiling += raw.commit_rounds(writers.rounds(from, to))?;
-        }
-    }
+    let (stored, ceiling) = alternated(&store, raw.as_ref(), &writers).await?;
     push_with_ceiling(
         &mut figures,
         &format!(
@@ -241,15 +233,7 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         &mut n,
     );
     let raw = ceiling_beside(server, dir, "batches")?;
-    let (mut stored, mut ceiling) = (Duration::ZERO, Duration::ZERO);
-    let appends = batches.per_writer[0].len() / batches.per_append;
-    for s in 0..SLICES {
-        let (from, to) = slice_of(appends, s);
-        stored += concurrently(&store, batches.slice(from, to), batches.per_append).await?;
-        if let Some(raw) = &raw {
-            ceiling += raw.commit_rounds(batches.rounds(from, to))?;
-        }
-    }
+    let (stored, ceiling) = alternated(&store, raw.as_ref(), &batches).await?;
     push_with_ceiling(
         &mut figures,
         &format!(
@@ -287,6 +271,25 @@ fn ceiling_beside(
         None => RawCommits::create(&dir.join(format!("ceiling-{name}.db"))).map(Some),
         Some(_) => Ok(None),
     }
+}
+
+/// The workload's concurrent appends to the store and, when measured, its raw ceiling's
+/// rounds of the same rows, slice by slice; returns the time each took.
+async fn alternated(
+    store: &Arc<LogStore>,
+    raw: Option<&RawCommits>,
+    workload: &Workload,
+) -> Result<(Duration, Duration), StoreError> {
+    let (mut stored, mut ceiling) = (Duration::ZERO, Duration::ZERO);
+    let appends = workload.per_writer.first().map_or(0, Vec::len) / workload.per_append.max(1);
+    for s in 0..SLICES {
+        let (from, to) = slice_of(appends, s);
+        stored += concurrently(store, workload.slice(from, to), workload.per_append).await?;
+        if let Some(raw) = raw {
+            ceiling += raw.commit_rounds(workload.rounds(from, to))?;
+        }
+    }
+    Ok((stored, ceiling))
 }
 
 /// Appends `[from, to)` of slice `s` of `appends`.
