@@ -35,6 +35,12 @@ impl ReadModels {
     }
 
     fn init(conn: Connection) -> Result<Self, ModelError> {
+        // The query planner stability guarantee: without it a statement with a bound
+        // `LIMIT ?` is planned again each time it is taken from the statement cache.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         // Read models are derived data: when the schema changes, they are dropped and
         // rebuilt from the log by the next catch-up.
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

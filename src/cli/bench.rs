@@ -105,6 +105,9 @@ pub enum Which {
         /// Concurrent writers sharing the batched appends.
         #[arg(long, default_value_t = StoreBenchSize::default().batch_writers)]
         batch_writers: u64,
+        /// Full reads of the log after the writes; the median is reported.
+        #[arg(long, default_value_t = StoreBenchSize::default().reads)]
+        reads: u64,
     },
 }
 
@@ -235,6 +238,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             per_writer,
             batches,
             batch_writers,
+            reads,
         } => {
             let scratch = scratch_dir(dir)?;
             let size = StoreBenchSize {
@@ -243,6 +247,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 appends_per_writer: per_writer,
                 batches,
                 batch_writers,
+                reads,
             };
             let figures = bench::store::run(scratch.path(), size).await?;
             if args.json {
