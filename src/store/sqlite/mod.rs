@@ -10,6 +10,7 @@
 
 pub mod ceiling;
 mod codec;
+mod migrate;
 mod queue;
 mod writer;
 
@@ -26,7 +27,7 @@ use super::{
     StoreError,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("sql/0001_events.sql")];
+use migrate::migrate;
 /// How long a write waits for another process's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -184,25 +185,6 @@ pub(crate) fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
     .map_err(backend)
 }
 
-/// Applies the numbered migrations not yet recorded in `user_version`, each in one transaction.
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let current: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(backend)?;
-    let current = usize::try_from(current).unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let batch = format!(
-            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
-            i + 1
-        );
-        conn.execute_batch(&batch).map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            StoreError::Backend(format!("migration {} failed: {e}", i + 1))
-        })?;
-    }
-    Ok(())
-}
-
 fn backend(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::*;
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
@@ -271,10 +253,10 @@ impl EventStore for SqliteStore {
                 .prepare_cached(include_str!("sql/select_stream.sql"))
                 .map_err(backend)?;
             let rows = stmt
-                .query(rusqlite::params![stream, from_version as i64, max as i64])
+                .query(rusqlite::params![stream, from_version as i64])
                 .map_err(backend)?;
             // A stream is read whole (`max` is huge) and is mostly short.
-            codec::collect(rows, max.min(16))
+            codec::collect(rows, 0, from_version, max, max.min(16))
         })
         .await
     }
@@ -301,11 +283,7 @@ impl EventStore for SqliteStore {
     /// The last position in the log (0 when empty), as any process has written it.
     async fn head(&self) -> Result<u64, StoreError> {
         self.with_reader(|conn| {
-            conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|p| p as u64)
-            .map_err(backend)
+            next_position(conn).map(|next| next - 1)
         })
         .await
     }
@@ -319,12 +297,17 @@ fn read_all_sync(
     let mut stmt = conn
         .prepare_cached(include_str!("sql/select_all.sql"))
         .map_err(backend)?;
-    let rows = stmt
-        .query(rusqlite::params![
-            after.map_or(0, |p| p.commit) as i64,
-            max as i64
-        ])
-        .map_err(backend)?;
+    let after = after.map_or(0, |p| p.commit);
+    let rows = stmt.query([after as i64]).map_err(backend)?;
     // The log is read in pages of `max`; a huge `max` means "the rest".
-    codec::collect(rows, max.min(10_000))
+    codec::collect(rows, after, 0, max, max.min(10_000))
+}
+
+/// The position the next append starts at (1 in an empty log).
+fn next_position(conn: &Connection) -> Result<u64, StoreError> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(include_str!("sql/select_next_position.sql"))
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)).optional())
+        .map(|p| p.map_or(1, |p| p as u64))
+        .map_err(backend)
 }

@@ -80,9 +80,16 @@ fn commit(
         drop(tx);
         return fail_all(versions, e);
     }
+    let mut next = match super::next_position(&tx) {
+        Ok(next) => next,
+        Err(e) => {
+            drop(tx);
+            return fail_all(versions, e);
+        }
+    };
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
-        match apply(&tx, versions, request) {
+        match apply(&tx, versions, &mut next, request) {
             Ok(result) => results.push(result),
             Err(e) => {
                 drop(tx); // rolls everything back
@@ -139,16 +146,19 @@ impl VersionCache {
     }
 }
 
-/// Checks and writes one request. The outer `Result` is a storage failure that must abort
-/// the transaction; the inner one is this request's own answer.
+/// Checks and writes one request as one row of `appends` at `*next`, its events' ids in
+/// `event_ids`. The outer `Result` is a storage failure that must abort the transaction;
+/// the inner one is this request's own answer.
 ///
-/// The common case costs one version lookup and one insert per event: a retry is noticed
-/// by the version check or by the id index refusing a stored id, and only then are the
-/// ids looked up. Rows this request inserted before such a refusal are deleted again, so
-/// the request leaves no trace (positions are `max + 1`, so no gap opens either).
+/// The common case costs one version lookup, the ids' inserts and one row: a retry is
+/// noticed by the version check or by the id index refusing a stored id, and only then
+/// are the ids looked up. Ids this request inserted before such a refusal are deleted
+/// again, so the request leaves no trace (and `*next` moves only for a written append, so
+/// no gap opens either).
 fn apply(
     conn: &Connection,
     versions: &mut VersionCache,
+    next: &mut u64,
     request: &WriteRequest,
 ) -> Result<Result<AppendResult, StoreError>, StoreError> {
     let current = versions.current(conn, &request.stream)?;
@@ -159,55 +169,88 @@ fn apply(
             actual: current,
         });
     }
-    let mut version = current.map_or(0, |v| v + 1);
-    let mut first_position: Option<Position> = None;
-    let mut last_position = Position::default();
-    for chunk in request.events.chunks(ROWS_PER_INSERT) {
-        let inserted = if chunk.len() == ROWS_PER_INSERT {
-            insert_rows(conn, &MULTI_ROW_INSERT, &request.stream, version, chunk)
-        } else {
-            chunk.iter().enumerate().try_for_each(|(i, event)| {
-                let single = include_str!("sql/insert_event.sql");
-                insert_rows(
-                    conn,
-                    single,
-                    &request.stream,
-                    version + i as u64,
-                    std::slice::from_ref(event),
-                )
-            })
-        };
-        match inserted {
-            Ok(()) => {}
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == ErrorCode::ConstraintViolation =>
-            {
-                // A stored id: undo this request's rows, then see whether it is a retry.
-                if let Some(first) = first_position {
-                    conn.prepare_cached("DELETE FROM events WHERE position >= ?1")
-                        .and_then(|mut s| s.execute([first.commit as i64]))
-                        .map_err(backend)?;
-                }
-                return retry_or(conn, request, || StoreError::IdempotencyConflict {
-                    event_id: chunk[0].id,
-                    detail: "the id index refused it but it cannot be found".into(),
-                });
-            }
-            Err(e) => return Err(backend(e)),
+    let first_version = current.map_or(0, |v| v + 1);
+    let first = *next;
+    match insert_ids(conn, first, &request.events) {
+        Ok(()) => {}
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::ConstraintViolation => {
+            return retry_or(conn, request, || StoreError::IdempotencyConflict {
+                event_id: request.events[0].id,
+                detail: "the id index refused it but it cannot be found".into(),
+            });
         }
-        let last = conn.last_insert_rowid() as u64;
-        first_position.get_or_insert(Position::at(last + 1 - chunk.len() as u64));
-        last_position = Position::at(last);
-        version += chunk.len() as u64;
+        Err(e) => return Err(backend(e)),
     }
+    let count = request.events.len() as u64;
+    conn.prepare_cached(include_str!("sql/insert_append.sql"))
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                first as i64,
+                request.stream,
+                first_version as i64,
+                count as i64,
+                codec::pack(request.events.iter()),
+            ])
+        })
+        .map_err(backend)?;
+    *next += count;
+    let last_version = first_version + count - 1;
     versions
         .versions
-        .insert(request.stream.clone(), Some(version - 1));
+        .insert(request.stream.clone(), Some(last_version));
     Ok(Ok(AppendResult {
-        last_version: version - 1,
-        first_position: first_position.unwrap_or(last_position),
-        last_position,
+        last_version,
+        first_position: Position::at(first),
+        last_position: Position::at(first + count - 1),
     }))
+}
+
+/// Ids per multi-row INSERT into `event_ids`: one statement step per chunk, not per event.
+const IDS_PER_INSERT: usize = 50;
+
+static MULTI_ID_INSERT: LazyLock<String> = LazyLock::new(|| {
+    let rows: Vec<String> = (0..IDS_PER_INSERT)
+        .map(|r| format!("(?{}, ?{})", 2 * r + 1, 2 * r + 2))
+        .collect();
+    format!(
+        "INSERT INTO event_ids (event_id, position) VALUES {}",
+        rows.join(", ")
+    )
+});
+
+/// Inserts the ids of `events` at positions from `first`. A refused multi-row chunk is
+/// undone by SQLite (statement rollback); the ids inserted before it are deleted here, so
+/// a refusal leaves none of this request's ids and never touches a stored one.
+fn insert_ids(conn: &Connection, first: u64, events: &[NewEvent]) -> Result<(), rusqlite::Error> {
+    let mut inserted = 0;
+    let outcome = events.chunks(IDS_PER_INSERT).try_for_each(|chunk| {
+        if chunk.len() == IDS_PER_INSERT {
+            let mut stmt = conn.prepare_cached(&MULTI_ID_INSERT)?;
+            for (r, event) in chunk.iter().enumerate() {
+                stmt.raw_bind_parameter(2 * r + 1, event.id.as_bytes().as_slice())?;
+                stmt.raw_bind_parameter(2 * r + 2, (first + (inserted + r) as u64) as i64)?;
+            }
+            stmt.raw_execute()?;
+            inserted += chunk.len();
+        } else {
+            let mut stmt = conn
+                .prepare_cached("INSERT INTO event_ids (event_id, position) VALUES (?1, ?2)")?;
+            for event in chunk {
+                let position = (first + inserted as u64) as i64;
+                stmt.execute(rusqlite::params![event.id.as_bytes().as_slice(), position])?;
+                inserted += 1;
+            }
+        }
+        Ok(())
+    });
+    if let Err(refused) = outcome {
+        let mut delete = conn.prepare_cached("DELETE FROM event_ids WHERE event_id = ?1")?;
+        for event in &events[..inserted] {
+            delete.execute([event.id.as_bytes().as_slice()])?;
+        }
+        return Err(refused);
+    }
+    Ok(())
 }
 
 /// The answer to a request that could not be written as new: the original result if it is
@@ -224,54 +267,6 @@ fn retry_or(
         Err(conflict @ StoreError::IdempotencyConflict { .. }) => Ok(Err(conflict)),
         Err(storage) => Err(storage),
     }
-}
-
-/// Rows per multi-row INSERT: one statement step per chunk instead of per event.
-const ROWS_PER_INSERT: usize = 20;
-const COLUMNS: usize = 10;
-
-static MULTI_ROW_INSERT: LazyLock<String> = LazyLock::new(|| {
-    let single = include_str!("sql/insert_event.sql");
-    let head = single.split("VALUES").next().unwrap_or(single);
-    let rows: Vec<String> = (0..ROWS_PER_INSERT)
-        .map(|r| {
-            let params: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("?{}", r * COLUMNS + c))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    format!("{head}VALUES {}", rows.join(",\n       "))
-});
-
-/// Inserts `events` with consecutive versions from `version` using `sql`, which has one
-/// row of `COLUMNS` parameters per event.
-fn insert_rows(
-    conn: &Connection,
-    sql: &str,
-    stream: &str,
-    version: u64,
-    events: &[NewEvent],
-) -> Result<(), rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    for (r, event) in events.iter().enumerate() {
-        let base = r * COLUMNS;
-        let m = &event.metadata;
-        stmt.raw_bind_parameter(base + 1, event.id.as_bytes().as_slice())?;
-        stmt.raw_bind_parameter(base + 2, stream)?;
-        stmt.raw_bind_parameter(base + 3, (version + r as u64) as i64)?;
-        stmt.raw_bind_parameter(base + 4, event.event_type.as_str())?;
-        stmt.raw_bind_parameter(base + 5, event.schema_version)?;
-        stmt.raw_bind_parameter(base + 6, event.data.as_slice())?;
-        stmt.raw_bind_parameter(base + 7, codec::actor_column(&m.actor))?;
-        stmt.raw_bind_parameter(base + 8, m.correlation_id.as_bytes().as_slice())?;
-        stmt.raw_bind_parameter(
-            base + 9,
-            m.causation_id.as_ref().map(|c| c.as_bytes().as_slice()),
-        )?;
-        stmt.raw_bind_parameter(base + 10, m.at.timestamp_micros())?;
-    }
-    stmt.raw_execute().map(drop)
 }
 
 /// Where an event id is stored: position, stream, version.

@@ -1,1 +1,2 @@
-SELECT version FROM events WHERE stream = ?1 ORDER BY version DESC LIMIT 1
+SELECT first_version + count - 1 FROM appends WHERE stream = ?1
+ORDER BY first_version DESC LIMIT 1
