@@ -30,14 +30,11 @@ fn domreg(dir: &Path, limit_kib: Option<u64>, args: &[&str]) -> (bool, String) {
 }
 
 fn credits_in_log(dir: &Path) -> i64 {
-    rusqlite::Connection::open(dir.join("events.db"))
+    domreg::store::SqliteStore::read_file(dir.join("events.db"))
         .unwrap()
-        .query_row(
-            "SELECT COUNT(*) FROM events WHERE event_type = 'AccountCredited'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == "AccountCredited")
+        .count() as i64
 }
 
 #[test]

@@ -31,14 +31,11 @@ fn connect(w: &support_api::ApiWorld) {
 
 /// The events of one type in the log.
 fn count(dir: &std::path::Path, event_type: &str) -> i64 {
-    rusqlite::Connection::open(dir.join("events.db"))
+    domreg::store::SqliteStore::read_file(dir.join("events.db"))
         .unwrap()
-        .query_row(
-            "SELECT COUNT(*) FROM events WHERE event_type = ?1",
-            [event_type],
-            |r| r.get(0),
-        )
-        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .count() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

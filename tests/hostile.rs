@@ -577,14 +577,12 @@ async fn one_wins(w: &ApiWorld, domain: &str, by_api: bool) {
         }
     }
     assert_eq!(winners, 1, "{domain}: exactly one order proceeds");
-    let conn = rusqlite::Connection::open(w.dir.path().join("events.db")).unwrap();
-    let count = |t: &str| -> i64 {
-        conn.query_row(
-            "SELECT COUNT(*) FROM events WHERE stream = ?1 AND event_type = ?2",
-            [format!("domain-{domain}"), t.to_string()],
-            |r| r.get(0),
-        )
-        .unwrap()
+    let log = domreg::store::SqliteStore::read_file(w.dir.path().join("events.db")).unwrap();
+    let stream = format!("domain-{domain}");
+    let count = |t: &str| {
+        log.iter()
+            .filter(|e| e.stream == stream && e.event_type == t)
+            .count()
     };
     assert_eq!((count("Requested"), count("Charged")), (1, 1), "{domain}");
 }

@@ -103,10 +103,9 @@ fn show(dir: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 fn events(dir: &Path) -> i64 {
-    rusqlite::Connection::open(dir.join("events.db"))
+    domreg::store::SqliteStore::read_file(dir.join("events.db"))
         .unwrap()
-        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
-        .unwrap()
+        .len() as i64
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {

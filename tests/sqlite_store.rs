@@ -270,3 +270,261 @@ async fn large_appends_are_idempotent_and_all_or_nothing() {
         "no gap left by the refused append"
     );
 }
+
+/// Packed appends: reads that start and stop inside an append see exactly the events
+/// asked for, with their own positions and versions.
+#[tokio::test]
+async fn reads_start_and_stop_inside_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("events.db")).unwrap();
+    let first: Vec<_> = (0..10).map(contract::event).collect();
+    let second: Vec<_> = (10..15).map(contract::event).collect();
+    store
+        .append("s", ExpectedVersion::NoStream, first)
+        .await
+        .unwrap();
+    store
+        .append(
+            "other",
+            ExpectedVersion::NoStream,
+            vec![contract::event(99)],
+        )
+        .await
+        .unwrap();
+    let r = store
+        .append("s", ExpectedVersion::Exact(9), second)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.first_position, r.last_position),
+        (Position::at(12), Position::at(16))
+    );
+    let page = store.read_all(Some(Position::at(3)), 4).await.unwrap();
+    let positions: Vec<u64> = page.iter().map(|e| e.position.commit).collect();
+    assert_eq!(positions, [4, 5, 6, 7]);
+    assert_eq!(page[0].data, b"{\"n\":3}");
+    let across = store.read_all(Some(Position::at(9)), 4).await.unwrap();
+    let streams: Vec<(&str, u64)> = across
+        .iter()
+        .map(|e| (e.stream.as_str(), e.version))
+        .collect();
+    assert_eq!(streams, [("s", 9), ("other", 0), ("s", 10), ("s", 11)]);
+    let stream = store.read_stream("s", 8, 5).await.unwrap();
+    let versions: Vec<(u64, u64)> = stream
+        .iter()
+        .map(|e| (e.version, e.position.commit))
+        .collect();
+    assert_eq!(versions, [(8, 9), (9, 10), (10, 12), (11, 13), (12, 14)]);
+    assert!(store.read_stream("s", 15, 5).await.unwrap().is_empty());
+    assert!(store
+        .read_all(Some(Position::at(16)), 5)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.head().await.unwrap(), 16);
+}
+
+/// An append whose 110th event reuses a stored id is refused whole: none of its ids stay
+/// behind (they can be appended afterwards), and the stored events keep theirs.
+#[tokio::test]
+async fn an_append_overlapping_a_stored_id_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("events.db")).unwrap();
+    let stored = vec![contract::event(0), contract::event(1), contract::event(2)];
+    let original = store
+        .append("a", ExpectedVersion::NoStream, stored.clone())
+        .await
+        .unwrap();
+    let mut overlapping: Vec<_> = (0..120).map(contract::event).collect();
+    overlapping[109] = stored[1].clone();
+    let refused = store
+        .append("b", ExpectedVersion::NoStream, overlapping.clone())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::IdempotencyConflict { .. })),
+        "{refused:?}"
+    );
+    assert!(store.read_stream("b", 0, 200).await.unwrap().is_empty());
+    assert_eq!(store.head().await.unwrap(), 3, "no position was taken");
+    // The refused append's own ids were not kept: they append as new.
+    overlapping.remove(109);
+    let r = store
+        .append("b", ExpectedVersion::NoStream, overlapping)
+        .await
+        .unwrap();
+    assert_eq!((r.first_position, r.last_version), (Position::at(4), 118));
+    // The stored append's ids are still there: its retry gets the original answer.
+    let again = store
+        .append("a", ExpectedVersion::NoStream, stored)
+        .await
+        .unwrap();
+    assert_eq!(again, original);
+}
+
+/// The per-event table of schema 1, as domreg wrote it before appends were packed.
+fn write_schema_one_log(path: &std::path::Path, rows: &[(&str, u64, &domreg::store::NewEvent)]) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(include_str!("../src/store/sqlite/sql/0001_events.sql"))
+        .unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    for (stream, version, e) in rows {
+        conn.execute(
+            include_str!("../src/store/sqlite/sql/v1/insert_event.sql"),
+            rusqlite::params![
+                e.id.as_bytes().as_slice(),
+                stream,
+                *version as i64,
+                e.event_type,
+                e.schema_version,
+                e.data,
+                "engine",
+                e.metadata.correlation_id.as_bytes().as_slice(),
+                e.metadata
+                    .causation_id
+                    .as_ref()
+                    .map(|c| c.as_bytes().as_slice()),
+                e.metadata.at.timestamp_micros(),
+            ],
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_log_of_the_per_event_schema_is_migrated_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let events: Vec<_> = (0..5).map(contract::event).collect();
+    let mut caused = events[4].clone();
+    caused.metadata.causation_id = Some(uuid::Uuid::new_v4());
+    let rows = [
+        ("x", 0, &events[0]),
+        ("y", 0, &events[1]),
+        ("x", 1, &events[2]),
+        ("x", 2, &events[3]),
+        ("y", 1, &caused),
+    ];
+    write_schema_one_log(&path, &rows);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let log = everything(&store).await;
+    assert_eq!(log.len(), 5);
+    for (i, ((stream, version, e), got)) in rows.iter().zip(&log).enumerate() {
+        assert_eq!(got.position, Position::at(i as u64 + 1));
+        assert_eq!((got.stream.as_str(), got.version), (*stream, *version));
+        assert_eq!(
+            (got.id, &got.data, &got.event_type),
+            (e.id, &e.data, &e.event_type)
+        );
+        let (m, want) = (&got.metadata, &e.metadata);
+        assert_eq!(
+            (&m.actor, m.correlation_id, m.causation_id),
+            (&want.actor, want.correlation_id, want.causation_id)
+        );
+        // The log keeps microseconds.
+        assert_eq!(m.at.timestamp_micros(), want.at.timestamp_micros());
+    }
+    // Stream reads, retries and new appends carry on from the migrated log.
+    assert_eq!(store.read_stream("x", 1, 10).await.unwrap().len(), 2);
+    let retry = store
+        .append(
+            "x",
+            ExpectedVersion::NoStream,
+            vec![events[2].clone(), events[3].clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            retry.first_position,
+            retry.last_position,
+            retry.last_version
+        ),
+        (Position::at(3), Position::at(4), 2)
+    );
+    assert!(matches!(
+        store
+            .append("x", ExpectedVersion::Exact(1), vec![contract::event(9)])
+            .await,
+        Err(StoreError::WrongExpectedVersion { .. })
+    ));
+    let next = store
+        .append("x", ExpectedVersion::Exact(2), vec![contract::event(10)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (next.first_position, next.last_version),
+        (Position::at(6), 3)
+    );
+    drop(store);
+    // The old table is gone and the file says schema 2; opening again changes nothing.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let old: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old, 0);
+    drop(conn);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(everything(&store).await.len(), 6);
+}
+
+#[tokio::test]
+async fn a_migration_that_cannot_read_a_row_keeps_the_old_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let events: Vec<_> = (0..2).map(contract::event).collect();
+    write_schema_one_log(&path, &[("x", 0, &events[0]), ("x", 1, &events[1])]);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE events SET event_id = x'0102' WHERE position = 2",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path)
+        .err()
+        .expect("the damaged row is refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("migration 2") && message.contains("position 2"),
+        "{message}"
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    let new_tables: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('appends', 'event_ids')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        (version, rows, new_tables),
+        (1, 2, 0),
+        "nothing of the migration was kept"
+    );
+}
+
+#[test]
+fn a_log_of_a_newer_schema_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 9).unwrap();
+    drop(conn);
+    let message = SqliteStore::open(&path).err().expect("refused").to_string();
+    assert!(message.contains("newer schema (9)"), "{message}");
+}

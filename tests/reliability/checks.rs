@@ -47,18 +47,11 @@ pub async fn log_rows(ep: &Endpoints) -> Vec<(String, Vec<u8>, i64)> {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
     }
-    let conn = rusqlite::Connection::open_with_flags(
-        ep.dir.join("events.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("the log opens");
-    let mut stmt = conn
-        .prepare("SELECT event_type, data, at_micros FROM events ORDER BY position")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap();
-    rows.map(Result::unwrap).collect()
+    domreg::store::SqliteStore::read_file(ep.dir.join("events.db"))
+        .expect("the log opens")
+        .into_iter()
+        .map(|e| (e.event_type, e.data, e.metadata.at.timestamp_micros()))
+        .collect()
 }
 
 /// Every order in the log, by id.

@@ -76,12 +76,10 @@ impl ApiWorld {
 /// The last position in the log (0 when empty): to show a rejected command wrote nothing.
 #[allow(dead_code)]
 pub fn log_head(dir: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(dir.join("events.db"))
+    domreg::store::SqliteStore::read_file(dir.join("events.db"))
         .unwrap()
-        .query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
-            r.get(0)
-        })
-        .unwrap()
+        .last()
+        .map_or(0, |e| e.position.commit as i64)
 }
 
 pub struct ApiClient {

@@ -226,7 +226,8 @@ impl<'a> Reader<'a> {
         };
         let event_type = self.text("event type")?.to_string();
         let actor = self.text("actor")?;
-        let actor = parse_actor(actor).ok_or_else(|| self.corrupt(format!("bad actor {actor:?}")))?;
+        let actor =
+            parse_actor(actor).ok_or_else(|| self.corrupt(format!("bad actor {actor:?}")))?;
         let data = self.sized()?.to_vec();
         let at = DateTime::<Utc>::from_timestamp_micros(at_micros)
             .ok_or_else(|| self.corrupt(format!("bad time {at_micros}")))?;
@@ -290,7 +291,13 @@ mod tests {
         }
     }
 
-    fn unpack(blob: &[u8], count: u64, after: u64, from: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+    fn unpack(
+        blob: &[u8],
+        count: u64,
+        after: u64,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let row = AppendRow {
             first_position: 41,
             stream: "domain-a.com",
@@ -305,10 +312,14 @@ mod tests {
 
     #[test]
     fn packed_events_read_back_as_written() {
-        let events = vec![
+        let events = [
             event(1, false, Actor::Engine),
             event(2, true, Actor::Admin("ops".into())),
-            event(3, false, Actor::Customer(AccountId::parse("alice").unwrap())),
+            event(
+                3,
+                false,
+                Actor::Customer(AccountId::parse("alice").unwrap()),
+            ),
         ];
         let got = unpack(&pack(events.iter()), 3, 0, 0, 10).unwrap();
         assert_eq!(got.len(), 3);
@@ -316,7 +327,10 @@ mod tests {
             assert_eq!(r.position, Position::at(41 + i as u64));
             assert_eq!(r.version, 7 + i as u64);
             assert_eq!(r.stream, "domain-a.com");
-            assert_eq!((r.id, &r.event_type, r.schema_version), (e.id, &e.event_type, e.schema_version));
+            assert_eq!(
+                (r.id, &r.event_type, r.schema_version),
+                (e.id, &e.event_type, e.schema_version)
+            );
             assert_eq!(r.data, e.data);
             assert_eq!(r.metadata, e.metadata);
         }
@@ -327,26 +341,50 @@ mod tests {
         let events: Vec<_> = (1..=5).map(|n| event(n, false, Actor::Engine)).collect();
         let blob = pack(events.iter());
         let after_42 = unpack(&blob, 5, 42, 0, 10).unwrap();
-        assert_eq!(after_42.iter().map(|e| e.position.commit).collect::<Vec<_>>(), [43, 44, 45]);
+        assert_eq!(
+            after_42
+                .iter()
+                .map(|e| e.position.commit)
+                .collect::<Vec<_>>(),
+            [43, 44, 45]
+        );
         let from_v9 = unpack(&blob, 5, 0, 9, 2).unwrap();
-        assert_eq!(from_v9.iter().map(|e| e.version).collect::<Vec<_>>(), [9, 10]);
+        assert_eq!(
+            from_v9.iter().map(|e| e.version).collect::<Vec<_>>(),
+            [9, 10]
+        );
     }
 
     #[test]
     fn damaged_blobs_are_reported_not_misread() {
-        let two = [event(1, true, Actor::Engine), event(2, false, Actor::Engine)];
+        let two = [
+            event(1, true, Actor::Engine),
+            event(2, false, Actor::Engine),
+        ];
         let blob = pack(two.iter());
         for cut in [0, 1, 10, blob.len() - 1] {
             let err = unpack(&blob[..cut], 2, 0, 0, 10).unwrap_err();
-            assert!(matches!(err, StoreError::Corrupt { .. }), "cut at {cut}: {err}");
+            assert!(
+                matches!(err, StoreError::Corrupt { .. }),
+                "cut at {cut}: {err}"
+            );
         }
         let mut extra = blob.clone();
         extra.push(0);
-        assert!(matches!(unpack(&extra, 2, 0, 0, 10), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            unpack(&extra, 2, 0, 0, 10),
+            Err(StoreError::Corrupt { .. })
+        ));
         let mut other_format = blob.clone();
         other_format[0] = 9;
-        assert!(matches!(unpack(&other_format, 2, 0, 0, 10), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            unpack(&other_format, 2, 0, 0, 10),
+            Err(StoreError::Corrupt { .. })
+        ));
         // A count larger than the blob holds.
-        assert!(matches!(unpack(&blob, 3, 0, 0, 10), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            unpack(&blob, 3, 0, 0, 10),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 }

@@ -7,10 +7,13 @@ use super::backend;
 use super::codec::{Packable, Packer};
 use crate::store::StoreError;
 
+/// Code that moves rows into a migration's new tables, inside its transaction.
+type MoveRows = fn(&Connection) -> Result<(), String>;
+
 pub(super) struct Migration {
     pub sql: &'static str,
     /// Moves existing rows into the new tables, in the migration's transaction.
-    pub then: Option<fn(&Connection) -> Result<(), String>>,
+    pub then: Option<MoveRows>,
 }
 
 pub(super) const MIGRATIONS: &[Migration] = &[
@@ -75,7 +78,9 @@ fn events_into_appends(conn: &Connection) -> Result<(), String> {
     let mut rows = read.query([]).map_err(|e| e.to_string())?;
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {
         let position: i64 = row.get(0).map_err(|e| e.to_string())?;
-        let at = |what: &str, e: &dyn std::fmt::Display| format!("event at position {position}: {what}: {e}");
+        let at = |what: &str, e: &dyn std::fmt::Display| {
+            format!("event at position {position}: {what}: {e}")
+        };
         let uuid = |i: usize, what: &str| -> Result<[u8; 16], String> {
             let bytes: Vec<u8> = row.get(i).map_err(|e| at(what, &e))?;
             <[u8; 16]>::try_from(bytes.as_slice()).map_err(|e| at(what, &e))
@@ -105,7 +110,13 @@ fn events_into_appends(conn: &Connection) -> Result<(), String> {
             data: &data,
         });
         append
-            .execute(rusqlite::params![position, stream, version, 1, packer.finish()])
+            .execute(rusqlite::params![
+                position,
+                stream,
+                version,
+                1,
+                packer.finish()
+            ])
             .map_err(|e| at("append", &e))?;
         id.execute(rusqlite::params![event_id.as_slice(), position])
             .map_err(|e| at("event id", &e))?;

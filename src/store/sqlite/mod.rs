@@ -97,6 +97,14 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Every event of the log at `path`, read through a read-only connection (no writer
+    /// thread, no migration): for tools and tests that look at a log another process
+    /// writes, even on a full disk.
+    pub fn read_file(path: impl AsRef<Path>) -> Result<Vec<RecordedEvent>, StoreError> {
+        let conn = open_connection(path.as_ref(), true)?;
+        read_all_sync(&conn, None, usize::MAX)
+    }
+
     /// Runs `f` on a pooled read connection, off the async threads.
     async fn with_reader<T: Send + 'static>(
         &self,
@@ -282,10 +290,8 @@ impl EventStore for SqliteStore {
 
     /// The last position in the log (0 when empty), as any process has written it.
     async fn head(&self) -> Result<u64, StoreError> {
-        self.with_reader(|conn| {
-            next_position(conn).map(|next| next - 1)
-        })
-        .await
+        self.with_reader(|conn| next_position(conn).map(|next| next - 1))
+            .await
     }
 }
 

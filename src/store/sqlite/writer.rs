@@ -233,8 +233,8 @@ fn insert_ids(conn: &Connection, first: u64, events: &[NewEvent]) -> Result<(), 
             stmt.raw_execute()?;
             inserted += chunk.len();
         } else {
-            let mut stmt = conn
-                .prepare_cached("INSERT INTO event_ids (event_id, position) VALUES (?1, ?2)")?;
+            let mut stmt =
+                conn.prepare_cached("INSERT INTO event_ids (event_id, position) VALUES (?1, ?2)")?;
             for event in chunk {
                 let position = (first + inserted as u64) as i64;
                 stmt.execute(rusqlite::params![event.id.as_bytes().as_slice(), position])?;
