@@ -157,12 +157,14 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
-    // A 64 MiB page cache keeps the id index hot (random UUIDs touch every page), and
-    // memory-mapped reads skip a copy per page.
+    // A 64 MiB page cache keeps the id index hot (random UUIDs touch every page). No
+    // memory map: SQLite unmaps it at the start of every read transaction that follows
+    // another connection's commit (`sqlite3OsUnfetch`), and on a log written all the time
+    // that was every read, each a munmap with its TLB shootdown on the other core. Plain
+    // reads from the page cache measured faster (docs/benchmarks.md, 2026-12-05).
     conn.pragma_update(None, "cache_size", -65_536)
         .map_err(backend)?;
-    conn.pragma_update(None, "mmap_size", 268_435_456)
-        .map_err(backend)?;
+    conn.pragma_update(None, "mmap_size", 0).map_err(backend)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
