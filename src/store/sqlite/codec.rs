@@ -152,14 +152,20 @@ impl AppendRow<'_> {
         if reader.take(1)? != [FORMAT] {
             return Err(reader.corrupt("unknown format of the packed events".into()));
         }
+        // Positions and versions rise together inside an append: the events before the
+        // window are stepped over without being built.
+        let skip = (after + 1)
+            .saturating_sub(self.first_position)
+            .max(from_version.saturating_sub(self.first_version));
         for i in 0..self.count {
             if out.len() >= max {
                 return Ok(true);
             }
             reader.position = self.first_position + i;
-            let event = reader.event(self.stream, self.first_version + i)?;
-            if event.position.commit > after && event.version >= from_version {
-                out.push(event);
+            if i < skip {
+                reader.skip_event()?;
+            } else {
+                out.push(reader.event(self.stream, self.first_version + i)?);
             }
         }
         if reader.at != self.events.len() {
@@ -212,6 +218,23 @@ impl<'a> Reader<'a> {
     fn text(&mut self, what: &str) -> Result<&'a str, StoreError> {
         let bytes = self.sized()?;
         std::str::from_utf8(bytes).map_err(|e| self.corrupt(format!("{what}: {e}")))
+    }
+
+    /// Steps over one event: the fixed fields, the causation id if any, the three
+    /// sized ones.
+    fn skip_event(&mut self) -> Result<(), StoreError> {
+        self.take(16 + 4 + 8 + 16)?;
+        match self.take(1)?[0] {
+            0 => {}
+            1 => {
+                self.take(16)?;
+            }
+            other => return Err(self.corrupt(format!("bad causation flag {other}"))),
+        }
+        for _ in 0..3 {
+            self.sized()?;
+        }
+        Ok(())
     }
 
     fn event(&mut self, stream: &str, version: u64) -> Result<RecordedEvent, StoreError> {
