@@ -370,7 +370,7 @@ async fn concurrently(
 /// Reads the whole log and decodes every payload, as a projection rebuild does. The
 /// embedded store's positions are gap-free, so page `k` is exactly positions
 /// `(k * PAGE, (k + 1) * PAGE]` and the workers each read and decode every
-/// `WORKERS`-th page on their own read connection. Two workers per core: while one
+/// `workers_count`-th page on their own read connection. Two workers per core: while one
 /// waits for its page, the other's decode keeps the core busy (one per core left a
 /// quarter of the CPU idle between the hand-offs).
 pub async fn read_and_decode_all(store: &LogStore) -> Result<u64, StoreError> {
