@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use domreg_events::EventMetadata;
 
-pub(super) use crate::store::actor::actor_column;
+use crate::store::actor::actor_column;
 use crate::store::actor::parse_actor;
 
 use crate::store::{NewEvent, Position, RecordedEvent, StoreError};
@@ -103,11 +103,11 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// One row of `appends`, as read.
 pub(super) struct AppendRow<'a> {
-    pub first_position: u64,
-    pub stream: &'a str,
-    pub first_version: u64,
-    pub count: u64,
-    pub events: &'a [u8],
+    first_position: u64,
+    stream: &'a str,
+    first_version: u64,
+    count: u64,
+    events: &'a [u8],
 }
 
 impl AppendRow<'_> {
