@@ -55,14 +55,24 @@ impl AccountFunds {
         now: DateTime<Utc>,
         mut charged: impl FnMut(&OrderId) -> bool,
     ) -> i64 {
-        self.holds
-            .values()
-            .filter(|h| h.amount.currency == currency)
-            .filter(|h| now < h.until)
-            .filter(|h| !self.released.contains(&h.order_id))
+        self.open_holds(currency, now)
             .filter(|h| !charged(&h.order_id))
             .map(|h| h.amount.minor)
             .sum()
+    }
+
+    /// Holds in `currency` neither released nor lapsed at `now`: the ones whose charge
+    /// the ledger must be asked about.
+    pub fn open_holds(
+        &self,
+        currency: Currency,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = &FundsHeld> + '_ {
+        self.holds
+            .values()
+            .filter(move |h| h.amount.currency == currency)
+            .filter(move |h| now < h.until)
+            .filter(|h| !self.released.contains(&h.order_id))
     }
 }
 

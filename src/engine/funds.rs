@@ -60,20 +60,32 @@ async fn read_funds(app: &mut App, account: &AccountId) -> Result<AccountFunds, 
     Ok(f)
 }
 
-fn held(app: &App, f: &AccountFunds, like: Money, now: DateTime<Utc>) -> Result<i64, FundsError> {
-    let mut failure = None;
-    let minor = f.held(like.currency, now, |order| {
-        app.models
-            .order_charged(&order.to_string())
-            .unwrap_or_else(|e| {
-                failure = Some(e);
-                false
-            })
+/// The balance in the currency of `like` and what the account's open holds keep back,
+/// as of one moment of the ledger: a hold stops counting exactly when its charge is in
+/// the balance.
+fn balance_and_held(
+    app: &App,
+    account: &AccountId,
+    f: &AccountFunds,
+    like: Money,
+    now: DateTime<Utc>,
+) -> Result<(Money, i64), FundsError> {
+    let open: Vec<String> = f
+        .open_holds(like.currency, now)
+        .map(|h| h.order_id.to_string())
+        .collect();
+    let (balance, charged) = app
+        .models
+        .balance_and_charged(
+            account.as_str(),
+            like.currency,
+            open.iter().map(String::as_str),
+        )
+        .map_err(AppError::from)?;
+    let held = f.held(like.currency, now, |order| {
+        charged.contains(&order.to_string())
     });
-    match failure {
-        Some(e) => Err(AppError::from(e).into()),
-        None => Ok(minor),
-    }
+    Ok((balance, held))
 }
 
 fn limit_of(app: &App, account: &AccountId, like: Money) -> Result<Money, FundsError> {
@@ -92,11 +104,7 @@ pub async fn standing(
     now: DateTime<Utc>,
 ) -> Result<Standing, FundsError> {
     let f = read_funds(app, account).await?;
-    let balance = app
-        .models
-        .balance(account.as_str(), like.currency)
-        .map_err(AppError::from)?;
-    let held = held(app, &f, like, now)?;
+    let (balance, held) = balance_and_held(app, account, &f, like, now)?;
     let credit_limit = limit_of(app, account, like)?;
     let available = balance.minor - held + credit_limit.minor;
     Ok(Standing {
@@ -137,11 +145,7 @@ pub async fn hold(
         if f.holds.contains_key(&order_id) && !f.released.contains(&order_id) {
             return Ok(());
         }
-        let balance = app
-            .models
-            .balance(account.as_str(), price.currency)
-            .map_err(AppError::from)?;
-        let held = held(app, &f, price, now)?;
+        let (balance, held) = balance_and_held(app, account, &f, price, now)?;
         funds::afford(account, balance, held, credit_limit, price).map_err(FundsError::Short)?;
         let event: SettingsEvent = funds::hold(account, order_id, domain, price, now).into();
         let new = NewEvent {

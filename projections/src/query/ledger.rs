@@ -1,5 +1,7 @@
 //! The billing ledger: entries and balances.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -124,16 +126,29 @@ impl ReadModels {
         Ok(Money::new(minor.unwrap_or(0), currency))
     }
 
-    /// Whether the ledger shows the charge of this order.
-    pub fn order_charged(&self, order_id: &str) -> Result<bool, ModelError> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT 1 FROM ledger_entries WHERE order_id = ?1 AND kind = 'charge' LIMIT 1",
-            )?
-            .query_row([order_id], |_| Ok(()))
-            .optional()?
-            .is_some())
+    /// An account's balance in `currency` and which of `orders` the ledger shows charged,
+    /// read in one transaction. Read apart, another connection could fold a charge in
+    /// between: its order would count as charged while the balance does not show the
+    /// charge yet, and the money would be spendable twice.
+    pub fn balance_and_charged<'a>(
+        &self,
+        account: &str,
+        currency: domreg_events::Currency,
+        orders: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(Money, BTreeSet<String>), ModelError> {
+        // Deferred: the snapshot starts at the first read and ends when `tx` drops.
+        let tx = self.conn.unchecked_transaction()?;
+        let balance = self.balance(account, currency)?;
+        let mut charged = BTreeSet::new();
+        let mut stmt = tx.prepare_cached(
+            "SELECT 1 FROM ledger_entries WHERE order_id = ?1 AND kind = 'charge' LIMIT 1",
+        )?;
+        for order in orders {
+            if stmt.query_row([order], |_| Ok(())).optional()?.is_some() {
+                charged.insert(order.to_string());
+            }
+        }
+        Ok((balance, charged))
     }
 
     /// The credit limits that apply to an account: its own and the default (`account:
