@@ -405,3 +405,53 @@ fn concurrent_catch_ups_on_one_file_fold_each_event_once() {
     fresh.apply_batch(&events).unwrap();
     assert_eq!(dump_all(&models), dump_all(&fresh));
 }
+
+/// The funds decision asks for a balance and which orders are charged: a charge folded by
+/// another connection while it asks is in both answers or in neither.
+#[test]
+fn a_balance_and_its_charged_orders_are_one_moment_of_the_ledger() {
+    let steps = vec![
+        Step::Credit {
+            account: 0,
+            cents: 5000,
+        },
+        Step::Order {
+            domain: 0,
+            order: 0,
+            account: 0,
+            kind: 0,
+        },
+        Step::Charge(0, 0),
+    ];
+    let (events, _) = log(&steps);
+    let charge_at = events
+        .iter()
+        .position(|e| matches!(e.event, AnyEvent::Domain(DomainEvent::Charged(_))))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readmodels.db");
+    let mut folder = ReadModels::open(&path).unwrap();
+    folder.apply_batch(&events[..charge_at]).unwrap();
+    let asker = ReadModels::open(&path).unwrap();
+    let order = oid(0, 0).to_string();
+    // The charge is folded after the balance is read and before the order is asked about.
+    let mut folder = Some(folder);
+    let orders = std::iter::once(()).map(|()| {
+        if let Some(mut f) = folder.take() {
+            f.apply_batch(&events[charge_at..]).unwrap();
+        }
+        order.as_str()
+    });
+    let (balance, charged) = asker
+        .balance_and_charged("alice", Currency::USD, orders)
+        .unwrap();
+    assert_eq!(balance.minor, 5000, "the balance before the charge");
+    assert!(charged.is_empty(), "so the order is not charged either");
+    let (balance, charged) = asker
+        .balance_and_charged("alice", Currency::USD, [order.as_str()])
+        .unwrap();
+    assert!(
+        balance.minor < 5000 && charged.contains(&order),
+        "{balance:?}"
+    );
+}
