@@ -271,10 +271,6 @@ impl<C: Clock> Engine<C> {
         self.clients.clear();
     }
 
-    fn policy(&self, domain: &DomainName, transfer: bool) -> Result<AsyncPolicy, EngineError> {
-        Ok(self.app.models.policy(domain.tld(), transfer)?.policy)
-    }
-
     /// One round of work. Returns what it did; errors of single orders are collected in
     /// the round (the order is retried next round), not returned.
     pub async fn run_once(&mut self) -> Result<Round, EngineError> {
@@ -307,6 +303,9 @@ impl<C: Clock> Engine<C> {
         // that nobody else can.
         let every_submission = self.exclusive && !self.started;
         self.started = true;
+        // Looked up once per round, not once per order: they change only with settings.
+        let mut policies: HashMap<(String, bool), AsyncPolicy> = HashMap::new();
+        let mut connection_policies: HashMap<String, Policy> = HashMap::new();
         for due in self.app.models.due_work(now, every_submission, 10_000)? {
             if !self.share.owns(&due.order_id.to_string()) {
                 continue;
@@ -316,24 +315,38 @@ impl<C: Clock> Engine<C> {
             };
             let transfer = due.kind == OrderKind::Transfer;
             let order = due.order_id;
-            match due.work {
-                Work::Recover => {
-                    let policy = self.policy(&domain, transfer)?;
-                    jobs.push(Job::Recover(domain, order, policy));
-                }
+            let client = match due.work {
+                Work::Recover => None,
                 Work::Submit | Work::Poll => match self.client(&due.connection) {
-                    Ok(client) => {
-                        let connection = self.connection_policy(&due.connection)?;
-                        jobs.push(if due.work == Work::Submit {
-                            let policy = self.policy(&domain, transfer)?;
-                            Job::Submit(domain, order, policy, client, connection)
-                        } else {
-                            Job::Poll(domain, order, client, connection)
-                        });
+                    Ok(client) => Some(client),
+                    Err(e) => {
+                        round.errors.push(format!("order {order}: {e}"));
+                        continue;
                     }
-                    Err(e) => round.errors.push(format!("order {order}: {e}")),
                 },
-            }
+            };
+            let models = &self.app.models;
+            let mut policy = || {
+                cached(&mut policies, (domain.tld().to_string(), transfer), |_| {
+                    models.policy(domain.tld(), transfer).map(|p| p.policy)
+                })
+            };
+            let job = match (due.work, client) {
+                (Work::Submit, Some(client)) | (Work::Poll, Some(client)) => {
+                    let connection =
+                        cached(&mut connection_policies, due.connection.clone(), |c| {
+                            models.registrar(c).map(|r| Policy::of(r.as_ref()))
+                        })?;
+                    if due.work == Work::Submit {
+                        Job::Submit(domain.clone(), order, policy()?, client, connection)
+                    } else {
+                        Job::Poll(domain, order, client, connection)
+                    }
+                }
+                // Recover (a submission or poll without a client was passed over above).
+                _ => Job::Recover(domain.clone(), order, policy()?),
+            };
+            jobs.push(job);
         }
         let ctx = StepContext {
             store: self.app.store.clone(),
@@ -345,6 +358,7 @@ impl<C: Clock> Engine<C> {
         let limit = self.job_limit();
         let mut set = JoinSet::new();
         let mut jobs = jobs.into_iter();
+        let mut finished_since_fold = 0;
         loop {
             while set.len() < self.concurrency.max(1) {
                 let Some(job) = jobs.next() else { break };
@@ -380,6 +394,17 @@ impl<C: Clock> Engine<C> {
                 Ok((what, Err(e))) => round.errors.push(format!("{what}: {e}")),
                 Err(e) => round.errors.push(format!("step failed: {e}")),
             }
+            // The models follow a long round as it goes (the Async Manager shows its
+            // progress), and the fold shares the cores with the steps instead of
+            // running alone after them. A failure here only delays the fold: the steps
+            // still in flight must not be dropped for it.
+            finished_since_fold += 1;
+            if finished_since_fold == FOLD_EVERY {
+                finished_since_fold = 0;
+                if let Err(e) = self.app.catch_up().await {
+                    tracing::warn!(error = %e, "the read models could not follow the round; they catch up at its end");
+                }
+            }
         }
         for e in &round.errors {
             tracing::warn!(error = %e, "engine step failed; it is retried next round");
@@ -412,6 +437,23 @@ impl<C: Clock> Engine<C> {
     fn connection_policy(&self, connection: &str) -> Result<Policy, EngineError> {
         Ok(Policy::of(self.app.models.registrar(connection)?.as_ref()))
     }
+}
+
+/// Steps finished between two folds of the read models during a round.
+const FOLD_EVERY: usize = 256;
+
+/// The value at `key`, computed by `f` the first time.
+fn cached<K: std::hash::Hash + Eq, V: Clone, E>(
+    map: &mut HashMap<K, V>,
+    key: K,
+    f: impl FnOnce(&K) -> Result<V, E>,
+) -> Result<V, E> {
+    if let Some(v) = map.get(&key) {
+        return Ok(v.clone());
+    }
+    let v = f(&key)?;
+    map.insert(key, v.clone());
+    Ok(v)
 }
 
 /// Runs one step, giving up after `limit`: what the step had appended stays, and an

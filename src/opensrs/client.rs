@@ -128,14 +128,12 @@ pub enum ClientError {
     Build(String),
 }
 
-/// One command's complete record: what was sent (secrets redacted), what came back, and
-/// what it means. Kept as evidence for audits.
+/// One command's outcome: what came back and what it means. What was sent is kept, with
+/// its secrets and contacts redacted, in the evidence of a mutating call
+/// ([`super::evidence`]); nothing else needs the request again, so it is not encoded twice.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub kind: CommandKind,
-    /// The request XML with registrant passwords and transfer codes redacted. (The
-    /// reseller key is never in a request body: it only enters the signature.)
-    pub request: String,
     /// The raw reply body, when one arrived.
     pub reply_body: Option<String>,
     pub outcome: Result<Reply, TransportError>,
@@ -236,7 +234,6 @@ impl Client {
     pub async fn call(&self, command: &Command) -> Exchange {
         let kind = command.kind();
         let body = codec::write(&Envelope::new(command.to_value()));
-        let request = codec::write(&Envelope::new(command.to_redacted_value()));
         let started = Instant::now();
         let attempts_allowed = if kind.is_mutating() {
             1
@@ -266,7 +263,6 @@ impl Client {
                 crate::metrics::global().record_call(&kind.label(), &result, started.elapsed());
                 let mut exchange = Exchange {
                     kind,
-                    request,
                     reply_body,
                     outcome,
                     classification,
