@@ -13,7 +13,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use domreg::opensrs::sandbox::state::DomainRecord;
 use domreg::store::{EventStore, NewEvent};
-use domreg_events::event::Imported;
+use domreg_events::change::DomainChange;
+use domreg_events::event::{Imported, Lease};
 use domreg_events::*;
 use serde_json::Value;
 use world::*;
@@ -148,14 +149,142 @@ async fn a_bulk_lock_killed_halfway_and_run_again_changes_every_domain_exactly_o
             )
             .await
             .unwrap();
-        let asked = events
-            .iter()
-            .filter(|e| e.event_type == "ChangeRequested")
-            .count();
-        let applied = events
-            .iter()
-            .filter(|e| e.event_type == "ChangeApplied")
-            .count();
-        assert_eq!((asked, applied), (1, 1), "{n}");
+        let count = |t: &str| events.iter().filter(|e| e.event_type == t).count();
+        // An attempt that never reached OpenSRS (killed in between) is recorded refused
+        // after the read back and asked again: still one change made.
+        assert_eq!(
+            (
+                count("ChangeRequested") - count("ChangeRefused"),
+                count("ChangeApplied")
+            ),
+            (1, 1),
+            "{n}"
+        );
     }
+}
+
+/// The kill that lands after a change was recorded sent and before OpenSRS got it: the
+/// next run reads the domain back, records that attempt as not made, and asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_killed_before_it_reached_opensrs_is_asked_again_by_the_next_run() {
+    let w = world().await;
+    let name = DomainName::parse("lost-lock.com").unwrap();
+    let now = chrono::Utc::now();
+    let expires = now + chrono::Duration::days(300);
+    w.sandbox.with_state(|s| {
+        s.domains.insert(
+            name.to_string(),
+            DomainRecord {
+                owner: "reseller".into(),
+                created: now,
+                expires,
+                auto_renew: false,
+                transferable: true,
+                nameservers: vec![],
+                renewed_from_year: None,
+            },
+        );
+    });
+    let first = OrderId::for_bulk_change("lost-run", name.as_str()).unwrap();
+    let imported: DomainEvent = Imported {
+        domain: name.clone(),
+        account: AccountId::parse("alice").unwrap(),
+        connection: "main".into(),
+        expires_at: expires,
+        auto_renew: false,
+        source: "bulk test".into(),
+    }
+    .into();
+    let mut state = evolve(Domain::default(), &imported);
+    let mut events = vec![imported];
+    // What the killed run wrote: asked and marked sent, its lease long over.
+    for command in [
+        Command::RequestChange {
+            change_id: first,
+            change: DomainChange::Lock { locked: true },
+            price: None,
+        },
+        Command::RecordChangeSubmission {
+            change_id: first,
+            lease: Lease {
+                engine: "killed".into(),
+                until: now - chrono::Duration::minutes(1),
+            },
+        },
+    ] {
+        for e in decide(&state, command, now).unwrap() {
+            state = evolve(state, &e);
+            events.push(e);
+        }
+    }
+    let meta = EventMetadata::new(Actor::Engine, uuid::Uuid::now_v7(), now);
+    let app = open_app(&w.dir);
+    domreg::bench::append_new_streams(
+        &app.store,
+        std::iter::once(Ok((
+            domain_stream(&name),
+            events
+                .iter()
+                .map(|e| NewEvent::domain(e, meta.clone()))
+                .collect(),
+        ))),
+    )
+    .await
+    .unwrap();
+    let list = w.dir.join("domains.txt");
+    std::fs::write(&list, name.as_str()).unwrap();
+    let run = || -> Value {
+        let out = tokio::task::block_in_place(|| {
+            Process::new(env!("CARGO_BIN_EXE_domreg"))
+                .arg("--data-dir")
+                .arg(&w.dir)
+                .args(["bulk", "lock", "on", "--key", "lost-run", "--domains"])
+                .arg(&list)
+                .arg("--json")
+                .output()
+                .unwrap()
+        });
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let report = run();
+    assert_eq!(
+        report["applied"],
+        serde_json::json!([name.as_str()]),
+        "{report}"
+    );
+    assert_eq!(calls(&w, "MODIFY"), 1, "asked again, once");
+    assert!(w
+        .sandbox
+        .with_state(|s| !s.domains[name.as_str()].transferable));
+    let report = run();
+    assert_eq!(
+        report["earlier"],
+        serde_json::json!([name.as_str()]),
+        "{report}"
+    );
+    assert_eq!(calls(&w, "MODIFY"), 1, "and never again");
+    let recorded = app
+        .store
+        .read_stream(&domain_stream(&name), 0, usize::MAX)
+        .await
+        .unwrap();
+    let types: Vec<&str> = recorded.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "Imported",
+            "ChangeRequested",
+            "ChangeSubmitted",
+            "ChangeRefused",
+            "ChangeRequested",
+            "ChangeSubmitted",
+            "ChangeApplied"
+        ],
+        "the lost attempt is on record as not made, then the one that was"
+    );
 }

@@ -23,6 +23,14 @@ impl OrderId {
         Ok(OrderId(idempotent_uuid("order", account, key)?))
     }
 
+    /// The id of the next attempt at a change OpenSRS never made (`Change::never_made`):
+    /// derived from this one, so a run cut short again continues the same chain of
+    /// attempts instead of starting another.
+    pub fn next_attempt(self) -> Self {
+        const NAMESPACE: Uuid = Uuid::from_u128(0x0b7e_93d2_51a6_4c0f_8d3e_a9f4_11c2_7e05);
+        OrderId(Uuid::new_v5(&NAMESPACE, self.0.as_bytes()))
+    }
+
     /// The id of one domain's change in a bulk change `key`: the same on every run, so a
     /// re-run finds what the last one did.
     pub fn for_bulk_change(key: &str, domain: &str) -> Result<Self, IdError> {

@@ -97,7 +97,9 @@ fn outcome_of(
 
 /// [`apply`] under a chosen id, with OpenSRS's refusal as an outcome. The same id again
 /// never sends twice: a change already made or refused is reported as it ended; one sent
-/// whose sender's lease has lapsed is settled by reading the domain back.
+/// whose sender's lease has lapsed is settled by reading the domain back; one that never
+/// reached OpenSRS, or that the read back did not show made, is asked again under the
+/// next id of its chain (`OrderId::next_attempt`).
 pub async fn apply_as(
     app: &mut App,
     domain: &str,
@@ -109,23 +111,34 @@ pub async fn apply_as(
     app.catch_up().await?;
     let name = DomainName::parse(domain)?;
     let now = app.clock.now();
-    let state = load(&app.store, &name).await?;
-    if let Some(c) = state.changes.get(&change_id) {
-        if !matches!(c.stage, ChangeStage::Submitted(_)) || domreg_events::change::leased(c, now) {
+    let mut state = load(&app.store, &name).await?;
+    let mut change_id = change_id;
+    // The id was used before: report how that ended, settling it first if its sender
+    // was lost. An attempt OpenSRS never made is followed by the next one (sent below
+    // when there is none yet), so "ask again" is what a run with the same key does.
+    while let Some(c) = state.changes.get(&change_id) {
+        if let ChangeStage::Submitted(_) = c.stage {
+            if domreg_events::change::leased(c, now) {
+                return Ok(outcome_of(&name, c, true));
+            }
+            let client = crate::engine::client_with(app, &c.connection, timeout)
+                .map_err(AdminError::Registrar)?;
+            let lost = "an earlier run stopped before OpenSRS's answer was recorded; nothing was sent again";
+            let end = change::settle_lost(&client, &name, &c.change, lost).await;
+            state = change::record(&app.store, &name, change_id, &end, actor.clone(), now).await?;
+            app.refresh_after_append().await;
+            if let ChangeEnd::Unresolved(_) = end {
+                let c = state.changes.get(&change_id).ok_or_else(|| {
+                    AdminError::Internal(format!("change {change_id} left {name}"))
+                })?;
+                return Ok(outcome_of(&name, c, true));
+            }
+            continue;
+        }
+        if !c.never_made() {
             return Ok(outcome_of(&name, c, true));
         }
-        let client = crate::engine::client_with(app, &c.connection, timeout)
-            .map_err(AdminError::Registrar)?;
-        let lost =
-            "an earlier run stopped before OpenSRS's answer was recorded; nothing was sent again";
-        let end = change::settle_lost(&client, &name, &c.change, lost).await;
-        let state = change::record(&app.store, &name, change_id, &end, actor, now).await?;
-        app.refresh_after_append().await;
-        let c = state
-            .changes
-            .get(&change_id)
-            .ok_or_else(|| AdminError::Internal(format!("change {change_id} left {name}")))?;
-        return Ok(outcome_of(&name, c, true));
+        change_id = change_id.next_attempt();
     }
     let lease = change::lease(
         &format!("admin-{}", std::process::id()),

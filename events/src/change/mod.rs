@@ -73,6 +73,14 @@ impl Change {
             ChangeStage::Requested | ChangeStage::Submitted(_)
         )
     }
+
+    /// Refused with no answer of OpenSRS's: it never reached OpenSRS, or its sender was
+    /// lost and the domain, read back, did not show it made. OpenSRS never said no, so
+    /// asking again is safe (and is what the admin was told to do).
+    pub fn never_made(&self) -> bool {
+        matches!(self.stage, ChangeStage::Refused)
+            && self.answer.as_ref().is_none_or(|a| a.code.is_none())
+    }
 }
 
 /// Asks for `change` of a registered domain with no open order or change, charging the
