@@ -26,20 +26,16 @@ fn calls(w: &World, action: &str) -> u64 {
         .with_state(|s| s.counters.calls.get(action).copied().unwrap_or(0))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bulk_lock_killed_halfway_and_run_again_changes_every_domain_exactly_once() {
-    let w = world().await;
-    let names: Vec<String> = (0..DOMAINS).map(|i| format!("bulk-{i}.com")).collect();
-    let now = chrono::Utc::now();
-    let expires = now + chrono::Duration::days(300);
+/// The domains in the reseller's account at OpenSRS, unlocked, expiring in 300 days.
+fn at_opensrs(w: &World, names: &[String], now: chrono::DateTime<chrono::Utc>) {
     w.sandbox.with_state(|s| {
-        for n in &names {
+        for n in names {
             s.domains.insert(
                 n.clone(),
                 DomainRecord {
                     owner: "reseller".into(),
                     created: now,
-                    expires,
+                    expires: now + chrono::Duration::days(300),
                     auto_renew: false,
                     transferable: true,
                     nameservers: vec![],
@@ -48,18 +44,31 @@ async fn a_bulk_lock_killed_halfway_and_run_again_changes_every_domain_exactly_o
             );
         }
     });
+}
+
+/// The domain as `domreg import` records it: alice's, on connection "main".
+fn imported(domain: &DomainName, now: chrono::DateTime<chrono::Utc>) -> DomainEvent {
+    Imported {
+        domain: domain.clone(),
+        account: AccountId::parse("alice").unwrap(),
+        connection: "main".into(),
+        expires_at: now + chrono::Duration::days(300),
+        auto_renew: false,
+        source: "bulk test".into(),
+    }
+    .into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_lock_killed_halfway_and_run_again_changes_every_domain_exactly_once() {
+    let w = world().await;
+    let names: Vec<String> = (0..DOMAINS).map(|i| format!("bulk-{i}.com")).collect();
+    let now = chrono::Utc::now();
+    at_opensrs(&w, &names, now);
     let app = open_app(&w.dir);
     let streams = names.iter().map(|n| {
         let domain = DomainName::parse(n)?;
-        let e: DomainEvent = Imported {
-            domain: domain.clone(),
-            account: AccountId::parse("alice")?,
-            connection: "main".into(),
-            expires_at: expires,
-            auto_renew: false,
-            source: "bulk test".into(),
-        }
-        .into();
+        let e = imported(&domain, now);
         let meta = EventMetadata::new(Actor::Engine, uuid::Uuid::now_v7(), now);
         Ok((domain_stream(&domain), vec![NewEvent::domain(&e, meta)]))
     });
@@ -170,31 +179,9 @@ async fn a_change_killed_before_it_reached_opensrs_is_asked_again_by_the_next_ru
     let w = world().await;
     let name = DomainName::parse("lost-lock.com").unwrap();
     let now = chrono::Utc::now();
-    let expires = now + chrono::Duration::days(300);
-    w.sandbox.with_state(|s| {
-        s.domains.insert(
-            name.to_string(),
-            DomainRecord {
-                owner: "reseller".into(),
-                created: now,
-                expires,
-                auto_renew: false,
-                transferable: true,
-                nameservers: vec![],
-                renewed_from_year: None,
-            },
-        );
-    });
+    at_opensrs(&w, &[name.to_string()], now);
     let first = OrderId::for_bulk_change("lost-run", name.as_str()).unwrap();
-    let imported: DomainEvent = Imported {
-        domain: name.clone(),
-        account: AccountId::parse("alice").unwrap(),
-        connection: "main".into(),
-        expires_at: expires,
-        auto_renew: false,
-        source: "bulk test".into(),
-    }
-    .into();
+    let imported = imported(&name, now);
     let mut state = evolve(Domain::default(), &imported);
     let mut events = vec![imported];
     // What the killed run wrote: asked and marked sent, its lease long over.
