@@ -15,6 +15,7 @@ pub mod place;
 pub mod poll;
 pub mod probe;
 pub mod schedule;
+mod settings_cache;
 pub mod share;
 pub mod steps;
 pub mod sync;
@@ -177,7 +178,7 @@ impl<C: Clock> Engine<C> {
                 continue; // reported by the orders that need it
             };
             self.last_feed.insert(config.title.clone(), now);
-            let policy = self.connection_policy(&config.title)?;
+            let policy = settings_cache::connection_policy(&self.app.models, &config.title)?;
             let r = feed::consume(&ctx, &client, &config.title, policy).await;
             total.recorded += r.recorded;
             total.acknowledged += r.acknowledged;
@@ -303,9 +304,7 @@ impl<C: Clock> Engine<C> {
         // that nobody else can.
         let every_submission = self.exclusive && !self.started;
         self.started = true;
-        // Looked up once per round, not once per order: they change only with settings.
-        let mut policies: HashMap<(String, bool), AsyncPolicy> = HashMap::new();
-        let mut connection_policies: HashMap<String, Policy> = HashMap::new();
+        let mut settings = settings_cache::SettingsCache::default();
         for due in self.app.models.due_work(now, every_submission, 10_000)? {
             if !self.share.owns(&due.order_id.to_string()) {
                 continue;
@@ -315,38 +314,24 @@ impl<C: Clock> Engine<C> {
             };
             let transfer = due.kind == OrderKind::Transfer;
             let order = due.order_id;
-            let client = match due.work {
-                Work::Recover => None,
-                Work::Submit | Work::Poll => match self.client(&due.connection) {
-                    Ok(client) => Some(client),
-                    Err(e) => {
-                        round.errors.push(format!("order {order}: {e}"));
-                        continue;
-                    }
-                },
-            };
-            let models = &self.app.models;
-            let mut policy = || {
-                cached(&mut policies, (domain.tld().to_string(), transfer), |_| {
-                    models.policy(domain.tld(), transfer).map(|p| p.policy)
-                })
-            };
-            let job = match (due.work, client) {
-                (Work::Submit, Some(client)) | (Work::Poll, Some(client)) => {
-                    let connection =
-                        cached(&mut connection_policies, due.connection.clone(), |c| {
-                            models.registrar(c).map(|r| Policy::of(r.as_ref()))
-                        })?;
-                    if due.work == Work::Submit {
-                        Job::Submit(domain.clone(), order, policy()?, client, connection)
-                    } else {
-                        Job::Poll(domain, order, client, connection)
-                    }
+            match due.work {
+                Work::Recover => {
+                    let policy = settings.policy(&self.app.models, &domain, transfer)?;
+                    jobs.push(Job::Recover(domain, order, policy));
                 }
-                // Recover (a submission or poll without a client was passed over above).
-                _ => Job::Recover(domain.clone(), order, policy()?),
-            };
-            jobs.push(job);
+                Work::Submit | Work::Poll => match self.client(&due.connection) {
+                    Ok(client) => {
+                        let connection = settings.connection(&self.app.models, &due.connection)?;
+                        jobs.push(if due.work == Work::Submit {
+                            let policy = settings.policy(&self.app.models, &domain, transfer)?;
+                            Job::Submit(domain, order, policy, client, connection)
+                        } else {
+                            Job::Poll(domain, order, client, connection)
+                        });
+                    }
+                    Err(e) => round.errors.push(format!("order {order}: {e}")),
+                },
+            }
         }
         let ctx = StepContext {
             store: self.app.store.clone(),
@@ -432,29 +417,10 @@ impl<C: Clock> Engine<C> {
         crate::metrics::Metrics::add(&m.submissions, round.submitted as u64);
         Ok(round)
     }
-
-    /// The settings of a connection that the model's reactions depend on.
-    fn connection_policy(&self, connection: &str) -> Result<Policy, EngineError> {
-        Ok(Policy::of(self.app.models.registrar(connection)?.as_ref()))
-    }
 }
 
 /// Steps finished between two folds of the read models during a round.
 const FOLD_EVERY: usize = 256;
-
-/// The value at `key`, computed by `f` the first time.
-fn cached<K: std::hash::Hash + Eq, V: Clone, E>(
-    map: &mut HashMap<K, V>,
-    key: K,
-    f: impl FnOnce(&K) -> Result<V, E>,
-) -> Result<V, E> {
-    if let Some(v) = map.get(&key) {
-        return Ok(v.clone());
-    }
-    let v = f(&key)?;
-    map.insert(key, v.clone());
-    Ok(v)
-}
 
 /// Runs one step, giving up after `limit`: what the step had appended stays, and an
 /// interrupted submission is recovered once its lease lapses.
