@@ -2,17 +2,18 @@
 //!
 //! A channel wakes the writer for every request it sends while the writer waits, so 64
 //! writers joining one group commit cost 64 thread wake-ups on two cores. Here a sender
-//! wakes the writer only when the writer waits and the group it waits for is complete
-//! (or it waits for a first request): one wake-up per group commit. While the writer
-//! commits, requests only queue.
+//! wakes the writer only when the writer sleeps and as many requests are queued as it
+//! asked for: one for a commit's first request (often none: the writer spins for it
+//! when requests have been coming fast), a few at a time while it writes the rest of a
+//! group. While the writer commits, requests only queue.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// How long the writer looks for a lone writer's next append before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long the writer looks for the next request before it sleeps.
+pub(super) const SPIN: Duration = Duration::from_micros(50);
 
 use super::writer::WriteRequest;
 
@@ -63,64 +64,72 @@ impl Queue {
         self.ready.notify_one();
     }
 
-    /// The next group for one commit: up to `max_events` events' worth of the queued
-    /// requests (always at least one), once `group` requests are queued or `delay` has
-    /// passed since the call with at least one queued. The delay counts from the end of
-    /// the previous commit, so a group that served many writers gets a moment to form
-    /// again, and a request after a quiet spell is committed at once. `None` once closed
-    /// and empty.
-    pub fn next_group(
-        &self,
-        group: usize,
-        delay: Duration,
-        max_events: usize,
-    ) -> Option<Vec<WriteRequest>> {
-        let deadline = Instant::now() + delay;
-        if group <= 1 {
-            // A lone writer sends its next append within microseconds of its reply:
-            // looking for it that long saves waking a sleeping thread on every append.
+    /// The first requests of the next commit: what is queued, up to `max_events` events'
+    /// worth (always at least one request), waiting for one if none is. With `spin` it
+    /// looks for a request for `SPIN` before it sleeps: writers that were just answered
+    /// send their next append within microseconds, and waking a sleeping thread for it
+    /// costs more than that. `None` once closed and empty.
+    pub fn first(&self, spin: bool, max_events: usize) -> Option<Vec<WriteRequest>> {
+        if spin {
             let until = Instant::now() + SPIN;
             while self.queued.load(Ordering::Relaxed) == 0 && Instant::now() < until {
                 std::hint::spin_loop();
             }
         }
         let mut state = self.lock();
-        loop {
-            let queued = state.requests.len();
-            if queued >= group.max(1) || state.closed {
-                break;
-            }
-            match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() && group > 1 => {
-                    state.wanted = group;
-                    state = self
-                        .ready
-                        .wait_timeout(state, left)
-                        .map(|(s, _)| s)
-                        .unwrap_or_else(|p| p.into_inner().0);
-                }
-                _ if queued > 0 => break,
-                _ => {
-                    state.wanted = 1;
-                    state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
-                }
-            }
+        while state.requests.is_empty() && !state.closed {
+            state.wanted = 1;
+            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
         }
         if state.requests.is_empty() {
             return None; // closed
         }
+        Some(self.take(&mut state, max_events, true))
+    }
+
+    /// More requests for the commit being written: what is queued, up to `max_events`
+    /// events' worth. When nothing is, the writer sleeps until `wanted` requests are
+    /// queued or `deadline` passes, so the writer inserts one part of a group while the
+    /// rest is still being sent. Empty when the deadline passed, the queue closed, or the
+    /// next request would not fit: time to commit.
+    pub fn more(&self, deadline: Instant, wanted: usize, max_events: usize) -> Vec<WriteRequest> {
+        let mut state = self.lock();
+        let wanted = if state.requests.is_empty() {
+            wanted.max(1)
+        } else {
+            0
+        };
+        while state.requests.len() < wanted && !state.closed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state.wanted = wanted;
+            state = self
+                .ready
+                .wait_timeout(state, left)
+                .map(|(s, _)| s)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        self.take(&mut state, max_events, false)
+    }
+
+    /// Takes queued requests in order up to `max_events` events (the first one even
+    /// over the bound when `at_least_one`).
+    fn take(&self, state: &mut State, max_events: usize, at_least_one: bool) -> Vec<WriteRequest> {
         state.wanted = 0;
         let mut events = 0;
         let mut taken = Vec::new();
         while let Some(next) = state.requests.front() {
-            if !taken.is_empty() && events + next.events.len() > max_events {
+            let first_anyway = at_least_one && taken.is_empty();
+            if !first_anyway && events + next.events.len() > max_events {
                 break;
             }
             events += next.events.len();
             taken.extend(state.requests.pop_front());
         }
         self.queued.store(state.requests.len(), Ordering::Relaxed);
-        Some(taken)
+        taken
     }
 }
 
@@ -141,36 +150,57 @@ mod tests {
     }
 
     #[test]
-    fn a_group_waits_for_its_size_and_never_exceeds_the_event_bound() {
+    fn a_commit_takes_what_is_queued_within_the_event_bound() {
         let queue = Queue::default();
         for _ in 0..5 {
             assert!(queue.send(request(10)).is_ok());
         }
-        let long = Duration::from_secs(60);
-        // Five queued, three wanted: taken at once, up to the bound of 30 events.
-        assert_eq!(queue.next_group(3, long, 30).map(|g| g.len()), Some(3));
-        // Two left, more wanted: the delay passes, then what is there is taken.
-        let short = Duration::from_millis(5);
-        assert_eq!(queue.next_group(64, short, 1_000).map(|g| g.len()), Some(2));
-        // One request over the bound still goes alone.
+        // Five queued, a bound of 30 events: three go into the first part.
+        assert_eq!(queue.first(false, 30).map(|g| g.len()), Some(3));
+        // The rest join while they fit.
+        let later = Instant::now() + Duration::from_secs(60);
+        assert_eq!(queue.more(later, 8, 15).len(), 1);
+        assert_eq!(queue.more(later, 8, 15).len(), 1);
+        // A first request over the bound still goes alone; one that joins does not.
         assert!(queue.send(request(50)).is_ok());
-        assert_eq!(queue.next_group(1, short, 30).map(|g| g.len()), Some(1));
+        assert_eq!(queue.more(later, 8, 30).len(), 0);
+        assert_eq!(queue.first(true, 30).map(|g| g.len()), Some(1));
     }
 
     #[test]
-    fn a_waiting_writer_is_woken_by_the_request_that_completes_its_group() {
+    fn nothing_joins_after_the_deadline() {
+        let queue = Queue::default();
+        let start = Instant::now();
+        let joined = queue.more(start + Duration::from_millis(5), 8, 100);
+        assert!(joined.is_empty());
+        assert!(
+            start.elapsed() >= Duration::from_millis(5),
+            "it waited for the deadline"
+        );
+    }
+
+    #[test]
+    fn a_sleeping_writer_is_woken_once_the_requests_it_wants_are_queued() {
         let queue = Arc::new(Queue::default());
         let sender = queue.clone();
-        let writer = std::thread::spawn(move || queue.next_group(4, Duration::from_secs(60), 100));
-        for _ in 0..4 {
-            std::thread::sleep(Duration::from_millis(2));
+        let writer = std::thread::spawn(move || {
+            queue
+                .more(Instant::now() + Duration::from_secs(60), 4, 100)
+                .len()
+        });
+        while sender.lock().wanted != 4 {
+            std::thread::yield_now(); // until the writer sleeps, wanting four
+        }
+        for _ in 0..3 {
             assert!(sender.send(request(1)).is_ok());
         }
-        let group = writer.join().ok().flatten().map(|g| g.len());
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!writer.is_finished(), "three of four do not wake it");
+        assert!(sender.send(request(1)).is_ok());
         assert_eq!(
-            group,
+            writer.join().ok(),
             Some(4),
-            "woken with the whole group, long before the delay"
+            "the fourth does, long before the deadline"
         );
     }
 
@@ -183,8 +213,10 @@ mod tests {
             queue.send(request(1)).is_err(),
             "a closed queue takes nothing"
         );
-        let delay = Duration::from_secs(60);
-        assert_eq!(queue.next_group(8, delay, 100).map(|g| g.len()), Some(1));
-        assert!(queue.next_group(8, delay, 100).is_none());
+        assert_eq!(queue.first(false, 100).map(|g| g.len()), Some(1));
+        assert!(queue.first(false, 100).is_none());
+        assert!(queue
+            .more(Instant::now() + Duration::from_secs(60), 8, 100)
+            .is_empty());
     }
 }

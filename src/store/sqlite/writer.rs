@@ -3,12 +3,12 @@
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
-use super::queue::Queue;
+use super::queue::{Queue, SPIN};
 use super::{backend, codec};
 use crate::store::{AppendResult, ExpectedVersion, NewEvent, Position, StoreError};
 
@@ -25,14 +25,31 @@ pub(super) struct WriteRequest {
 }
 
 pub(super) fn run(mut conn: Connection, requests: &Queue, committed: watch::Sender<Position>) {
-    let mut last_batch = 1;
+    let mut last_group = 1;
+    let mut spin = true;
     let mut versions = VersionCache::default();
-    // When the previous commit served several writers, they are probably about to send
-    // again: wait up to `COMMIT_DELAY` for as many, so one sync serves them all
-    // (PostgreSQL's commit_delay). A lone writer never waits.
-    while let Some(batch) = requests.next_group(last_batch, COMMIT_DELAY, MAX_EVENTS_PER_COMMIT) {
-        last_batch = batch.len();
-        let results = commit(&mut conn, &mut versions, &batch);
+    loop {
+        // When the previous commit served several writers, they are probably about to
+        // send again: wait up to `COMMIT_DELAY` for as many, so one sync serves them all
+        // (PostgreSQL's commit_delay). A lone writer never waits. The delay counts from
+        // the end of the previous commit, so a request after a quiet spell goes at once.
+        let looked = Instant::now();
+        let deadline = looked + COMMIT_DELAY;
+        let Some(first) = requests.first(spin, MAX_EVENTS_PER_COMMIT) else {
+            return; // closed, and everything queued is committed
+        };
+        // Requests that come within a spin of the writer looking for them are worth
+        // spinning for next time; when they stop coming that fast, the writer sleeps.
+        spin = looked.elapsed() <= SPIN;
+        let (group, results) = commit_group(
+            &mut conn,
+            &mut versions,
+            requests,
+            first,
+            last_group,
+            deadline,
+        );
+        last_group = group.len();
         if let Some(last) = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
@@ -45,62 +62,90 @@ pub(super) fn run(mut conn: Connection, requests: &Queue, committed: watch::Send
                 newer
             });
         }
-        for (request, result) in batch.into_iter().zip(results) {
+        for (request, result) in group.into_iter().zip(results) {
             // The caller may have given up waiting; its append is durable all the same.
             let _ = request.reply.send(result);
         }
     }
 }
 
-/// Commits the batch in one transaction. Each request is checked (retry, expected version)
-/// before anything of it is written, so a refused request leaves no trace without the
-/// cost of a savepoint. If a write or the commit itself fails, the whole transaction rolls
-/// back and every request of the batch fails: nothing half-written remains.
-fn commit(
+/// Writes `first` and the requests that join it into one transaction and commits it;
+/// returns every request of the group with its answer. Requests join while the group has
+/// fewer than `wanted` and `deadline` has not passed: each is written as it comes, so the
+/// rows of the first writers are inserted while the last ones are still sending.
+///
+/// Each request is checked (retry, expected version) before anything of it is written, so
+/// a refused request leaves no trace without the cost of a savepoint. If a write or the
+/// commit itself fails, the whole transaction rolls back and every request of the group
+/// fails: nothing half-written remains.
+fn commit_group(
     conn: &mut Connection,
     versions: &mut VersionCache,
-    batch: &[WriteRequest],
-) -> Vec<Result<AppendResult, StoreError>> {
-    let fail_all = |versions: &mut VersionCache, e: StoreError| {
-        versions.clear();
-        let message = match &e {
-            StoreError::Unavailable(m) => m.clone(),
-            other => other.to_string(),
-        };
-        batch
-            .iter()
-            .map(|_| Err(StoreError::Unavailable(message.clone())))
-            .collect()
-    };
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(versions, backend(e)),
-    };
-    if let Err(e) = versions.revalidate(&tx) {
-        drop(tx);
-        return fail_all(versions, e);
-    }
-    let mut next = match super::next_position(&tx) {
-        Ok(next) => next,
+    queue: &Queue,
+    first: Vec<WriteRequest>,
+    wanted: usize,
+    deadline: Instant,
+) -> (Vec<WriteRequest>, Vec<Result<AppendResult, StoreError>>) {
+    let mut group = first;
+    match write_group(conn, versions, queue, &mut group, wanted, deadline) {
+        Ok(results) => (group, results),
         Err(e) => {
-            drop(tx);
-            return fail_all(versions, e);
-        }
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    for request in batch {
-        match apply(&tx, versions, &mut next, request) {
-            Ok(result) => results.push(result),
-            Err(e) => {
-                drop(tx); // rolls everything back
-                return fail_all(versions, e);
-            }
+            versions.clear();
+            let message = match &e {
+                StoreError::Unavailable(m) => m.clone(),
+                other => other.to_string(),
+            };
+            let results = group
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(message.clone())))
+                .collect();
+            (group, results)
         }
     }
-    if let Err(e) = tx.commit() {
-        return fail_all(versions, backend(e));
+}
+
+/// How many more requests the writer sleeps for when it has written every queued one
+/// and its group is not complete: a few, so it goes on inserting while the rest arrive,
+/// without a wake-up per request.
+const JOIN_IN: usize = 8;
+
+fn write_group(
+    conn: &mut Connection,
+    versions: &mut VersionCache,
+    queue: &Queue,
+    group: &mut Vec<WriteRequest>,
+    wanted: usize,
+    deadline: Instant,
+) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    versions.revalidate(&tx)?;
+    let mut next = super::next_position(&tx)?;
+    let mut results = Vec::with_capacity(wanted.max(group.len()));
+    let mut events = 0;
+    loop {
+        for request in &group[results.len()..] {
+            // A storage failure returns here and drops `tx`: everything rolls back.
+            results.push(apply(&tx, versions, &mut next, request)?);
+            events += request.events.len();
+        }
+        if group.len() >= wanted || events >= MAX_EVENTS_PER_COMMIT {
+            break;
+        }
+        let missing = wanted - group.len();
+        let more = queue.more(
+            deadline,
+            missing.min(JOIN_IN),
+            MAX_EVENTS_PER_COMMIT - events,
+        );
+        if more.is_empty() {
+            break;
+        }
+        group.extend(more);
     }
-    results
+    tx.commit().map_err(backend)?;
+    Ok(results)
 }
 
 /// The last version of recently written streams, so an append needs no lookup. It is
