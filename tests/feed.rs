@@ -93,6 +93,54 @@ async fn an_event_recorded_whose_ack_is_lost_is_recorded_once() {
     assert_eq!(w.state("acked-once.com").await.version, events);
 }
 
+fn gets(w: &World) -> u64 {
+    w.sandbox
+        .with_state(|s| s.counters.calls.get("GET").copied().unwrap_or(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_naming_the_recorded_expiry_is_not_read_back_and_one_naming_another_is() {
+    let w = world().await;
+    w.order("read-once.com", OrderKind::Register).await;
+    let mut engine = w.engine();
+    engine.run_once().await.unwrap();
+    let recorded = w.state("read-once.com").await.expires_at.unwrap();
+    let before = gets(&w);
+    // The registration's own CREATED and REGISTERED name the expiry just confirmed.
+    w.advance(Duration::seconds(61));
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(
+        (
+            round.feed.recorded,
+            round.feed.acknowledged,
+            round.feed.followed
+        ),
+        (2, 2, 0),
+        "{round:?}"
+    );
+    assert_eq!(gets(&w), before, "no GET DOMAIN for what is already known");
+    // The back end moves the date and says so: that is read back and recorded.
+    let moved = recorded + Duration::days(30);
+    w.sandbox.with_state(|s| {
+        s.domains.get_mut("read-once.com").unwrap().expires = moved;
+        let expiry = domreg::opensrs::sandbox::feed::feed_date(moved);
+        s.raise(
+            "reseller",
+            "DOMAIN",
+            "CREATED",
+            &[
+                ("domain_name", "read-once.com".into()),
+                ("expiration_date", expiry),
+            ],
+        );
+    });
+    w.advance(Duration::seconds(61));
+    let round = engine.run_once().await.unwrap();
+    assert_eq!(round.feed.followed, 1, "{round:?}");
+    assert_eq!(gets(&w), before + 1);
+    assert_eq!(w.state("read-once.com").await.expires_at, Some(moved));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_made_outside_domreg_is_recorded_from_its_event() {
     let w = world().await;

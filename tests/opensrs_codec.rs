@@ -243,6 +243,13 @@ fn every_event_poll_fixture_reads_as_a_feed_event() {
         if name.contains("nameserver_update") {
             assert!(e.data["nameserver_list"].contains(','), "{e:?}");
         }
+        // An event naming an expiry names one the engine can compare with its own.
+        if let Some(text) = e.data.get("expiration_date") {
+            let read = e
+                .expiry()
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            assert_eq!(read.as_deref(), Some(text.as_str()), "{name}");
+        }
         seen += 1;
     }
     assert_eq!(seen, 11, "one fixture per event type");

@@ -224,6 +224,14 @@ async fn follow<S: EventStore + Clone>(
     if !(changes_expiry && state.is_registered() && state.open_order().is_none()) {
         return false;
     }
+    // A CREATED or RENEWED naming the expiry already recorded says nothing new (a
+    // registration's CREATED names the expiry its confirmation has just read from
+    // OpenSRS): only a different or missing date is worth a GET DOMAIN. An EXPIRED is
+    // always read back: the date that passed is the recorded one by nature.
+    let agrees = event.expiry().is_some() && event.expiry() == state.expires_at;
+    if agrees && event.event != "EXPIRED" {
+        return false;
+    }
     let Some(expires_at) = super::schedule::registry_expiry(client, domain).await else {
         return false;
     };

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use super::reply::Reply;
 use super::value::Value;
 
@@ -24,6 +26,16 @@ impl FeedEvent {
             .get("domain_name")
             .map(|d| d.trim())
             .filter(|d| !d.is_empty())
+    }
+
+    /// The expiry the event names (`expiration_date`, `2016-06-19T15:31:47Z` in the
+    /// feed; a listing's `2016-06-19 15:31:47` is read too), if it names a readable one.
+    pub fn expiry(&self) -> Option<DateTime<Utc>> {
+        let text = self.data.get("expiration_date")?.trim();
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| super::listing::listing_date(text))
     }
 }
 
