@@ -213,6 +213,7 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         1,
         &mut n,
     );
+    drop(raw); // its file's checkpointer stops with it
     let raw = ceiling_beside(server, dir, "writers")?;
     let (stored, ceiling) = alternated(&store, raw.as_ref(), &writers).await?;
     push_with_ceiling(
@@ -237,6 +238,7 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         100,
         &mut n,
     );
+    drop(raw); // its file's checkpointer stops with it
     let raw = ceiling_beside(server, dir, "batches")?;
     let (stored, ceiling) = alternated(&store, raw.as_ref(), &batches).await?;
     push_with_ceiling(
@@ -254,6 +256,7 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         Some(300_000.0),
     );
 
+    drop(raw);
     let mut reads = Vec::new();
     let mut total = 0;
     for _ in 0..size.reads.max(1) {

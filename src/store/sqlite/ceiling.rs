@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::{backend, codec, migrate::migrate, open_connection};
+use super::{backend, checkpointer, codec, migrate::migrate, open_connection};
 use crate::store::{NewEvent, StoreError};
 
 /// One event as the store would write it: stream, version, event. Consecutive rows of
@@ -20,15 +20,27 @@ pub type Row<'a> = (&'a str, u64, &'a NewEvent);
 pub struct RawCommits {
     conn: Connection,
     next_position: std::cell::Cell<u64>,
+    /// Dropping it stops the file's checkpointer.
+    _stop_checkpoints: std::sync::mpsc::Sender<()>,
 }
 
 impl RawCommits {
     pub fn create(path: &Path) -> Result<Self, StoreError> {
         let conn = open_connection(path, false)?;
         migrate(&conn)?;
+        // The store's file is checkpointed by a thread of its own, which keeps its WAL
+        // short (rewritten in place rather than grown); the ceiling's file is too, or
+        // every one of its syncs would also extend the file.
+        let (stop_checkpoints, stop) = std::sync::mpsc::channel();
+        let checkpoints = open_connection(path, false)?;
+        std::thread::Builder::new()
+            .name("domreg-ceiling-checkpoint".into())
+            .spawn(move || checkpointer(checkpoints, stop))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start a checkpointer: {e}")))?;
         Ok(RawCommits {
             conn,
             next_position: std::cell::Cell::new(1),
+            _stop_checkpoints: stop_checkpoints,
         })
     }
 
