@@ -228,7 +228,9 @@ async fn follow<S: EventStore + Clone>(
     // registration's CREATED names the expiry its confirmation has just read from
     // OpenSRS): only a different or missing date is worth a GET DOMAIN. An EXPIRED is
     // always read back: the date that passed is the recorded one by nature.
-    let agrees = event.expiry().is_some() && event.expiry() == state.expires_at;
+    let agrees = event
+        .expiry()
+        .is_some_and(|hinted| state.expires_at == Some(hinted));
     if agrees && event.event != "EXPIRED" {
         return false;
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::{backend, checkpointer, codec, migrate::migrate, open_connection};
+use super::{backend, codec, migrate::migrate, open_connection, start_checkpointer};
 use crate::store::{NewEvent, StoreError};
 
 /// One event as the store would write it: stream, version, event. Consecutive rows of
@@ -31,16 +31,10 @@ impl RawCommits {
         // The store's file is checkpointed by a thread of its own, which keeps its WAL
         // short (rewritten in place rather than grown); the ceiling's file is too, or
         // every one of its syncs would also extend the file.
-        let (stop_checkpoints, stop) = std::sync::mpsc::channel();
-        let checkpoints = open_connection(path, false)?;
-        std::thread::Builder::new()
-            .name("domreg-ceiling-checkpoint".into())
-            .spawn(move || checkpointer(checkpoints, stop))
-            .map_err(|e| StoreError::Unavailable(format!("cannot start a checkpointer: {e}")))?;
         Ok(RawCommits {
             conn,
             next_position: std::cell::Cell::new(1),
-            _stop_checkpoints: stop_checkpoints,
+            _stop_checkpoints: start_checkpointer(path)?,
         })
     }
 

@@ -74,14 +74,7 @@ impl SqliteStore {
             .name("domreg-sqlite-writer".into())
             .spawn(move || writer::run(conn, &requests, committed_tx))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
-        let (stop_checkpoints, checkpoint_stop) = std::sync::mpsc::channel();
-        let checkpoint_conn = open_connection(&path, false)?;
-        std::thread::Builder::new()
-            .name("domreg-sqlite-checkpoint".into())
-            .spawn(move || checkpointer(checkpoint_conn, checkpoint_stop))
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot start the checkpoint thread: {e}"))
-            })?;
+        let stop_checkpoints = start_checkpointer(&path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -126,6 +119,18 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
     }
+}
+
+/// Starts the checkpointer of the file at `path` on a connection of its own; dropping the
+/// returned sender stops it.
+fn start_checkpointer(path: &Path) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+    let (stop_checkpoints, stop) = std::sync::mpsc::channel();
+    let conn = open_connection(path, false)?;
+    std::thread::Builder::new()
+        .name("domreg-sqlite-checkpoint".into())
+        .spawn(move || checkpointer(conn, stop))
+        .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(stop_checkpoints)
 }
 
 /// Copies committed WAL frames into the database file every `CHECKPOINT_EVERY`, without

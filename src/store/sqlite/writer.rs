@@ -69,7 +69,7 @@ pub(super) fn run(mut conn: Connection, requests: &Queue, committed: watch::Send
     }
 }
 
-/// Writes `first` and the requests that join it into one transaction and commits it;
+/// Writes `group` and the requests that join it into one transaction and commits it;
 /// returns every request of the group with its answer. Requests join while the group has
 /// fewer than `wanted` and `deadline` has not passed: each is written as it comes, so the
 /// rows of the first writers are inserted while the last ones are still sending.
@@ -82,11 +82,10 @@ fn commit_group(
     conn: &mut Connection,
     versions: &mut VersionCache,
     queue: &Queue,
-    first: Vec<WriteRequest>,
+    mut group: Vec<WriteRequest>,
     wanted: usize,
     deadline: Instant,
 ) -> (Vec<WriteRequest>, Vec<Result<AppendResult, StoreError>>) {
-    let mut group = first;
     match write_group(conn, versions, queue, &mut group, wanted, deadline) {
         Ok(results) => (group, results),
         Err(e) => {
