@@ -528,3 +528,48 @@ fn a_log_of_a_newer_schema_is_refused_by_name() {
     let message = SqliteStore::open(&path).err().expect("refused").to_string();
     assert!(message.contains("newer schema (9)"), "{message}");
 }
+
+/// A lone writer's append is committed on its caller's thread, but never waits there for
+/// another process's write lock: that wait is the writer thread's, so the async runtime
+/// (here a single thread) goes on meanwhile, and the append lands once the lock is free.
+#[tokio::test]
+async fn a_lone_append_waits_for_another_process_lock_off_the_async_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .append("mine", ExpectedVersion::NoStream, vec![contract::event(0)])
+        .await
+        .unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .append("mine", ExpectedVersion::Exact(0), vec![contract::event(1)])
+                .await
+        }
+    });
+    let start = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "the runtime's only thread was held for {:?}",
+        start.elapsed()
+    );
+    assert!(
+        !waiting.is_finished(),
+        "it cannot land while the lock is held"
+    );
+
+    other.execute_batch("COMMIT").unwrap();
+    let landed = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(landed.last_position, Position::at(2));
+    assert_eq!(everything(&store).await.len(), 2);
+}

@@ -20,6 +20,8 @@ use crate::store::{
 /// How much work each figure does.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreBenchSize {
+    /// Untimed appends to the store and its ceiling before the figures (see `warm_up`).
+    pub warm_up: u64,
     pub single_appends: u64,
     pub concurrent_writers: u64,
     pub appends_per_writer: u64,
@@ -33,6 +35,7 @@ pub struct StoreBenchSize {
 impl Default for StoreBenchSize {
     fn default() -> Self {
         StoreBenchSize {
+            warm_up: 5_000,
             single_appends: 5_000,
             concurrent_writers: 64,
             appends_per_writer: 1_000,
@@ -171,9 +174,16 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
     let mut figures = Vec::new();
     let mut n = 0u64;
 
+    // One ceiling file beside the store's, written alongside it in every phase, so the
+    // two files age alike.
+    let raw = match server {
+        None => Some(RawCommits::create(&dir.join("ceiling.db"))?),
+        Some(_) => None,
+    };
+    warm_up(&store, raw.as_ref(), size.warm_up, &mut n).await?;
+
     // The single writer: 1 stream of 100 per append, in turn.
     let single = Workload::build("single", 1, size.single_appends, 1, &mut n);
-    let raw = ceiling_beside(server, dir, "single")?;
     let (mut stored, mut ceiling) = (Duration::ZERO, Duration::ZERO);
     let appends = size.single_appends as usize;
     for s in 0..SLICES {
@@ -213,8 +223,6 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         1,
         &mut n,
     );
-    drop(raw); // its file's checkpointer stops with it
-    let raw = ceiling_beside(server, dir, "writers")?;
     let (stored, ceiling) = alternated(&store, raw.as_ref(), &writers).await?;
     push_with_ceiling(
         &mut figures,
@@ -238,8 +246,6 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
         100,
         &mut n,
     );
-    drop(raw); // its file's checkpointer stops with it
-    let raw = ceiling_beside(server, dir, "batches")?;
     let (stored, ceiling) = alternated(&store, raw.as_ref(), &batches).await?;
     push_with_ceiling(
         &mut figures,
@@ -278,16 +284,27 @@ pub async fn run(dir: &Path, size: StoreBenchSize) -> Result<Vec<Figure>, StoreE
     Ok(figures)
 }
 
-/// A raw ceiling's own file beside the embedded store (none for a server log).
-fn ceiling_beside(
-    server: Option<&crate::store::StoreUrl>,
-    dir: &Path,
-    name: &str,
-) -> Result<Option<RawCommits>, StoreError> {
-    match server {
-        None => RawCommits::create(&dir.join(format!("ceiling-{name}.db"))).map(Some),
-        Some(_) => Ok(None),
+/// Untimed single appends to the store and to its ceiling, one after the other, before
+/// anything is measured. A fresh file's first few thousand commits are slower than its
+/// later ones, and by how much varies from file to file: measured cold, the same build's
+/// single writer came out at 0.62-1.28 of its ceiling, warmed at 0.94-0.98.
+async fn warm_up(
+    store: &LogStore,
+    raw: Option<&RawCommits>,
+    appends: u64,
+    n: &mut u64,
+) -> Result<(), StoreError> {
+    let warm = Workload::build("warm-up", 1, appends, 1, n);
+    for (i, event) in warm.per_writer[0].iter().enumerate() {
+        let stream = format!("warm-up-{}", i % 100);
+        store
+            .append(&stream, ExpectedVersion::Any, vec![event.clone()])
+            .await?;
+        if let Some(raw) = raw {
+            raw.commit_rounds([vec![(stream.as_str(), (i / 100) as u64, event)]])?;
+        }
     }
+    Ok(())
 }
 
 /// The workload's concurrent appends to the store and, when measured, its raw ceiling's

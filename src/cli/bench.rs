@@ -90,6 +90,10 @@ pub enum Which {
         /// Directory for the benchmark's scratch database (removed afterwards); default: the system temp dir.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Untimed single appends to the store and its raw ceiling before the figures: a
+        /// fresh file's first commits are slow by varying amounts.
+        #[arg(long, default_value_t = StoreBenchSize::default().warm_up)]
+        warm_up: u64,
         /// Appends by the single writer.
         #[arg(long, default_value_t = StoreBenchSize::default().single_appends)]
         single: u64,
@@ -233,6 +237,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         Which::Store {
             dir,
+            warm_up,
             single,
             writers,
             per_writer,
@@ -242,6 +247,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         } => {
             let scratch = scratch_dir(dir)?;
             let size = StoreBenchSize {
+                warm_up,
                 single_appends: single,
                 concurrent_writers: writers,
                 appends_per_writer: per_writer,

@@ -146,7 +146,6 @@ impl NewEvent {
     }
 }
 
-/// An event as the log holds it.
 /// One append of [`EventStore::append_in_order`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Append {
@@ -155,6 +154,7 @@ pub struct Append {
     pub events: Vec<NewEvent>,
 }
 
+/// An event as the log holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
     pub id: Uuid,

@@ -44,6 +44,7 @@ struct Inner {
     /// Dropping it stops the checkpointer.
     _stop_checkpoints: std::sync::mpsc::Sender<()>,
     writes: Arc<queue::Queue>,
+    writer: Arc<writer::Writer>,
     readers: Mutex<Vec<Connection>>,
     /// Last position committed (durably) by this process's writer; wakes subscriptions.
     committed: watch::Receiver<Position>,
@@ -70,9 +71,11 @@ impl SqliteStore {
         let writes = Arc::new(queue::Queue::default());
         let requests = writes.clone();
         let (committed_tx, committed) = watch::channel(Position::default());
+        let writer = Arc::new(writer::Writer::new(conn, committed_tx));
+        let writing = writer.clone();
         std::thread::Builder::new()
             .name("domreg-sqlite-writer".into())
-            .spawn(move || writer::run(conn, &requests, committed_tx))
+            .spawn(move || writer::run(&writing, &requests))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         let stop_checkpoints = start_checkpointer(&path)?;
         Ok(SqliteStore {
@@ -80,6 +83,7 @@ impl SqliteStore {
                 path,
                 _stop_checkpoints: stop_checkpoints,
                 writes,
+                writer,
                 readers: Mutex::new(Vec::new()),
                 committed,
             }),
@@ -232,6 +236,11 @@ impl EventStore for SqliteStore {
             expected,
             events,
         };
+        if super::check_batch(stream, &append.events).is_ok() {
+            if let Some(result) = self.inner.writer.commit_here(&self.inner.writes, &append) {
+                return result;
+            }
+        }
         let mut results = self.append_in_order(vec![append]).await;
         results
             .pop()
@@ -245,12 +254,7 @@ impl EventStore for SqliteStore {
         super::queue_in_order(appends, "writer thread", |a, reply| {
             self.inner
                 .writes
-                .send(writer::WriteRequest {
-                    stream: a.stream,
-                    expected: a.expected,
-                    events: a.events,
-                    reply,
-                })
+                .send(writer::WriteRequest { append: a, reply })
                 .is_ok()
         })
         .await

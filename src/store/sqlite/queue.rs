@@ -58,6 +58,11 @@ impl Queue {
         Ok(())
     }
 
+    /// Nothing is queued (a hint: a request may be on its way).
+    pub fn is_empty(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) == 0
+    }
+
     /// Stops the writer once it has committed what is queued.
     pub fn close(&self) {
         self.lock().closed = true;
@@ -122,10 +127,10 @@ impl Queue {
         let mut taken = Vec::new();
         while let Some(next) = state.requests.front() {
             let first_anyway = at_least_one && taken.is_empty();
-            if !first_anyway && events + next.events.len() > max_events {
+            if !first_anyway && events + next.append.events.len() > max_events {
                 break;
             }
-            events += next.events.len();
+            events += next.append.events.len();
             taken.extend(state.requests.pop_front());
         }
         self.queued.store(state.requests.len(), Ordering::Relaxed);
@@ -142,9 +147,11 @@ mod tests {
     fn request(events: usize) -> WriteRequest {
         let event = crate::bench::store::sample_event(0);
         WriteRequest {
-            stream: "s".into(),
-            expected: ExpectedVersion::Any,
-            events: vec![event; events],
+            append: crate::store::Append {
+                stream: "s".into(),
+                expected: ExpectedVersion::Any,
+                events: vec![event; events],
+            },
             reply: tokio::sync::oneshot::channel().0,
         }
     }

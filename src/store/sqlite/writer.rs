@@ -1,16 +1,18 @@
-//! The writer thread: group commit of queued appends.
+//! The writer: group commit of queued appends on the writer thread, and a lone writer's
+//! append committed on its caller's thread.
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use super::queue::{Queue, SPIN};
-use super::{backend, codec};
-use crate::store::{AppendResult, ExpectedVersion, NewEvent, Position, StoreError};
+use super::{backend, codec, BUSY_TIMEOUT};
+use crate::store::{Append, AppendResult, NewEvent, Position, StoreError};
 
 /// Upper bound of events per group commit, so one huge queue does not hold the lock long.
 const MAX_EVENTS_PER_COMMIT: usize = 20_000;
@@ -18,16 +20,117 @@ const MAX_EVENTS_PER_COMMIT: usize = 20_000;
 const COMMIT_DELAY: Duration = Duration::from_micros(300);
 
 pub(super) struct WriteRequest {
-    pub stream: String,
-    pub expected: ExpectedVersion,
-    pub events: Vec<NewEvent>,
+    pub append: Append,
     pub reply: oneshot::Sender<Result<AppendResult, StoreError>>,
 }
 
-pub(super) fn run(mut conn: Connection, requests: &Queue, committed: watch::Sender<Position>) {
+/// The writing connection and what it remembers between transactions.
+struct Writing {
+    conn: Connection,
+    versions: VersionCache,
+}
+
+/// What the writer thread and the store's handles share: the one writing connection,
+/// taken by whoever commits, and the last committed position.
+pub(super) struct Writer {
+    writing: Mutex<Writing>,
+    /// The last commit served one request: a lone writer, whose next append is committed
+    /// on its own thread rather than handed to the writer thread and answered back.
+    lone: AtomicBool,
+    committed: watch::Sender<Position>,
+}
+
+impl Writer {
+    pub fn new(conn: Connection, committed: watch::Sender<Position>) -> Self {
+        Writer {
+            writing: Mutex::new(Writing {
+                conn,
+                versions: VersionCache::default(),
+            }),
+            lone: AtomicBool::new(true),
+            committed,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Writing> {
+        self.writing.lock().unwrap_or_else(|poisoned| {
+            // A panic mid-transaction rolled it back; what it cached may be wrong.
+            let mut writing = poisoned.into_inner();
+            writing.versions.clear();
+            writing
+        })
+    }
+
+    /// Commits `append` on the calling thread when nothing else is writing: the last
+    /// commit served one request, nothing is queued and the connection is free. A lone
+    /// writer's append then costs what a raw commit costs, without the two thread
+    /// wake-ups of a hand-over to the writer thread and back. The caller's thread waits
+    /// for one sync, as it would have waited for the answer; with other writers about,
+    /// appends go to the writer thread, which commits them together.
+    ///
+    /// `None` when it cannot, or when another process holds the file's write lock: the
+    /// wait for that is the writer thread's, never an async worker's.
+    pub fn commit_here(
+        &self,
+        queue: &Queue,
+        append: &Append,
+    ) -> Option<Result<AppendResult, StoreError>> {
+        if !self.lone.load(Ordering::Relaxed) || !queue.is_empty() {
+            return None;
+        }
+        let mut writing = match self.writing.try_lock() {
+            Ok(writing) => writing,
+            Err(TryLockError::WouldBlock) => return None,
+            Err(TryLockError::Poisoned(_)) => self.lock(),
+        };
+        let Writing { conn, versions } = &mut *writing;
+        conn.busy_timeout(Duration::ZERO).ok()?;
+        let tx = match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(_) => {
+                // Busy (or failing): the writer thread waits for the lock, or reports.
+                let _ = conn.busy_timeout(BUSY_TIMEOUT);
+                return None;
+            }
+        };
+        if tx.busy_timeout(BUSY_TIMEOUT).is_err() {
+            return None; // dropping `tx` rolls back; nothing was written
+        }
+        let result = match write_group(tx, versions, &mut vec![append], |_, _| Vec::new()) {
+            Ok(mut results) => results
+                .pop()
+                .unwrap_or_else(|| Err(StoreError::Backend("the commit gave no answer".into()))),
+            Err(e) => {
+                versions.clear();
+                Err(unavailable(&e))
+            }
+        };
+        drop(writing);
+        self.publish(std::slice::from_ref(&result));
+        Some(result)
+    }
+
+    /// Wakes subscriptions for what `results` committed.
+    fn publish(&self, results: &[Result<AppendResult, StoreError>]) {
+        let last = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|r| r.last_position)
+            .max();
+        if let Some(last) = last {
+            self.committed.send_if_modified(|p| {
+                let newer = last > *p;
+                *p = (*p).max(last);
+                newer
+            });
+        }
+    }
+}
+
+/// The writer thread: commits what is queued, in groups, until the queue closes.
+pub(super) fn run(writer: &Writer, requests: &Queue) {
     let mut last_group = 1;
     let mut spin = true;
-    let mut versions = VersionCache::default();
     loop {
         // When the previous commit served several writers, they are probably about to
         // send again: wait up to `COMMIT_DELAY` for as many, so one sync serves them all
@@ -41,27 +144,11 @@ pub(super) fn run(mut conn: Connection, requests: &Queue, committed: watch::Send
         // Requests that come within a spin of the writer looking for them are worth
         // spinning for next time; when they stop coming that fast, the writer sleeps.
         spin = looked.elapsed() <= SPIN;
-        let (group, results) = commit_group(
-            &mut conn,
-            &mut versions,
-            requests,
-            first,
-            last_group,
-            deadline,
-        );
+        let (group, results) =
+            commit_group(&mut writer.lock(), requests, first, last_group, deadline);
         last_group = group.len();
-        if let Some(last) = results
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .map(|r| r.last_position)
-            .max()
-        {
-            committed.send_if_modified(|p| {
-                let newer = last > *p;
-                *p = (*p).max(last);
-                newer
-            });
-        }
+        writer.lone.store(last_group == 1, Ordering::Relaxed);
+        writer.publish(&results);
         for (request, result) in group.into_iter().zip(results) {
             // The caller may have given up waiting; its append is durable all the same.
             let _ = request.reply.send(result);
@@ -73,33 +160,45 @@ pub(super) fn run(mut conn: Connection, requests: &Queue, committed: watch::Send
 /// returns every request of the group with its answer. Requests join while the group has
 /// fewer than `wanted` and `deadline` has not passed: each is written as it comes, so the
 /// rows of the first writers are inserted while the last ones are still sending.
-///
-/// Each request is checked (retry, expected version) before anything of it is written, so
-/// a refused request leaves no trace without the cost of a savepoint. If a write or the
-/// commit itself fails, the whole transaction rolls back and every request of the group
-/// fails: nothing half-written remains.
 fn commit_group(
-    conn: &mut Connection,
-    versions: &mut VersionCache,
+    writing: &mut Writing,
     queue: &Queue,
     mut group: Vec<WriteRequest>,
     wanted: usize,
     deadline: Instant,
 ) -> (Vec<WriteRequest>, Vec<Result<AppendResult, StoreError>>) {
-    match write_group(conn, versions, queue, &mut group, wanted, deadline) {
+    let Writing { conn, versions } = writing;
+    let written = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)
+        .and_then(|tx| {
+            write_group(tx, versions, &mut group, |members, events| {
+                if members >= wanted || events >= MAX_EVENTS_PER_COMMIT {
+                    return Vec::new();
+                }
+                let missing = wanted - members;
+                queue.more(
+                    deadline,
+                    missing.min(JOIN_IN),
+                    MAX_EVENTS_PER_COMMIT - events,
+                )
+            })
+        });
+    match written {
         Ok(results) => (group, results),
         Err(e) => {
             versions.clear();
-            let message = match &e {
-                StoreError::Unavailable(m) => m.clone(),
-                other => other.to_string(),
-            };
-            let results = group
-                .iter()
-                .map(|_| Err(StoreError::Unavailable(message.clone())))
-                .collect();
+            let results = group.iter().map(|_| Err(unavailable(&e))).collect();
             (group, results)
         }
+    }
+}
+
+/// A storage failure as every request of the failed transaction is told it.
+fn unavailable(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        other => StoreError::Unavailable(other.to_string()),
     }
 }
 
@@ -108,51 +207,60 @@ fn commit_group(
 /// without a wake-up per request.
 const JOIN_IN: usize = 8;
 
-fn write_group(
-    conn: &mut Connection,
+/// Writes `group`, and what `join` adds while it is written (given how many requests and
+/// events are written so far; empty when the group is complete), in `tx`, and commits.
+///
+/// Each request is checked (retry, expected version) before anything of it is written, so
+/// a refused request leaves no trace without the cost of a savepoint. If a write or the
+/// commit itself fails, the whole transaction rolls back and the error is returned for
+/// every request of the group: nothing half-written remains.
+fn write_group<R: AsRef<Append>>(
+    tx: Transaction<'_>,
     versions: &mut VersionCache,
-    queue: &Queue,
-    group: &mut Vec<WriteRequest>,
-    wanted: usize,
-    deadline: Instant,
+    group: &mut Vec<R>,
+    mut join: impl FnMut(usize, usize) -> Vec<R>,
 ) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
     versions.revalidate(&tx)?;
-    let mut next = super::next_position(&tx)?;
-    let mut results = Vec::with_capacity(wanted.max(group.len()));
+    let mut next = versions.next_position(&tx)?;
+    let mut results = Vec::with_capacity(group.len());
     let mut events = 0;
     loop {
         for request in &group[results.len()..] {
             // A storage failure returns here and drops `tx`: everything rolls back.
-            results.push(apply(&tx, versions, &mut next, request)?);
-            events += request.events.len();
+            results.push(apply(&tx, versions, &mut next, request.as_ref())?);
+            events += request.as_ref().events.len();
         }
-        if group.len() >= wanted || events >= MAX_EVENTS_PER_COMMIT {
-            break;
-        }
-        let missing = wanted - group.len();
-        let more = queue.more(
-            deadline,
-            missing.min(JOIN_IN),
-            MAX_EVENTS_PER_COMMIT - events,
-        );
+        let more = join(group.len(), events);
         if more.is_empty() {
             break;
         }
         group.extend(more);
     }
     tx.commit().map_err(backend)?;
+    versions.next = Some(next);
     Ok(results)
 }
 
-/// The last version of recently written streams, so an append needs no lookup. It is
-/// emptied whenever another connection (another process) committed since our last look,
-/// which SQLite's `data_version` tells, and whenever our own transaction rolled back.
+impl AsRef<Append> for Append {
+    fn as_ref(&self) -> &Append {
+        self
+    }
+}
+
+impl AsRef<Append> for WriteRequest {
+    fn as_ref(&self) -> &Append {
+        &self.append
+    }
+}
+
+/// The last version of recently written streams, so an append needs no lookup, and the
+/// position the next append starts at. Both are forgotten whenever another connection
+/// (another process) committed since our last look, which SQLite's `data_version` tells,
+/// and whenever our own transaction rolled back.
 #[derive(Default)]
 struct VersionCache {
     versions: HashMap<String, Option<u64>>,
+    next: Option<u64>,
     data_version: Option<i64>,
 }
 
@@ -161,6 +269,7 @@ impl VersionCache {
 
     fn clear(&mut self) {
         self.versions.clear();
+        self.next = None;
         self.data_version = None;
     }
 
@@ -169,11 +278,20 @@ impl VersionCache {
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(backend)?;
-        if self.data_version != Some(now) || self.versions.len() > Self::MAX_STREAMS {
+        if self.data_version != Some(now) {
+            self.clear();
+        } else if self.versions.len() > Self::MAX_STREAMS {
             self.versions.clear();
         }
         self.data_version = Some(now);
         Ok(())
+    }
+
+    fn next_position(&mut self, conn: &Connection) -> Result<u64, StoreError> {
+        match self.next {
+            Some(next) => Ok(next),
+            None => super::next_position(conn),
+        }
     }
 
     fn current(&mut self, conn: &Connection, stream: &str) -> Result<Option<u64>, StoreError> {
@@ -203,7 +321,7 @@ fn apply(
     conn: &Connection,
     versions: &mut VersionCache,
     next: &mut u64,
-    request: &WriteRequest,
+    request: &Append,
 ) -> Result<Result<AppendResult, StoreError>, StoreError> {
     let current = versions.current(conn, &request.stream)?;
     if !request.expected.admits(current) {
@@ -302,7 +420,7 @@ fn insert_ids(conn: &Connection, first: u64, events: &[NewEvent]) -> Result<(), 
 /// Only storage failures are returned as the outer error.
 fn retry_or(
     conn: &Connection,
-    request: &WriteRequest,
+    request: &Append,
     refusal: impl FnOnce() -> StoreError,
 ) -> Result<Result<AppendResult, StoreError>, StoreError> {
     match find_existing(conn, request) {
@@ -318,10 +436,7 @@ type StoredAt = (Position, String, u64);
 
 /// If the request's events are already stored (a retry), the original result; if none
 /// is stored, `None`; if only some are, or elsewhere, an idempotency conflict.
-fn find_existing(
-    conn: &Connection,
-    request: &WriteRequest,
-) -> Result<Option<AppendResult>, StoreError> {
+fn find_existing(conn: &Connection, request: &Append) -> Result<Option<AppendResult>, StoreError> {
     let mut lookup = conn
         .prepare_cached(include_str!("sql/select_by_id.sql"))
         .map_err(backend)?;
