@@ -53,12 +53,7 @@ impl Writer {
     }
 
     fn lock(&self) -> MutexGuard<'_, Writing> {
-        self.writing.lock().unwrap_or_else(|poisoned| {
-            // A panic mid-transaction rolled it back; what it cached may be wrong.
-            let mut writing = poisoned.into_inner();
-            writing.versions.clear();
-            writing
-        })
+        self.writing.lock().unwrap_or_else(recover)
     }
 
     /// Commits `append` on the calling thread when nothing else is writing: the last
@@ -81,21 +76,17 @@ impl Writer {
         let mut writing = match self.writing.try_lock() {
             Ok(writing) => writing,
             Err(TryLockError::WouldBlock) => return None,
-            Err(TryLockError::Poisoned(_)) => self.lock(),
+            Err(TryLockError::Poisoned(poisoned)) => recover(poisoned),
         };
         let Writing { conn, versions } = &mut *writing;
         conn.busy_timeout(Duration::ZERO).ok()?;
-        let tx = match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(_) => {
-                // Busy (or failing): the writer thread waits for the lock, or reports.
-                let _ = conn.busy_timeout(BUSY_TIMEOUT);
-                return None;
-            }
-        };
-        if tx.busy_timeout(BUSY_TIMEOUT).is_err() {
-            return None; // dropping `tx` rolls back; nothing was written
-        }
+        let begun = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
+        // SQLite refuses a busy timeout only when misused; the writer thread's is restored
+        // before anything else happens.
+        let restored = conn.busy_timeout(BUSY_TIMEOUT);
+        // Busy (or failing): the writer thread waits for the lock, or reports the failure.
+        let tx = begun.ok()?;
+        restored.ok()?; // dropping `tx` rolls back; nothing was written
         let result = match write_group(tx, versions, &mut vec![append], |_, _| Vec::new()) {
             Ok(mut results) => results
                 .pop()
@@ -125,6 +116,14 @@ impl Writer {
             });
         }
     }
+}
+
+/// The writing connection after a panic while it was held: SQLite rolled the transaction
+/// back, so what the cache says may be wrong.
+fn recover(poisoned: std::sync::PoisonError<MutexGuard<'_, Writing>>) -> MutexGuard<'_, Writing> {
+    let mut writing = poisoned.into_inner();
+    writing.versions.clear();
+    writing
 }
 
 /// The writer thread: commits what is queued, in groups, until the queue closes.
