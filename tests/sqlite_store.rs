@@ -34,6 +34,18 @@ async fn everything(store: &SqliteStore) -> Vec<domreg::store::RecordedEvent> {
     }
 }
 
+/// A fresh store at `events.db` in a temporary directory, holding event 0 in `mine`.
+async fn a_store_with_one_append() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .append("mine", ExpectedVersion::NoStream, vec![contract::event(0)])
+        .await
+        .unwrap();
+    (dir, path, store)
+}
+
 #[tokio::test]
 async fn appends_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,13 +112,7 @@ async fn positions_are_gap_free_even_after_refused_appends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_sees_appends_of_another_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.db");
-    let store = SqliteStore::open(&path).unwrap();
-    store
-        .append("mine", ExpectedVersion::NoStream, vec![contract::event(0)])
-        .await
-        .unwrap();
+    let (dir, _path, store) = a_store_with_one_append().await;
     let mut sub = store.subscribe_all(None);
     let status = domreg()
         .args([
@@ -534,13 +540,7 @@ fn a_log_of_a_newer_schema_is_refused_by_name() {
 /// (here a single thread) goes on meanwhile, and the append lands once the lock is free.
 #[tokio::test]
 async fn a_lone_append_waits_for_another_process_lock_off_the_async_thread() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.db");
-    let store = SqliteStore::open(&path).unwrap();
-    store
-        .append("mine", ExpectedVersion::NoStream, vec![contract::event(0)])
-        .await
-        .unwrap();
+    let (_dir, path, store) = a_store_with_one_append().await;
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
