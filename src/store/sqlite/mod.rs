@@ -8,6 +8,7 @@
 //! append to the same file: SQLite serialises their write transactions with ours, and
 //! subscriptions poll the file, so they see those events too.
 
+mod apply;
 pub mod ceiling;
 mod codec;
 mod migrate;

@@ -1,18 +1,17 @@
 //! The writer: group commit of queued appends on the writer thread, and a lone writer's
 //! append committed on its caller's thread.
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::HashMap;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{LazyLock, Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
-use uuid::Uuid;
 
+use super::apply::{apply, VersionCache};
 use super::queue::{Queue, SPIN};
-use super::{backend, codec, BUSY_TIMEOUT};
-use crate::store::{Append, AppendResult, NewEvent, Position, StoreError};
+use super::{backend, BUSY_TIMEOUT};
+use crate::store::{Append, AppendResult, Position, StoreError};
 
 /// Upper bound of events per group commit, so one huge queue does not hold the lock long.
 const MAX_EVENTS_PER_COMMIT: usize = 20_000;
@@ -236,7 +235,7 @@ fn write_group<R: AsRef<Append>>(
         group.extend(more);
     }
     tx.commit().map_err(backend)?;
-    versions.next = Some(next);
+    versions.committed(next);
     Ok(results)
 }
 
@@ -250,237 +249,4 @@ impl AsRef<Append> for WriteRequest {
     fn as_ref(&self) -> &Append {
         &self.append
     }
-}
-
-/// The last version of recently written streams, so an append needs no lookup, and the
-/// position the next append starts at. Both are forgotten whenever another connection
-/// (another process) committed since our last look, which SQLite's `data_version` tells,
-/// and whenever our own transaction rolled back.
-#[derive(Default)]
-struct VersionCache {
-    versions: HashMap<String, Option<u64>>,
-    next: Option<u64>,
-    data_version: Option<i64>,
-}
-
-impl VersionCache {
-    const MAX_STREAMS: usize = 100_000;
-
-    fn clear(&mut self) {
-        self.versions.clear();
-        self.next = None;
-        self.data_version = None;
-    }
-
-    fn revalidate(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        let now: i64 = conn
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .map_err(backend)?;
-        if self.data_version != Some(now) {
-            self.clear();
-        } else if self.versions.len() > Self::MAX_STREAMS {
-            self.versions.clear();
-        }
-        self.data_version = Some(now);
-        Ok(())
-    }
-
-    fn next_position(&mut self, conn: &Connection) -> Result<u64, StoreError> {
-        match self.next {
-            Some(next) => Ok(next),
-            None => super::next_position(conn),
-        }
-    }
-
-    fn current(&mut self, conn: &Connection, stream: &str) -> Result<Option<u64>, StoreError> {
-        if let Some(v) = self.versions.get(stream) {
-            return Ok(*v);
-        }
-        let v = conn
-            .prepare_cached(include_str!("sql/select_stream_version.sql"))
-            .and_then(|mut s| s.query_row([stream], |r| r.get::<_, i64>(0)).optional())
-            .map_err(backend)?
-            .map(|v| v as u64);
-        self.versions.insert(stream.to_string(), v);
-        Ok(v)
-    }
-}
-
-/// Checks and writes one request as one row of `appends` at `*next`, its events' ids in
-/// `event_ids`. The outer `Result` is a storage failure that must abort the transaction;
-/// the inner one is this request's own answer.
-///
-/// The common case costs one version lookup, the ids' inserts and one row: a retry is
-/// noticed by the version check or by the id index refusing a stored id, and only then
-/// are the ids looked up. Ids this request inserted before such a refusal are deleted
-/// again, so the request leaves no trace (and `*next` moves only for a written append, so
-/// no gap opens either).
-fn apply(
-    conn: &Connection,
-    versions: &mut VersionCache,
-    next: &mut u64,
-    request: &Append,
-) -> Result<Result<AppendResult, StoreError>, StoreError> {
-    let current = versions.current(conn, &request.stream)?;
-    if !request.expected.admits(current) {
-        return retry_or(conn, request, || StoreError::WrongExpectedVersion {
-            stream: request.stream.clone(),
-            expected: request.expected,
-            actual: current,
-        });
-    }
-    let first_version = current.map_or(0, |v| v + 1);
-    let first = *next;
-    match insert_ids(conn, first, &request.events) {
-        Ok(()) => {}
-        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::ConstraintViolation => {
-            return retry_or(conn, request, || StoreError::IdempotencyConflict {
-                event_id: request.events[0].id,
-                detail: "the id index refused it but it cannot be found".into(),
-            });
-        }
-        Err(e) => return Err(backend(e)),
-    }
-    let count = request.events.len() as u64;
-    conn.prepare_cached(include_str!("sql/insert_append.sql"))
-        .and_then(|mut s| {
-            s.execute(rusqlite::params![
-                first as i64,
-                request.stream,
-                first_version as i64,
-                count as i64,
-                codec::pack(request.events.iter()),
-            ])
-        })
-        .map_err(backend)?;
-    *next += count;
-    let last_version = first_version + count - 1;
-    versions
-        .versions
-        .insert(request.stream.clone(), Some(last_version));
-    Ok(Ok(AppendResult {
-        last_version,
-        first_position: Position::at(first),
-        last_position: Position::at(first + count - 1),
-    }))
-}
-
-/// Ids per multi-row INSERT into `event_ids`: one statement step per chunk, not per event.
-const IDS_PER_INSERT: usize = 50;
-
-static MULTI_ID_INSERT: LazyLock<String> = LazyLock::new(|| {
-    let rows: Vec<String> = (0..IDS_PER_INSERT)
-        .map(|r| format!("(?{}, ?{})", 2 * r + 1, 2 * r + 2))
-        .collect();
-    format!(
-        "INSERT INTO event_ids (event_id, position) VALUES {}",
-        rows.join(", ")
-    )
-});
-
-/// Inserts the ids of `events` at positions from `first`. A refused multi-row chunk is
-/// undone by SQLite (statement rollback); the ids inserted before it are deleted here, so
-/// a refusal leaves none of this request's ids and never touches a stored one.
-fn insert_ids(conn: &Connection, first: u64, events: &[NewEvent]) -> Result<(), rusqlite::Error> {
-    let mut inserted = 0;
-    let outcome = events.chunks(IDS_PER_INSERT).try_for_each(|chunk| {
-        if chunk.len() == IDS_PER_INSERT {
-            let mut stmt = conn.prepare_cached(&MULTI_ID_INSERT)?;
-            for (r, event) in chunk.iter().enumerate() {
-                stmt.raw_bind_parameter(2 * r + 1, event.id.as_bytes().as_slice())?;
-                stmt.raw_bind_parameter(2 * r + 2, (first + (inserted + r) as u64) as i64)?;
-            }
-            stmt.raw_execute()?;
-            inserted += chunk.len();
-        } else {
-            let mut stmt =
-                conn.prepare_cached("INSERT INTO event_ids (event_id, position) VALUES (?1, ?2)")?;
-            for event in chunk {
-                let position = (first + inserted as u64) as i64;
-                stmt.execute(rusqlite::params![event.id.as_bytes().as_slice(), position])?;
-                inserted += 1;
-            }
-        }
-        Ok(())
-    });
-    if let Err(refused) = outcome {
-        let mut delete = conn.prepare_cached("DELETE FROM event_ids WHERE event_id = ?1")?;
-        for event in &events[..inserted] {
-            delete.execute([event.id.as_bytes().as_slice()])?;
-        }
-        return Err(refused);
-    }
-    Ok(())
-}
-
-/// The answer to a request that could not be written as new: the original result if it is
-/// a retry, an idempotency conflict if it overlaps stored events, otherwise `refusal()`.
-/// Only storage failures are returned as the outer error.
-fn retry_or(
-    conn: &Connection,
-    request: &Append,
-    refusal: impl FnOnce() -> StoreError,
-) -> Result<Result<AppendResult, StoreError>, StoreError> {
-    match find_existing(conn, request) {
-        Ok(Some(original)) => Ok(Ok(original)),
-        Ok(None) => Ok(Err(refusal())),
-        Err(conflict @ StoreError::IdempotencyConflict { .. }) => Ok(Err(conflict)),
-        Err(storage) => Err(storage),
-    }
-}
-
-/// Where an event id is stored: position, stream, version.
-type StoredAt = (Position, String, u64);
-
-/// If the request's events are already stored (a retry), the original result; if none
-/// is stored, `None`; if only some are, or elsewhere, an idempotency conflict.
-fn find_existing(conn: &Connection, request: &Append) -> Result<Option<AppendResult>, StoreError> {
-    let mut lookup = conn
-        .prepare_cached(include_str!("sql/select_by_id.sql"))
-        .map_err(backend)?;
-    let mut found: Vec<(Uuid, Option<StoredAt>)> = Vec::new();
-    for event in &request.events {
-        let row = lookup
-            .query_row([event.id.as_bytes().as_slice()], |r| {
-                Ok((
-                    Position::at(r.get::<_, i64>(0)? as u64),
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)? as u64,
-                ))
-            })
-            .optional()
-            .map_err(backend)?;
-        found.push((event.id, row));
-    }
-    if found.iter().all(|(_, row)| row.is_none()) {
-        return Ok(None);
-    }
-    let conflict =
-        |event_id: Uuid, detail: String| StoreError::IdempotencyConflict { event_id, detail };
-    let mut previous: Option<(Position, u64)> = None;
-    for (id, row) in &found {
-        let Some((position, stream, version)) = row else {
-            return Err(conflict(*id, "only part of this append is stored".into()));
-        };
-        if *stream != request.stream {
-            return Err(conflict(*id, format!("it belongs to stream {stream}")));
-        }
-        if let Some((p, v)) = previous {
-            if *version != v + 1 || *position <= p {
-                return Err(conflict(*id, "stored in another order or append".into()));
-            }
-        }
-        previous = Some((*position, *version));
-    }
-    let first = found.first().and_then(|(_, r)| r.as_ref());
-    let last = found.last().and_then(|(_, r)| r.as_ref());
-    Ok(match (first, last) {
-        (Some(f), Some(l)) => Some(AppendResult {
-            last_version: l.2,
-            first_position: f.0,
-            last_position: l.0,
-        }),
-        _ => None,
-    })
 }
