@@ -114,16 +114,24 @@ impl Engines {
     }
 }
 
+/// What one end-to-end run measured.
+pub struct EngineRun {
+    pub figures: Vec<Figure>,
+    /// The OpenSRS calls all the orders cost, by action.
+    pub calls: std::collections::BTreeMap<String, u64>,
+    /// The CPU the synchronous registrations used (engine, store and sandbox together).
+    pub sync_cpu: Option<super::cpu::CpuUse>,
+}
+
 /// The end-to-end figures on the embedded log (`store` none) or on a server log, with
-/// `engines` engines sharing it (more than one needs a server log), and the OpenSRS calls
-/// all the orders cost.
+/// `engines` engines sharing it (more than one needs a server log).
 pub async fn run(
     dir: &std::path::Path,
     orders: u64,
     async_orders: u64,
     store: Option<&StoreUrl>,
     engines: usize,
-) -> anyhow::Result<(Vec<Figure>, std::collections::BTreeMap<String, u64>)> {
+) -> anyhow::Result<EngineRun> {
     anyhow::ensure!(
         (1..=16).contains(&engines),
         "--engines must be 1 to 16, not {engines}"
@@ -178,9 +186,12 @@ pub async fn run(
 
     place(&mut app, orders, "com", "sync").await?;
     let calls_before = sandbox.with_state(|s| s.counters.calls.clone());
+    let cpu_start = super::cpu::process_time();
     let start = Instant::now();
     while fleet.round().await? {}
     let elapsed = start.elapsed();
+    let sync_cpu =
+        super::cpu::CpuUse::between(cpu_start, super::cpu::process_time(), elapsed, orders);
     let confirmed = fleet.registered().await?;
     anyhow::ensure!(
         confirmed == orders,
@@ -237,5 +248,9 @@ pub async fn run(
     for e in &fleet.engines {
         e.share().leave().await;
     }
-    Ok((figures, calls))
+    Ok(EngineRun {
+        figures,
+        calls,
+        sync_cpu,
+    })
 }

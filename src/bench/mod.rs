@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod copy;
+pub mod cpu;
 pub mod engine;
 pub mod models;
 pub mod opensrs;

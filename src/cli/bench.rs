@@ -154,12 +154,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         } => {
             let scratch = scratch_dir(dir)?;
             let store = crate::app::chosen_store();
-            let (figures, calls) =
-                bench::engine::run(scratch.path(), orders, async_orders, store, engines).await?;
+            let bench::engine::EngineRun {
+                figures,
+                calls,
+                sync_cpu,
+            } = bench::engine::run(scratch.path(), orders, async_orders, store, engines).await?;
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({ "bench": "engine", "figures": figures, "opensrs_calls": calls })
+                    serde_json::json!({
+                        "bench": "engine",
+                        "figures": figures,
+                        "opensrs_calls": calls,
+                        "sync_cpu": sync_cpu,
+                    })
                 );
             } else {
                 let log = store.map_or("the embedded log".into(), |u| u.describe());
@@ -178,6 +186,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     calls.values().sum::<u64>(),
                     by_action.join(", ")
                 );
+                if let Some(cpu) = sync_cpu {
+                    println!(
+                        "CPU for the {orders} synchronous registrations (engine, store and sandbox): {:.2} s, {:.3} ms an order, {:.0} % of the cores",
+                        cpu.seconds,
+                        cpu.ms_per_operation,
+                        cpu.share_of_cores * 100.0
+                    );
+                }
             }
             Ok(())
         }
