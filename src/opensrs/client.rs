@@ -166,7 +166,7 @@ impl Exchange {
 
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    transport: super::transport::Transport,
     settings: ConnectionSettings,
     /// Where the evidence of mutating calls is kept, when it is.
     evidence: Option<super::evidence::EvidenceStore>,
@@ -193,27 +193,9 @@ impl Client {
         if settings.plain_http && !is_loopback(&settings.server) {
             return Err(ClientError::PlainHttpNotLoopback(settings.server.clone()));
         }
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .http1_only()
-            // One request per connection: OpenSRS's keep-alive behaviour is unknown.
-            .pool_max_idle_per_host(0)
-            .https_only(!settings.plain_http)
-            .user_agent(concat!("domreg/", env!("CARGO_PKG_VERSION")));
-        if let Some(ip) = settings.source_ip {
-            builder = builder.local_address(ip);
-        }
-        if let Some(pem) = &settings.extra_root_pem {
-            let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| ClientError::Certificate(e.to_string()))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| ClientError::Build(e.to_string()))?;
+        let transport = super::transport::Transport::new(&settings)?;
         Ok(Client {
-            http,
+            transport,
             settings,
             evidence: None,
         })
@@ -284,46 +266,14 @@ impl Client {
     /// Signs and posts the exact bytes, and reads the reply.
     async fn send(&self, body: &[u8]) -> (Option<String>, Result<Reply, TransportError>) {
         let signature = signature::sign(body, self.settings.key.expose());
-        let response = self
-            .http
-            .post(self.settings.url())
-            .header("Content-Type", "text/xml")
-            .header("X-Username", &self.settings.login)
-            .header("X-Signature", signature)
-            .header("Connection", "close")
-            .body(body.to_vec())
-            .send()
-            .await;
-        let response = match response {
+        let reply = match self.transport.post(&self.settings, body, signature).await {
             Ok(r) => r,
-            Err(e) => return (None, Err(transport_error(&e))),
+            Err(e) => return (None, Err(e)),
         };
-        let status = response.status();
-        // Read in chunks up to the codec's limit: a reply of gigabytes is refused, not
-        // buffered (it would end this process, and every order with it).
-        let mut response = response;
-        let mut bytes = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if bytes.len() + chunk.len() > codec::MAX_MESSAGE_BYTES {
-                        return (
-                            None,
-                            Err(TransportError::Unparseable(format!(
-                                "reply larger than {} bytes; not read further",
-                                codec::MAX_MESSAGE_BYTES
-                            ))),
-                        );
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return (None, Err(transport_error(&e))),
-            }
-        }
+        let (status, bytes) = (reply.status, reply.body);
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        if !status.is_success() {
-            return (Some(text), Err(TransportError::HttpStatus(status.as_u16())));
+        if !(200..300).contains(&status) {
+            return (Some(text), Err(TransportError::HttpStatus(status)));
         }
         if text.trim().is_empty() {
             return (Some(text), Err(TransportError::Empty));
@@ -332,18 +282,6 @@ impl Client {
             .map_err(|e| TransportError::Unparseable(e.to_string()))
             .and_then(|env| Reply::from_body(env.body).map_err(TransportError::Unparseable));
         (Some(text), outcome)
-    }
-}
-
-fn transport_error(e: &reqwest::Error) -> TransportError {
-    // reqwest's messages name the URL (never the key, which is only in a header).
-    let message = e.to_string();
-    if e.is_connect() {
-        TransportError::Connect(message)
-    } else if e.is_timeout() {
-        TransportError::Timeout(message)
-    } else {
-        TransportError::Broken(message)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod manage;
 pub mod reply;
 pub mod sandbox;
 pub mod signature;
+mod transport;
 pub mod value;
 
 pub use classify::{classify, Class, Classification, PendingKind};
