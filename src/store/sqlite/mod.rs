@@ -103,26 +103,37 @@ impl SqliteStore {
         read_all_sync(&conn, None, usize::MAX)
     }
 
-    /// Runs `f` on a pooled read connection, off the async threads.
+    /// Runs `f` on a pooled read connection, off the async threads: for reads whose size
+    /// the caller does not bound (pages of the whole log).
     async fn with_reader<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
-            let conn = match pooled {
-                Some(c) => c,
-                None => open_connection(&inner.path, true)?,
-            };
-            let result = f(&conn);
-            if let Ok(mut pool) = inner.readers.lock() {
-                pool.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+        tokio::task::spawn_blocking(move || inner.read(f))
+            .await
+            .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    /// Runs `f` on a pooled read connection on this thread. A WAL reader never waits for
+    /// the writer, so a short indexed read (one stream, the head) costs less here than
+    /// the two thread hand-overs of the blocking pool.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut pool| pool.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path, true)?,
+        };
+        let result = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(conn);
+        }
+        result
     }
 }
 
@@ -267,8 +278,7 @@ impl EventStore for SqliteStore {
         from_version: u64,
         max: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let stream = stream.to_string();
-        self.with_reader(move |conn| {
+        self.inner.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(include_str!("sql/select_stream.sql"))
                 .map_err(backend)?;
@@ -278,7 +288,6 @@ impl EventStore for SqliteStore {
             // A stream is read whole (`max` is huge) and is mostly short.
             codec::collect(rows, 0, from_version, max, max.min(16))
         })
-        .await
     }
 
     async fn read_all(
@@ -302,8 +311,8 @@ impl EventStore for SqliteStore {
 
     /// The last position in the log (0 when empty), as any process has written it.
     async fn head(&self) -> Result<u64, StoreError> {
-        self.with_reader(|conn| next_position(conn).map(|next| next - 1))
-            .await
+        self.inner
+            .read(|conn| next_position(conn).map(|next| next - 1))
     }
 }
 
