@@ -261,8 +261,14 @@ impl<'a> Parser<'a> {
     fn assoc(&mut self) -> Result<Value, CodecError> {
         let mut map = BTreeMap::new();
         while let Some((key, value)) = self.item("dt_assoc")? {
-            if map.insert(key.clone(), value).is_some() {
-                self.duplicates.push(key);
+            match map.entry(key) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    self.duplicates.push(slot.key().clone());
+                    slot.insert(value);
+                }
             }
         }
         Ok(Value::Assoc(map))
@@ -402,7 +408,8 @@ fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, CodecE
 
 /// Writes an envelope the way OpenSRS writes replies: XML declaration, DOCTYPE, indented.
 pub fn write(envelope: &Envelope) -> String {
-    let mut out = String::with_capacity(1024);
+    // A registration with its four contacts is ~6 KB; most replies are under 1 KB.
+    let mut out = String::with_capacity(8 * 1024);
     out.push_str("<?xml version='1.0' encoding=\"UTF-8\" standalone=\"no\" ?>\n");
     out.push_str("<!DOCTYPE OPS_envelope SYSTEM 'ops.dtd'>\n");
     out.push_str("<OPS_envelope>\n <header>\n  <version>");
@@ -425,8 +432,12 @@ pub fn write(envelope: &Envelope) -> String {
 }
 
 fn indent(out: &mut String, depth: usize) {
-    for _ in 0..depth {
-        out.push(' ');
+    const SPACES: &str = "                                ";
+    let mut left = depth;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
     }
 }
 
@@ -476,9 +487,18 @@ fn write_item(out: &mut String, key: &str, value: &Value, depth: usize) {
     }
 }
 
+/// Whether a byte of UTF-8 text is written as a reference. Every such byte is ASCII, so
+/// the text before it ends on a character boundary.
+fn needs_escape(b: u8) -> bool {
+    matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | b'\r') || (b < 0x20 && b != b'\n' && b != b'\t')
+}
+
 /// Escapes text for element content and double-quoted attributes.
 fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
+    // Most values need nothing escaped: copied at once up to the first byte that does.
+    let clean = s.bytes().position(needs_escape).unwrap_or(s.len());
+    out.push_str(&s[..clean]);
+    for c in s[clean..].chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
