@@ -1,6 +1,6 @@
 //! The client's own HTTP transport against servers written by hand on loopback: replies
-//! framed every way HTTP/1.1 allows, and a registration whose connection never got as far
-//! as sending, which must be known as not sent.
+//! framed every way HTTP/1.1 allows, a reply too large to read, and a registration whose
+//! connection never got as far as sending, which must be known as not sent.
 
 #[path = "support/contacts.rs"]
 mod support_contacts;
@@ -12,6 +12,7 @@ use domreg::opensrs::command::{Command, RegType, SwRegister};
 use domreg::opensrs::value::Value;
 use domreg::opensrs::{Class, Client, ConnectionSettings, Secret, TransportError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
@@ -29,14 +30,18 @@ fn available() -> String {
     ))
 }
 
-/// A server that reads each request to its end and answers with `head` and `body`, as
-/// given, then closes.
-async fn answering(head: String, body: Vec<Vec<u8>>) -> u16 {
+/// A server that reads each request to its end (every connection: the client may try a
+/// read-only call again), then hands the connection to `answer`.
+async fn serving<F, A>(answer: F) -> u16
+where
+    F: Fn(TcpStream) -> A + Clone + Send + 'static,
+    A: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((mut tcp, _)) = listener.accept().await {
-            let (head, body) = (head.clone(), body.clone());
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let mut seen = Vec::new();
                 let mut buf = vec![0u8; 65536];
@@ -46,16 +51,27 @@ async fn answering(head: String, body: Vec<Vec<u8>>) -> u16 {
                         Ok(n) => seen.extend_from_slice(&buf[..n]),
                     }
                 }
-                tcp.write_all(head.as_bytes()).await.unwrap();
-                for part in body {
-                    tcp.write_all(&part).await.unwrap();
-                    tcp.flush().await.unwrap();
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
+                answer(tcp).await;
             });
         }
     });
     port
+}
+
+/// Answers with `head` and then each part of `body` as its own write, then closes.
+async fn answering(head: String, body: Vec<Vec<u8>>) -> u16 {
+    serving(move |mut tcp| {
+        let (head, body) = (head.clone(), body.clone());
+        async move {
+            tcp.write_all(head.as_bytes()).await.unwrap();
+            for part in body {
+                tcp.write_all(&part).await.unwrap();
+                tcp.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    })
+    .await
 }
 
 fn settings(port: u16) -> ConnectionSettings {
@@ -101,6 +117,33 @@ async fn a_reply_without_a_length_ends_where_the_connection_closes() {
     .await;
     let e = lookup(port).await;
     assert_eq!(e.classification.code, Some(210), "{:?}", e.outcome);
+}
+
+#[tokio::test]
+async fn a_huge_reply_is_refused_without_being_read_whole() {
+    // 64 MiB of body, far past the codec's limit, sent as long as the client reads.
+    let port = serving(|mut tcp| async move {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n<OPS_envelope>";
+        let _ = tcp.write_all(head).await;
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..64 {
+            if tcp.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let mut s = settings(port);
+    s.timeout = Duration::from_secs(20);
+    s.read_attempts = 3;
+    let e = Client::new(s)
+        .unwrap()
+        .call(&Command::Lookup {
+            domain: "huge.com".into(),
+        })
+        .await;
+    let err = e.outcome.unwrap_err().to_string();
+    assert!(err.contains("larger than"), "{err}");
 }
 
 #[tokio::test]

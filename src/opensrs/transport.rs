@@ -97,36 +97,43 @@ impl Transport {
         signature: String,
         sent: &AtomicBool,
     ) -> Result<RawReply, TransportError> {
-        let tcp = tokio::time::timeout(settings.connect_timeout, connect(settings))
-            .await
-            .map_err(|_| {
-                TransportError::Connect(format!(
-                    "no connection to {} within {:?}",
-                    authority(settings),
-                    settings.connect_timeout
-                ))
-            })??;
+        let tcp = before_sending(settings, "no connection to", connect(settings)).await??;
         match &self.tls {
             None => send(settings, tcp, body, signature, sent).await,
             Some(tls) => {
                 let name = pki_types::ServerName::try_from(host(settings).to_string())
                     .map_err(|e| TransportError::Connect(format!("{}: {e}", settings.server)))?;
-                let stream = tokio::time::timeout(settings.connect_timeout, tls.connect(name, tcp))
-                    .await
-                    .map_err(|_| {
-                        TransportError::Connect(format!(
-                            "no TLS handshake with {} within {:?}",
-                            authority(settings),
-                            settings.connect_timeout
-                        ))
-                    })?
-                    .map_err(|e| {
-                        TransportError::Connect(format!("TLS with {}: {e}", authority(settings)))
-                    })?;
+                let stream =
+                    before_sending(settings, "no TLS handshake with", tls.connect(name, tcp))
+                        .await?
+                        .map_err(|e| {
+                            TransportError::Connect(format!(
+                                "TLS with {}: {e}",
+                                authority(settings)
+                            ))
+                        })?;
                 send(settings, stream, body, signature, sent).await
             }
         }
     }
+}
+
+/// `step` (a part of the call before the request goes out) within the connect limit; past
+/// it, nothing was sent.
+async fn before_sending<T>(
+    settings: &ConnectionSettings,
+    what: &str,
+    step: impl std::future::Future<Output = T>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(settings.connect_timeout, step)
+        .await
+        .map_err(|_| {
+            TransportError::Connect(format!(
+                "{what} {} within {:?}",
+                authority(settings),
+                settings.connect_timeout
+            ))
+        })
 }
 
 /// The server name without IPv6 brackets.
