@@ -134,6 +134,9 @@ pub async fn bulk(
             continue;
         };
         match apply_as(app, domain, change.clone(), actor.clone(), id, timeout).await {
+            // An earlier run's change still without an answer (its sender's lease runs,
+            // or the read back did not answer) is not done: it is reported as sent.
+            Ok(o) if o.earlier && o.state == "sent" => report.sent.push(domain.clone()),
             Ok(ChangeOutcome { earlier: true, .. }) => report.earlier.push(domain.clone()),
             Ok(o) if o.state == "applied" => report.applied.push(domain.clone()),
             Ok(o) if o.state == "refused" => refuse(
