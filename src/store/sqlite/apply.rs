@@ -1,7 +1,7 @@
 //! One request inside the writer's transaction: the cached stream versions and next
 //! position, the expected-version and retry checks, and the request's id and append rows.
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension};
+use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -56,6 +56,17 @@ impl VersionCache {
         }
     }
 
+    /// `stream`'s last version is now `version` (in place when the stream is known, so a
+    /// busy stream's name is not copied again for every append).
+    fn written(&mut self, stream: &str, version: u64) {
+        match self.versions.get_mut(stream) {
+            Some(v) => *v = Some(version),
+            None => {
+                self.versions.insert(stream.to_string(), Some(version));
+            }
+        }
+    }
+
     fn current(&mut self, conn: &Connection, stream: &str) -> Result<Option<u64>, StoreError> {
         if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
@@ -81,6 +92,7 @@ impl VersionCache {
 /// no gap opens either).
 pub(super) fn apply(
     conn: &Connection,
+    inserts: &mut Inserts<'_>,
     versions: &mut VersionCache,
     next: &mut u64,
     request: &Append,
@@ -95,7 +107,7 @@ pub(super) fn apply(
     }
     let first_version = current.map_or(0, |v| v + 1);
     let first = *next;
-    match insert_ids(conn, first, &request.events) {
+    match insert_ids(conn, &mut inserts.id, first, &request.events) {
         Ok(()) => {}
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::ConstraintViolation => {
             return retry_or(conn, request, || StoreError::IdempotencyConflict {
@@ -106,27 +118,45 @@ pub(super) fn apply(
         Err(e) => return Err(backend(e)),
     }
     let count = request.events.len() as u64;
-    conn.prepare_cached(include_str!("sql/insert_append.sql"))
-        .and_then(|mut s| {
-            s.execute(rusqlite::params![
-                first as i64,
-                request.stream,
-                first_version as i64,
-                count as i64,
-                codec::pack(request.events.iter()),
-            ])
-        })
+    inserts
+        .append
+        .execute(rusqlite::params![
+            first as i64,
+            request.stream,
+            first_version as i64,
+            count as i64,
+            codec::pack(request.events.iter()),
+        ])
         .map_err(backend)?;
     *next += count;
     let last_version = first_version + count - 1;
-    versions
-        .versions
-        .insert(request.stream.clone(), Some(last_version));
+    versions.written(&request.stream, last_version);
     Ok(Ok(AppendResult {
         last_version,
         first_position: Position::at(first),
         last_position: Position::at(first + count - 1),
     }))
+}
+
+/// The two statements every append runs, prepared once per transaction rather than
+/// looked up in the statement cache for every request of a group (each lookup hashes
+/// the SQL text twice: out of the cache and back in).
+pub(super) struct Inserts<'c> {
+    id: CachedStatement<'c>,
+    append: CachedStatement<'c>,
+}
+
+impl<'c> Inserts<'c> {
+    pub(super) fn prepare(conn: &'c Connection) -> Result<Self, StoreError> {
+        Ok(Inserts {
+            id: conn
+                .prepare_cached("INSERT INTO event_ids (event_id, position) VALUES (?1, ?2)")
+                .map_err(backend)?,
+            append: conn
+                .prepare_cached(include_str!("sql/insert_append.sql"))
+                .map_err(backend)?,
+        })
+    }
 }
 
 /// Ids per multi-row INSERT into `event_ids`: one statement step per chunk, not per event.
@@ -145,7 +175,12 @@ static MULTI_ID_INSERT: LazyLock<String> = LazyLock::new(|| {
 /// Inserts the ids of `events` at positions from `first`. A refused multi-row chunk is
 /// undone by SQLite (statement rollback); the ids inserted before it are deleted here, so
 /// a refusal leaves none of this request's ids and never touches a stored one.
-fn insert_ids(conn: &Connection, first: u64, events: &[NewEvent]) -> Result<(), rusqlite::Error> {
+fn insert_ids(
+    conn: &Connection,
+    insert_id: &mut CachedStatement<'_>,
+    first: u64,
+    events: &[NewEvent],
+) -> Result<(), rusqlite::Error> {
     let mut inserted = 0;
     let outcome = events.chunks(IDS_PER_INSERT).try_for_each(|chunk| {
         if chunk.len() == IDS_PER_INSERT {
@@ -157,11 +192,9 @@ fn insert_ids(conn: &Connection, first: u64, events: &[NewEvent]) -> Result<(), 
             stmt.raw_execute()?;
             inserted += chunk.len();
         } else {
-            let mut stmt =
-                conn.prepare_cached("INSERT INTO event_ids (event_id, position) VALUES (?1, ?2)")?;
             for event in chunk {
                 let position = (first + inserted as u64) as i64;
-                stmt.execute(rusqlite::params![event.id.as_bytes().as_slice(), position])?;
+                insert_id.execute(rusqlite::params![event.id.as_bytes().as_slice(), position])?;
                 inserted += 1;
             }
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
-use super::apply::{apply, VersionCache};
+use super::apply::{apply, Inserts, VersionCache};
 use super::queue::{Queue, SPIN};
 use super::{backend, BUSY_TIMEOUT};
 use crate::store::{Append, AppendResult, Position, StoreError};
@@ -232,12 +232,14 @@ fn write_group<R: AsRef<Append>>(
 ) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
     versions.revalidate(&tx)?;
     let mut next = versions.next_position(&tx)?;
+    let mut inserts = Inserts::prepare(&tx)?;
     let mut results = Vec::with_capacity(group.len());
     let mut events = 0;
     loop {
         for request in &group[results.len()..] {
             // A storage failure returns here and drops `tx`: everything rolls back.
-            results.push(apply(&tx, versions, &mut next, request.as_ref())?);
+            let result = apply(&tx, &mut inserts, versions, &mut next, request.as_ref())?;
+            results.push(result);
             events += request.as_ref().events.len();
         }
         let more = join(group.len(), events);
@@ -246,6 +248,7 @@ fn write_group<R: AsRef<Append>>(
         }
         group.extend(more);
     }
+    drop(inserts); // back into the connection's cache, before `tx` is consumed
     tx.commit().map_err(backend)?;
     versions.committed(next);
     Ok(results)
