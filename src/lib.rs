@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod engine;
+pub mod hex;
 pub mod http;
 pub mod lock;
 pub mod metrics;

@@ -119,6 +119,26 @@ fn tolerant_of_what_other_clients_write() {
     assert_eq!(b.path(&["nested", "x"]).and_then(Value::as_str), Some("1"));
 }
 
+/// An item's key reads the same whether the parser's fast path for a plain `key="..."`
+/// takes it or the general attribute reader does.
+#[test]
+fn items_read_alike_on_either_path() {
+    let xml = |attrs: &str| {
+        format!(
+            "<OPS_envelope><body><data_block><dt_assoc><item {attrs}>v</item></dt_assoc></data_block></body></OPS_envelope>"
+        )
+    };
+    for (attrs, key) in [
+        (r#"key="a b""#, "a b"),
+        (r#"key="a&amp;b""#, "a&b"),
+        (r#"class="x" key="c""#, "c"),
+        (r#"key='d'  "#, "d"),
+    ] {
+        let env = codec::parse(xml(attrs).as_bytes()).unwrap();
+        assert_eq!(env.body.text(key), Some("v"), "{attrs}");
+    }
+}
+
 #[test]
 fn refuses_what_is_not_an_envelope() {
     let cases = [

@@ -33,10 +33,7 @@ pub struct IssuedToken {
 }
 
 pub fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// The principal a `--admin NAME` or `--customer ACCOUNT` names, checked.

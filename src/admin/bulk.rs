@@ -200,6 +200,5 @@ pub fn default_key(change: &BulkChange, domains: &[String]) -> String {
         sorted.join("\n")
     );
     let digest = Sha256::digest(text.as_bytes());
-    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("bulk-{hex}")
+    format!("bulk-{}", crate::hex::hex(&digest[..12]))
 }

@@ -27,10 +27,7 @@ pub struct Agreement {
 pub fn agreement_of(config: &RegistrarConfig) -> Agreement {
     Agreement {
         connection: config.title.clone(),
-        version: Sha256::digest(config.license_agreement.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        version: crate::hex::hex(&Sha256::digest(config.license_agreement.as_bytes())),
         text: config.license_agreement.clone(),
     }
 }

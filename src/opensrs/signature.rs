@@ -8,14 +8,7 @@ fn md5_hex(parts: &[&[u8]]) -> String {
     for p in parts {
         hasher.update(p);
     }
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(32), |mut s, b| {
-            use std::fmt::Write;
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    crate::hex::hex(&hasher.finalize())
 }
 
 /// The signature of `body` under `key` (the private key's ASCII text, not hex-decoded).

@@ -38,7 +38,7 @@ pub struct CopyReport {
 
 fn checkpoint_path(data_dir: &Path, key: &str) -> PathBuf {
     let digest = Sha256::digest(key.as_bytes());
-    let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let name = crate::hex::hex(&digest[..8]);
     data_dir.join("copy").join(format!("{name}.json"))
 }
 
@@ -190,9 +190,6 @@ pub async fn digests(
     }
     Ok(hashers
         .into_iter()
-        .map(|(s, (n, h))| {
-            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            (s, (n, hex))
-        })
+        .map(|(s, (n, h))| (s, (n, crate::hex::hex(&h.finalize()))))
         .collect())
 }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use super::client::Exchange;
 use super::command::{Command, REDACTED};
 use super::value::Value;
+use crate::hex::hex;
 
 /// One exchange as kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,10 +140,6 @@ impl EvidenceStore {
             }
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Replaces every value under `contact_set` with the redaction mark.

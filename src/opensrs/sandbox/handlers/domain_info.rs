@@ -176,6 +176,5 @@ fn status(d: &DomainRecord) -> Value {
 pub(super) fn auth_code(domain: &str) -> String {
     use md5::{Digest, Md5};
     let digest = Md5::digest(format!("sandbox-epp:{domain}").as_bytes());
-    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("EPP-{hex}")
+    format!("EPP-{}", crate::hex::hex(&digest[..6]))
 }
