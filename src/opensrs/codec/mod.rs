@@ -313,16 +313,11 @@ impl<'a> Parser<'a> {
         let mut text = String::new();
         let mut child = None;
         loop {
-            match self.next()? {
-                Event::Text(t) => text.push_str(
-                    &t.decode()
-                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
-                ),
-                Event::CData(c) => text.push_str(
-                    &c.decode()
-                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
-                ),
-                Event::GeneralRef(r) => text.push(resolve_reference(&r)?),
+            let event = self.next()?;
+            if push_text(&mut text, &event)? {
+                continue;
+            }
+            match event {
                 Event::Start(e) => child = Some(self.container(&e)?),
                 Event::Empty(e) => child = Some(empty_container(&e)?),
                 Event::End(_) => break,
@@ -342,22 +337,30 @@ impl<'a> Parser<'a> {
     fn text_until_end(&mut self) -> Result<String, CodecError> {
         let mut text = String::new();
         loop {
-            match self.next()? {
-                Event::Text(t) => text.push_str(
-                    &t.decode()
-                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
-                ),
-                Event::CData(c) => text.push_str(
-                    &c.decode()
-                        .map_err(|e| CodecError::Encoding(e.to_string()))?,
-                ),
-                Event::GeneralRef(r) => text.push(resolve_reference(&r)?),
+            let event = self.next()?;
+            if push_text(&mut text, &event)? {
+                continue;
+            }
+            match event {
                 Event::End(_) => return Ok(text),
                 Event::Comment(_) => {}
                 other => return Err(unexpected("in a text element", &other)),
             }
         }
     }
+}
+
+/// Appends `event` to `text` when it is a piece of text (text, CDATA, an entity or a
+/// character reference); false when it is something else.
+fn push_text(text: &mut String, event: &Event<'_>) -> Result<bool, CodecError> {
+    let encoding = |e: quick_xml::encoding::EncodingError| CodecError::Encoding(e.to_string());
+    match event {
+        Event::Text(t) => text.push_str(&t.decode().map_err(encoding)?),
+        Event::CData(c) => text.push_str(&c.decode().map_err(encoding)?),
+        Event::GeneralRef(r) => text.push(resolve_reference(r)?),
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 fn empty_container(e: &BytesStart<'_>) -> Result<Value, CodecError> {
